@@ -1,0 +1,1 @@
+"""Slack front end of workday-resync (built in the Slack issue)."""

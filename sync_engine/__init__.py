@@ -1,0 +1,1 @@
+"""Re-import Workday customers and their receivables documents into the AR store."""

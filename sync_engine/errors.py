@@ -1,0 +1,65 @@
+"""Errors the engine raises, each with a message an admin can act on.
+
+    ResyncError
+    ├── SettingsError                 a setting is missing or malformed (ours to fix)
+    ├── IdentifierError               pasted identifiers are unusable (the admin's to fix)
+    ├── RunNotFoundError              no run with that id
+    └── WorkdayError
+        ├── WorkdayTransientError     throttled, 5xx, timeout, unreachable: retry later
+        └── WorkdayPermanentError     retrying the same request cannot succeed
+            ├── WorkdayNotFoundError      a reference Workday does not know
+            └── WorkdayConfigurationError credentials, permissions, tenant or version
+
+Jobs retry only `WorkdayTransientError`; a `WorkdayConfigurationError` stops the whole run because
+every other customer would fail the same way.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "IdentifierError",
+    "ResyncError",
+    "RunNotFoundError",
+    "SettingsError",
+    "WorkdayConfigurationError",
+    "WorkdayError",
+    "WorkdayNotFoundError",
+    "WorkdayPermanentError",
+    "WorkdayTransientError",
+]
+
+
+class ResyncError(Exception):
+    """Base of every error this service raises on purpose."""
+
+
+class SettingsError(ResyncError):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+class IdentifierError(ResyncError):
+    """The pasted identifiers cannot be used as they are."""
+
+
+class RunNotFoundError(ResyncError):
+    """No batch run has the given id."""
+
+
+class WorkdayError(ResyncError):
+    """Workday did not give us what we asked for."""
+
+
+class WorkdayTransientError(WorkdayError):
+    """Throttling, a 5xx, a timeout or a broken connection: the same request may succeed later."""
+
+
+class WorkdayPermanentError(WorkdayError):
+    """Workday refused the request itself; sending it again cannot succeed."""
+
+
+class WorkdayNotFoundError(WorkdayPermanentError):
+    """Workday does not know a reference we sent."""
+
+
+class WorkdayConfigurationError(WorkdayPermanentError):
+    """Our Workday connection is wrong: credentials, permissions, tenant, host or API version."""

@@ -1,0 +1,113 @@
+"""Settings from the environment or `.env`; a missing or malformed one fails in one line naming it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from sync_engine.errors import SettingsError
+
+__all__ = ["Settings", "WorkdaySettings", "load_settings"]
+
+#: Where the store lives when DATABASE_URL is unset: a SQLite file in the working directory.
+DEFAULT_DATABASE_URL = "sqlite:///workday-resync.db"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkdaySettings:
+    """The Workday connection, complete: only built when every required setting is present."""
+
+    base_url: str
+    tenant: str
+    client_id: str
+    client_secret: SecretStr
+    refresh_token: SecretStr
+    api_version: str
+    reference_id_type: str
+    max_in_flight: int
+    rate_limit: float
+    timeout: float
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    #: Unset: the embedded in-process worker with an in-memory broker.
+    redis_url: str | None = None
+
+    workday_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    workday_tenant: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
+    workday_client_id: str | None = None
+    workday_client_secret: SecretStr | None = None
+    workday_refresh_token: SecretStr | None = None
+    workday_api_version: str = Field(default="v45.2", pattern=r"^v\d+\.\d+$")
+    workday_reference_id_type: Literal["Customer_ID", "Customer_Reference_ID"] = "Customer_ID"
+    #: Requests in flight at once per tenant, across every process of the service.
+    workday_max_in_flight: int = Field(default=4, ge=1, le=64)
+    #: Requests per second per tenant, across every process of the service.
+    workday_rate_limit: float = Field(default=5.0, gt=0, le=1000)
+    #: Seconds to wait for one Workday response (connect, write and read each).
+    workday_timeout: float = Field(default=120.0, gt=0)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://\S+/$")
+    resync_admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
+
+    #: Dramatiq worker threads per process (customers synced at once per process).
+    worker_threads: int = Field(default=8, ge=1, le=64)
+
+    @field_validator("resync_admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
+        return value
+
+    def workday(self) -> WorkdaySettings:
+        """The Workday connection, or `SettingsError` naming every missing setting."""
+        required = {
+            "WORKDAY_BASE_URL": self.workday_base_url,
+            "WORKDAY_TENANT": self.workday_tenant,
+            "WORKDAY_CLIENT_ID": self.workday_client_id,
+            "WORKDAY_CLIENT_SECRET": self.workday_client_secret,
+            "WORKDAY_REFRESH_TOKEN": self.workday_refresh_token,
+        }
+        missing = [name for name, value in required.items() if not value]
+        if missing:
+            raise SettingsError(f"Workday is not configured: set {', '.join(missing)}.")
+        assert self.workday_base_url and self.workday_tenant and self.workday_client_id
+        assert self.workday_client_secret and self.workday_refresh_token
+        return WorkdaySettings(
+            base_url=self.workday_base_url.rstrip("/"),
+            tenant=self.workday_tenant,
+            client_id=self.workday_client_id,
+            client_secret=self.workday_client_secret,
+            refresh_token=self.workday_refresh_token,
+            api_version=self.workday_api_version,
+            reference_id_type=self.workday_reference_id_type,
+            max_in_flight=self.workday_max_in_flight,
+            rate_limit=self.workday_rate_limit,
+            timeout=self.workday_timeout,
+        )
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
+    return f"Invalid setting {name}: {first['msg']}."
+
+
+@cache
+def load_settings() -> Settings:
+    """Read the settings once per process; raise `SettingsError` with one line naming the bad one."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None

@@ -1,0 +1,193 @@
+"""ORM tables of the store. Money is exact on every backend (see `Money`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
+
+__all__ = [
+    "Base",
+    "BatchRunRow",
+    "CreditNoteRow",
+    "CustomerRow",
+    "InvoiceRow",
+    "Money",
+    "PaymentRow",
+    "RunItemRow",
+]
+
+
+class Money(TypeDecorator[Decimal]):
+    """An exact decimal: NUMERIC(28, 6) on PostgreSQL, text on SQLite (whose NUMERIC is a float)."""
+
+    impl = Numeric(28, 6)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(28, 6, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return format(value, "f")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(value) if dialect.name == "sqlite" else value
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp, also on SQLite (which stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        from datetime import UTC
+
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wid: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    customer_reference_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    status: Mapped[str | None] = mapped_column(String(64))
+    total_balance: Mapped[Decimal | None] = mapped_column(Money)
+    #: When the Workday fetch that wrote this row began; an older snapshot never overwrites a newer one.
+    snapshot_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    synced_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: The batch run whose snapshot is stored.
+    synced_by_run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class _Document:
+    """Columns every document shares: Workday id and the owning customer."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wid: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_pk: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    synced_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InvoiceRow(_Document, Base):
+    __tablename__ = "invoices"
+
+    invoice_number: Mapped[str] = mapped_column(String(255), index=True)
+    invoice_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    total_amount: Mapped[Decimal] = mapped_column(Money)
+    tax_amount: Mapped[Decimal | None] = mapped_column(Money)
+    due_amount: Mapped[Decimal | None] = mapped_column(Money)
+    invoice_status: Mapped[str | None] = mapped_column(String(64))
+    payment_status: Mapped[str | None] = mapped_column(String(64))
+
+
+class CreditNoteRow(_Document, Base):
+    __tablename__ = "credit_notes"
+
+    credit_note_number: Mapped[str] = mapped_column(String(255), index=True)
+    credit_note_date: Mapped[date | None] = mapped_column(Date)
+    total_amount: Mapped[Decimal] = mapped_column(Money)
+    due_amount: Mapped[Decimal | None] = mapped_column(Money)
+    invoice_status: Mapped[str | None] = mapped_column(String(64))
+    payment_status: Mapped[str | None] = mapped_column(String(64))
+    related_invoice_wid: Mapped[str | None] = mapped_column(String(32))
+
+
+class PaymentRow(_Document, Base):
+    __tablename__ = "payments"
+
+    payment_reference_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    payment_number: Mapped[str | None] = mapped_column(String(255))
+    payment_date: Mapped[date | None] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    payment_status: Mapped[str | None] = mapped_column(String(64))
+    check_number: Mapped[str | None] = mapped_column(String(255))
+    memo: Mapped[str | None] = mapped_column(Text)
+
+
+class BatchRunRow(Base):
+    """One admin request: the identifiers it names, who asked, and where its status is reported."""
+
+    __tablename__ = "batch_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: draft (awaiting confirmation), cancelled, received, in_progress, completed, error
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    identifier_type: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Last time a worker changed this run; a run left unfinished and untouched is resumed.
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_message_ts: Mapped[str | None] = mapped_column(String(32))
+    #: Free-form metadata a front end keeps with the run (e.g. Slack file id); never secrets.
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RunItemRow(Base):
+    """One identifier of a run: how it resolved and what syncing that customer produced."""
+
+    __tablename__ = "run_items"
+    __table_args__ = (
+        UniqueConstraint("run_id", "position"),
+        Index("ix_run_items_run_status", "run_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"))
+    #: Order in which the admin pasted it (0-based); the records file keeps this order.
+    position: Mapped[int] = mapped_column(Integer)
+    identifier: Mapped[str] = mapped_column(String(255))
+    customer_wid: Mapped[str | None] = mapped_column(String(32))
+    #: pending (to resolve or to sync), unresolved, synced, failed
+    status: Mapped[str] = mapped_column(String(16))
+    invoices: Mapped[int] = mapped_column(Integer, default=0)
+    payments: Mapped[int] = mapped_column(Integer, default=0)
+    credit_notes: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: A worker holds the item until this time and renews it while alive; expired = free to take.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: When a job for this item was last sent to the broker (to tell a lost message from a queued one).
+    enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
