@@ -8,13 +8,18 @@ from decimal import Decimal
 from enum import StrEnum
 
 __all__ = [
+    "FINAL_STATUSES",
+    "BatchRun",
     "CreditNote",
     "Customer",
     "CustomerSnapshot",
     "IdentifierType",
     "Invoice",
+    "ItemStatus",
     "Payment",
     "Resolution",
+    "RunCounts",
+    "RunStatus",
 ]
 
 
@@ -100,3 +105,74 @@ class Resolution:
 
     found: dict[str, Customer] = field(default_factory=dict)
     unresolved: list[str] = field(default_factory=list)
+
+
+class RunStatus(StrEnum):
+    """Life of a batch run: draft → received → in_progress → completed | error (or draft → cancelled)."""
+
+    DRAFT = "draft"
+    CANCELLED = "cancelled"
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ERROR = "error"
+
+    @property
+    def label(self) -> str:
+        """How an admin reads the status: "In progress", "Completed"."""
+        return self.value.replace("_", " ").capitalize()
+
+
+#: Statuses a run never leaves.
+FINAL_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.COMPLETED, RunStatus.ERROR})
+
+
+class ItemStatus(StrEnum):
+    """One identifier of a run: pending until it resolves and syncs, or is found wanting."""
+
+    PENDING = "pending"
+    UNRESOLVED = "unresolved"
+    SYNCED = "synced"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    """What a run has synced so far: customers committed and their documents."""
+
+    customers: int = 0
+    invoices: int = 0
+    payments: int = 0
+    credit_notes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRun:
+    """A batch run as the front ends show it."""
+
+    id: int
+    status: RunStatus
+    identifier_type: IdentifierType
+    identifiers: list[str]
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    counts: RunCounts
+    #: Customers that resolved on Workday (the denominator of progress).
+    resolved: int
+    unresolved: list[str]
+    failed: list[str]
+    error: str | None
+    slack_channel: str | None
+    slack_message_ts: str | None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     Numeric,
     String,
     Text,
@@ -58,21 +60,41 @@ class Money(TypeDecorator[Decimal]):
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp, also on SQLite (which stores naive text)."""
+    """A timezone-aware UTC timestamp, also on SQLite (which stores naive text).
+
+    Values are converted to UTC before binding: SQLite drops the offset, and its text timestamps must share
+    one zone to compare in SQL (the snapshot guard does). A naive value is taken to be UTC already.
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        from datetime import UTC
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(UTC)
 
-        if value is not None and value.tzinfo is None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value
+        # PostgreSQL answers in the session's time zone; callers get UTC whatever the server's setting.
+        return value.astimezone(UTC)
+
+
+#: Deterministic constraint names, so later migrations can name what they alter (SQLite batch mode needs it).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class CustomerRow(Base):
@@ -96,7 +118,9 @@ class CustomerRow(Base):
 class _Document:
     """Columns every document shares: Workday id and the owning customer."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: BIGINT on PostgreSQL: every upsert draws a sequence value even when it updates, so a resync of
+    #: 10,000 documents spends 10,000 ids. SQLite needs INTEGER to alias its rowid.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     wid: Mapped[str] = mapped_column(String(32), unique=True)
     customer_pk: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
@@ -178,6 +202,8 @@ class RunItemRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     identifier: Mapped[str] = mapped_column(String(255))
     customer_wid: Mapped[str | None] = mapped_column(String(32))
+    #: The customer as Workday resolved it (a `Customer` record as JSON), kept until its sync commits.
+    resolved_customer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: pending (to resolve or to sync), unresolved, synced, failed
     status: Mapped[str] = mapped_column(String(16))
     invoices: Mapped[int] = mapped_column(Integer, default=0)

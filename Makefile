@@ -1,0 +1,27 @@
+# The two front-door commands: `make demo` runs the product, `make test` runs the tests.
+# Each creates or updates the virtualenv itself.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint install
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/workday-resync demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy bot sync_engine
+
+test: lint
+	$(BIN)/pytest

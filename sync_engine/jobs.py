@@ -1,0 +1,84 @@
+"""The Dramatiq actors: thin shims over `sync_engine.sync`, with their retry and time limits.
+
+Actors carry only ids; the store holds everything else. They are declared against a placeholder broker
+and bound to the real one by `bind()` once settings are known (embedded stub or Redis).
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import CurrentMessage
+
+from sync_engine import runtime, sync
+
+__all__ = ["ACTORS", "QUEUE", "DramatiqDispatcher", "bind", "start_run", "sync_customer"]
+
+#: The queue both actors use.
+QUEUE = "workday_resync"
+
+#: Until `bind()`: declaring actors must not create Dramatiq's default (network) broker.
+_UNBOUND = StubBroker()
+
+#: Resolving waits out a Workday outage of about ten minutes (5 s doubling to 160 s) before giving up.
+START_RUN_RETRIES = 6
+#: The client already retries each request ~6 times; these retries cover longer trouble (a DB failover).
+SYNC_CUSTOMER_RETRIES = 3
+
+
+def _retries_so_far() -> int:
+    message = CurrentMessage.get_current_message()
+    return int(message.options.get("retries", 0)) if message is not None else 0
+
+
+@dramatiq.actor(
+    broker=_UNBOUND,
+    queue_name=QUEUE,
+    max_retries=START_RUN_RETRIES,
+    min_backoff=5_000,
+    max_backoff=160_000,
+    time_limit=10 * 60_000,
+)
+def start_run(run_id: int) -> None:
+    """Resolve a run's identifiers on Workday, then send one `sync_customer` per resolved customer."""
+    rt = runtime.current()
+    final = _retries_so_far() >= START_RUN_RETRIES
+    for item_id in sync.resolve_run(rt, run_id, final_attempt=final):
+        sync_customer.send(item_id)
+
+
+@dramatiq.actor(
+    broker=_UNBOUND,
+    queue_name=QUEUE,
+    max_retries=SYNC_CUSTOMER_RETRIES,
+    min_backoff=5_000,
+    max_backoff=60_000,
+    time_limit=15 * 60_000,
+)
+def sync_customer(item_id: int) -> None:
+    """Re-import one customer of a run with all its documents."""
+    final = _retries_so_far() >= SYNC_CUSTOMER_RETRIES
+    sync.sync_item(runtime.current(), item_id, final_attempt=final)
+
+
+ACTORS = (start_run, sync_customer)
+
+
+def bind(broker: dramatiq.Broker) -> None:
+    """Declare the actors on `broker` and make it the process's global broker."""
+    if not any(isinstance(middleware, CurrentMessage) for middleware in broker.middleware):
+        broker.add_middleware(CurrentMessage())
+    dramatiq.set_broker(broker)
+    for actor in ACTORS:
+        actor.broker = broker
+        broker.declare_actor(actor)
+
+
+class DramatiqDispatcher:
+    """Sends the actors' messages through whatever broker they are bound to."""
+
+    def start_run(self, run_id: int) -> None:
+        start_run.send(run_id)
+
+    def sync_customer(self, item_id: int) -> None:
+        sync_customer.send(item_id)

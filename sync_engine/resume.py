@@ -1,0 +1,105 @@
+"""Finds runs whose messages were lost (a worker killed, Redis restarted) and sends their work again.
+
+Every process that works runs this at boot and then periodically. Lost work shows in the store: an
+unfinished run whose items are neither leased by a live worker nor sent recently. Sending an item twice
+is harmless (the second delivery finds it synced or held); the conditional updates in the store make
+each resend happen once across all processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sync_engine.clock import utcnow
+from sync_engine.dispatch import Dispatcher
+from sync_engine.records import RunStatus
+from sync_engine.runtime import Runtime
+from sync_engine.store import runs
+from sync_engine.sync import finish_if_done
+
+__all__ = ["ResumeReport", "Sweeper", "resume_runs"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeReport:
+    runs_restarted: int
+    items_resent: int
+
+
+def resume_runs(rt: Runtime, dispatcher: Dispatcher, *, quiet_for: timedelta) -> ResumeReport:
+    """Resend the work of unfinished runs that nothing has touched for `quiet_for`.
+
+    `quiet_for` zero means "everything in flight was lost" (the embedded worker starting up).
+    """
+    now = utcnow()
+    threshold = now - quiet_for
+    restarted = resent = 0
+    with rt.database.session() as session:
+        run_ids = runs.unfinished_runs(session)
+    for run_id in run_ids:
+        with rt.database.session() as session:
+            run = runs.get_run(session, run_id)
+            needs_start = run.status is RunStatus.RECEIVED or bool(runs.items_to_resolve(session, run_id))
+            restart = needs_start and runs.claim_run_restart(session, run_id, now, untouched_since=threshold)
+            item_ids = runs.claim_items_to_enqueue(session, run_id, now, enqueued_before=threshold)
+        if restart:
+            dispatcher.start_run(run_id)
+            restarted += 1
+        for item_id in item_ids:
+            dispatcher.sync_customer(item_id)
+        resent += len(item_ids)
+        if restart or item_ids:
+            log.warning(
+                "Resumed an interrupted run",
+                extra={"run_id": run_id, "restarted": restart, "items_resent": len(item_ids)},
+            )
+        finish_if_done(rt, run_id)
+    return ResumeReport(restarted, resent)
+
+
+class Sweeper:
+    """Runs `resume_runs` now and then every `every`, on a daemon thread, until stopped."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        dispatcher: Dispatcher,
+        *,
+        every: timedelta,
+        quiet_for: timedelta,
+        at_boot: timedelta,
+    ) -> None:
+        self._rt = rt
+        self._dispatcher = dispatcher
+        self._every = every
+        self._quiet_for = quiet_for
+        self._at_boot = at_boot
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="run-sweeper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        quiet_for = self._at_boot
+        while True:
+            try:
+                resume_runs(self._rt, self._dispatcher, quiet_for=quiet_for)
+            except Exception:
+                log.warning("Could not look for interrupted runs", exc_info=True)
+            quiet_for = self._quiet_for
+            if self._stop.wait(self._every.total_seconds()):
+                return

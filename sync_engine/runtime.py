@@ -1,0 +1,107 @@
+"""What a process needs to run jobs: settings, store, Workday client, run events, its identity.
+
+One `Runtime` per process, configured at start (CLI command or worker boot) and read by the jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import redis
+
+from sync_engine.errors import SettingsError
+from sync_engine.leases import LeaseKeeper
+from sync_engine.progress import RunEvents
+from sync_engine.settings import Settings
+from sync_engine.store.database import Database
+from sync_engine.workday import (
+    LocalGate,
+    MemoryTokenStore,
+    RedisGate,
+    RedisTokenStore,
+    RetryPolicy,
+    WorkdayClient,
+)
+
+__all__ = ["Runtime", "configure", "current"]
+
+
+#: How long a claimed item stays with its worker without renewal.
+ITEM_LEASE = timedelta(seconds=30)
+#: How often a live worker renews its leases (well inside ITEM_LEASE).
+LEASE_RENEWAL = timedelta(seconds=5)
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    events: RunEvents = field(default_factory=RunEvents)
+    #: Names this process in item leases; unique across hosts and restarts.
+    worker_id: str = field(default_factory=_worker_id)
+    #: Set by tests and the demo to use a client built elsewhere (e.g. for a sandbox).
+    workday_client: WorkdayClient | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    leases: LeaseKeeper = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.leases = LeaseKeeper(self.database, self.worker_id, lease=ITEM_LEASE, renew_every=LEASE_RENEWAL)
+
+    def workday(self) -> WorkdayClient:
+        """The process's Workday client, built on first use (a missing setting raises `SettingsError`)."""
+        with self._lock:
+            if self.workday_client is None:
+                self.workday_client = build_workday_client(self.settings)
+            return self.workday_client
+
+    def close(self) -> None:
+        self.leases.stop()
+        with self._lock:
+            if self.workday_client is not None:
+                self.workday_client.close()
+                self.workday_client = None
+        self.database.dispose()
+
+
+def build_workday_client(settings: Settings, *, retry: RetryPolicy | None = None) -> WorkdayClient:
+    """A client whose request caps and token are shared by every process when Redis is configured."""
+    workday = settings.workday()
+    if settings.redis_url:
+        connection = redis.Redis.from_url(settings.redis_url)
+        return WorkdayClient(
+            workday,
+            gate=RedisGate(connection, workday.tenant, workday.max_in_flight, workday.rate_limit),
+            token_store=RedisTokenStore(connection, f"workday-resync:token:{workday.tenant}"),
+            retry=retry,
+        )
+    return WorkdayClient(
+        workday,
+        gate=LocalGate(workday.max_in_flight, workday.rate_limit),
+        token_store=MemoryTokenStore(),
+        retry=retry,
+    )
+
+
+_current: Runtime | None = None
+
+
+def configure(runtime: Runtime) -> Runtime:
+    """Make `runtime` the one the jobs of this process use."""
+    global _current
+    _current = runtime
+    return runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise SettingsError("The engine is not configured in this process (no runtime).")
+    return _current

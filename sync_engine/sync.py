@@ -1,0 +1,171 @@
+"""What the jobs do: resolve a run's identifiers, then overwrite one customer at a time.
+
+Each step is safe to repeat (Dramatiq delivers at least once): the store's conditional updates decide
+whether a step still has anything to do. A customer is fetched completely before anything is written,
+then written, with its item's result and counts, in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sync_engine.clock import utcnow
+from sync_engine.errors import (
+    WorkdayConfigurationError,
+    WorkdayPermanentError,
+    WorkdayTransientError,
+)
+from sync_engine.progress import RunEvent, RunEventKind
+from sync_engine.records import CustomerSnapshot, IdentifierType, RunStatus
+from sync_engine.runtime import ITEM_LEASE, Runtime
+from sync_engine.store import runs
+from sync_engine.store.customers import overwrite_customer
+from sync_engine.store.runs import ItemToSync
+
+__all__ = ["finish_if_done", "resolve_run", "sync_item"]
+
+log = logging.getLogger(__name__)
+
+
+def resolve_run(rt: Runtime, run_id: int, *, final_attempt: bool) -> list[int]:
+    """Resolve the run's identifiers still unknown, start it, and return the item ids to sync now.
+
+    Raises `WorkdayTransientError` when Workday cannot answer now (the job retries), except on the final
+    attempt, where the run ends in error saying so.
+    """
+    with rt.database.session() as session:
+        run = runs.get_run(session, run_id)
+        if run.status not in (RunStatus.RECEIVED, RunStatus.IN_PROGRESS):
+            return []
+        to_resolve = runs.items_to_resolve(session, run_id)
+    if to_resolve:
+        try:
+            resolution = rt.workday().resolve_customers(to_resolve, IdentifierType(run.identifier_type))
+        except WorkdayPermanentError as error:
+            _stop(rt, run_id, str(error))
+            return []
+        except WorkdayTransientError as error:
+            if not final_attempt:
+                raise
+            _stop(rt, run_id, f"Workday could not be reached: {error}")
+            return []
+        with rt.database.session() as session:
+            runs.record_resolution(session, run_id, resolution.found, resolution.unresolved, utcnow())
+        log.info(
+            "Resolved identifiers",
+            extra={
+                "run_id": run_id,
+                "found": len(resolution.found),
+                "unresolved": len(resolution.unresolved),
+            },
+        )
+    now = utcnow()
+    with rt.database.session() as session:
+        started = runs.mark_started(session, run_id, now)
+        item_ids = runs.claim_items_to_enqueue(session, run_id, now)
+    if started:
+        rt.events.publish(RunEvent(run_id, RunEventKind.STARTED))
+    finish_if_done(rt, run_id)
+    return item_ids
+
+
+def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
+    """Fetch one customer completely, then overwrite it and record the result in one transaction.
+
+    A redelivered message finds the item synced (or held by a live worker) and does nothing. Transient
+    failures release the item and raise so the job retries, except on the final attempt, where the
+    customer is marked failed and the run carries on.
+    """
+    with rt.database.session() as session:
+        item = runs.claim_item(session, item_id, rt.worker_id, utcnow(), ITEM_LEASE)
+    if item is None:
+        log.info("Item already synced or held by another worker", extra={"item_id": item_id})
+        return
+    rt.leases.hold(item_id)
+    try:
+        try:
+            snapshot = rt.workday().fetch_customer(item.customer)
+            committed = _write(rt, item, snapshot)
+        except WorkdayConfigurationError as error:
+            _stop(rt, item.run_id, str(error))
+            return
+        except WorkdayPermanentError as error:
+            _fail(rt, item, str(error))
+            return
+        except Exception as error:
+            # Transient Workday trouble, a dropped database connection, a bug: retry while we may.
+            if not final_attempt:
+                with rt.database.session() as session:
+                    runs.release_item(session, item_id, rt.worker_id)
+                raise
+            _fail(rt, item, _describe_failure(error))
+            return
+    finally:
+        rt.leases.release(item_id)
+    if committed:
+        log.info(
+            "Customer synced",
+            extra={
+                "run_id": item.run_id,
+                "customer_wid": item.customer.wid,
+                "invoices": len(snapshot.invoices),
+                "payments": len(snapshot.payments),
+                "credit_notes": len(snapshot.credit_notes),
+            },
+        )
+        rt.events.publish(RunEvent(item.run_id, RunEventKind.PROGRESS))
+    finish_if_done(rt, item.run_id)
+
+
+def finish_if_done(rt: Runtime, run_id: int) -> None:
+    """Close the run if every item is final; publish once, from whichever caller closed it."""
+    with rt.database.session() as session:
+        status = runs.finish_run_if_done(session, run_id, utcnow())
+    if status is not None:
+        log.info("Run finished", extra={"run_id": run_id, "status": status.value})
+        rt.events.publish(RunEvent(run_id, RunEventKind.FINISHED))
+
+
+class _AlreadySynced(Exception):
+    """Another delivery of this item committed first: roll this write back."""
+
+
+def _write(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot) -> bool:
+    try:
+        with rt.database.session() as session:
+            outcome = overwrite_customer(session, snapshot, run_id=item.run_id)
+            if not runs.complete_item(
+                session,
+                item.item_id,
+                invoices=outcome.invoices,
+                payments=outcome.payments,
+                credit_notes=outcome.credit_notes,
+                now=utcnow(),
+            ):
+                raise _AlreadySynced
+    except _AlreadySynced:
+        return False
+    return True
+
+
+def _fail(rt: Runtime, item: ItemToSync, error: str) -> None:
+    log.warning("Customer not synced", extra={"run_id": item.run_id, "customer_wid": item.customer.wid})
+    with rt.database.session() as session:
+        failed = runs.fail_item(session, item.item_id, error, utcnow())
+    if failed:
+        rt.events.publish(RunEvent(item.run_id, RunEventKind.PROGRESS))
+    finish_if_done(rt, item.run_id)
+
+
+def _stop(rt: Runtime, run_id: int, error: str) -> None:
+    log.error("Run stopped", extra={"run_id": run_id, "error": error})
+    with rt.database.session() as session:
+        stopped = runs.stop_run(session, run_id, error, utcnow())
+    if stopped:
+        rt.events.publish(RunEvent(run_id, RunEventKind.FINISHED))
+
+
+def _describe_failure(error: Exception) -> str:
+    if isinstance(error, WorkdayTransientError):
+        return f"Workday did not answer in time after several attempts: {error}"
+    return f"Unexpected error while syncing ({type(error).__name__}): {error}"

@@ -1,0 +1,106 @@
+"""Where jobs run: the broker for the settings, the embedded in-process worker, and worker boot.
+
+With REDIS_URL, `workday-resync worker` starts Dramatiq's own worker processes on this module (see
+`sync_engine.worker_process`); without it, the CLI runs an `EmbeddedWorker` inside its own process.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from types import TracebackType
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+from sync_engine import jobs
+from sync_engine.progress import load_entry_point_observers
+from sync_engine.resume import Sweeper
+from sync_engine.runtime import Runtime
+from sync_engine.settings import Settings
+
+__all__ = ["EmbeddedWorker", "RunMaintenance", "build_broker"]
+
+log = logging.getLogger(__name__)
+
+#: A Redis worker silent this long counts as dead and Dramatiq requeues its unacknowledged messages
+#: (Dramatiq's default is 60 s; heartbeats ride on every broker command, about one a second).
+HEARTBEAT_TIMEOUT_MS = 15_000
+#: Chance per million broker commands of running that requeue (default 1,000): about every 10 s per
+#: idle consumer instead of every ~15 minutes.
+MAINTENANCE_CHANCE = 100_000
+#: How often each worker process looks for interrupted runs, and how quiet a run must be to count.
+SWEEP_EVERY = timedelta(seconds=15)
+QUIET_FOR = timedelta(seconds=45)
+
+
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    """Redis when REDIS_URL is set (many processes, many hosts), else an in-memory broker."""
+    broker: dramatiq.Broker
+    if settings.redis_url:
+        broker = RedisBroker(
+            url=settings.redis_url,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+            maintenance_chance=MAINTENANCE_CHANCE,
+        )
+    else:
+        broker = StubBroker()
+    jobs.bind(broker)
+    return broker
+
+
+class RunMaintenance(dramatiq.Middleware):  # type: ignore[misc]
+    """Starts lease renewal and the sweeper for interrupted runs in every worker process."""
+
+    def __init__(self, rt: Runtime, *, resume_everything_at_boot: bool) -> None:
+        self._rt = rt
+        # An embedded worker starts with an empty in-memory queue: anything unfinished was lost.
+        at_boot = timedelta(0) if resume_everything_at_boot else QUIET_FOR
+        self._sweeper = Sweeper(
+            rt, jobs.DramatiqDispatcher(), every=SWEEP_EVERY, quiet_for=QUIET_FOR, at_boot=at_boot
+        )
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        load_entry_point_observers(self._rt.events)
+        self._rt.leases.start()
+        self._sweeper.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._sweeper.stop()
+        self._rt.leases.stop()
+
+
+class EmbeddedWorker:
+    """A Dramatiq worker inside this process, for the embedded mode, the demo and tests."""
+
+    def __init__(self, rt: Runtime, broker: dramatiq.Broker, *, threads: int) -> None:
+        self._broker = broker
+        self._threads = threads
+        self._maintenance = RunMaintenance(rt, resume_everything_at_boot=isinstance(broker, StubBroker))
+        self._worker: dramatiq.Worker | None = None
+
+    def __enter__(self) -> EmbeddedWorker:
+        self._broker.add_middleware(self._maintenance)
+        # The CLI does this for Dramatiq's own workers; without it time limits are not enforced.
+        self._broker.emit_after("process_boot")
+        self._worker = dramatiq.Worker(self._broker, worker_threads=self._threads, worker_timeout=100)
+        self._worker.start()
+        return self
+
+    def join(self) -> None:
+        """Wait until every queued message has been processed (tests and the CLI use it)."""
+        self._broker.join(jobs.QUEUE, timeout=60_000)
+        if self._worker is not None:
+            self._worker.join()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._worker is not None:
+            self._worker.stop(timeout=30_000)
+            self._worker = None
+        self._broker.middleware.remove(self._maintenance)

@@ -1,0 +1,42 @@
+"""The Slack app manifest is valid against Slack's published schema and declares what the bot uses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+VENDORED_SCHEMA = ROOT / "tests" / "bot" / "slack-manifest.schema.1.0.0.json"
+
+
+def _manifest() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def test_manifest_matches_slacks_schema() -> None:
+    schema = json.loads(VENDORED_SCHEMA.read_text())
+    jsonschema.validate(_manifest(), schema)
+
+
+def test_manifest_declares_the_command_and_scopes_the_bot_needs() -> None:
+    manifest = _manifest()
+    commands = [command["command"] for command in manifest["features"]["slash_commands"]]
+    assert commands == ["/workday-resync"]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "files:write", "users:read"} <= scopes
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_schema_rejects_a_broken_manifest() -> None:
+    schema = json.loads(VENDORED_SCHEMA.read_text())
+    broken = _manifest()
+    broken["display_information"]["name"] = ""
+    try:
+        jsonschema.validate(broken, schema)
+    except jsonschema.ValidationError:
+        return
+    raise AssertionError("an empty app name passed the schema")

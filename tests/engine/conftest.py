@@ -1,0 +1,51 @@
+"""Engine fixtures: two stacks, SQLite with the embedded in-memory broker (the product's defaults) and
+PostgreSQL with a real Redis broker (a deployment), each with a real Dramatiq worker in this process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from harness import FAST_RETRY, Stack, sandbox_settings
+
+from sync_engine import jobs
+from sync_engine.runtime import Runtime, build_workday_client, configure
+from sync_engine.service import RunService
+from sync_engine.store.database import Database
+from sync_engine.workday.sandbox import Sandbox, SandboxData
+from sync_engine.worker import EmbeddedWorker, build_broker
+
+
+@pytest.fixture
+def sandbox_data() -> SandboxData:
+    return SandboxData.generate(customers=30, seed=11)
+
+
+@pytest.fixture
+def fast_job_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dramatiq retries after milliseconds instead of seconds."""
+    for actor in jobs.ACTORS:
+        monkeypatch.setitem(actor.options, "min_backoff", 10)
+        monkeypatch.setitem(actor.options, "max_backoff", 50)
+
+
+@pytest.fixture
+def stack(
+    database: Database, sandbox_data: SandboxData, request: pytest.FixtureRequest, fast_job_retries: None
+) -> Iterator[Stack]:
+    redis_url: str | None = None
+    if database.dialect == "postgresql":
+        redis_url = request.getfixturevalue("redis_url")
+        redis.Redis.from_url(redis_url).flushdb()
+    with Sandbox(sandbox_data) as sandbox:
+        settings = sandbox_settings(sandbox, database, redis_url)
+        rt = configure(Runtime(settings, database))
+        client = build_workday_client(settings, retry=FAST_RETRY)
+        rt.workday_client = client
+        broker = build_broker(settings)
+        service = RunService(database, jobs.DramatiqDispatcher(), rt.events)
+        with EmbeddedWorker(rt, broker, threads=settings.worker_threads) as worker:
+            yield Stack(database, sandbox, settings, rt, broker, service, worker)
+        broker.close()
+        client.close()
