@@ -7,10 +7,18 @@ its absence fails the run.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import create_engine, text
+
+from sync_engine.store.database import Database, normalise_url
+from sync_engine.store.models import Base
 
 #: Server-side test targets; override to point the suite elsewhere.
 POSTGRES_URL = os.environ.get("DATABASE_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -48,3 +56,66 @@ def redis_url() -> str:
     """URL of a reachable Redis database for tests (flushed by the tests that use it)."""
     _need("Redis", REDIS_URL)
     return REDIS_URL
+
+
+@contextmanager
+def scratch_postgres_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server of `server_url` (made via its `postgres` db), dropped after."""
+    url = normalise_url(server_url)
+    name = f"wr_test_{secrets.token_hex(6)}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                # FORCE: a test that failed may have left connections open.
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
+    """URL of an empty PostgreSQL database of this test's own (not migrated)."""
+    with scratch_postgres_database(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres(postgres_url: str) -> Iterator[Database]:
+    # One throwaway database per test session: migrating it once keeps each test fast.
+    with scratch_postgres_database(postgres_url) as url:
+        database = Database(url)
+        database.migrate()
+        yield database
+        database.dispose()
+
+
+@pytest.fixture
+def postgres_database(_migrated_postgres: Database) -> Database:
+    """A migrated store on PostgreSQL, emptied before the test."""
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with _migrated_postgres.session() as session:
+        # Fail, rather than hang, if an earlier test left a transaction open on these tables.
+        session.execute(text("SET LOCAL lock_timeout = '10s'"))
+        session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return _migrated_postgres
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    """A migrated store in a new SQLite file."""
+    database = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Database:
+    """A migrated, empty store: the test runs once on SQLite and once on PostgreSQL."""
+    migrated: Database = request.getfixturevalue(f"{request.param}_database")
+    return migrated

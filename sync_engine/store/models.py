@@ -38,15 +38,16 @@ __all__ = [
 
 
 class Money(TypeDecorator[Decimal]):
-    """An exact decimal: NUMERIC(28, 6) on PostgreSQL, text on SQLite (whose NUMERIC is a float)."""
+    """An exact decimal: unconstrained NUMERIC on PostgreSQL (keeps Workday's scale, rounds nothing),
+    text on SQLite (whose NUMERIC is a float)."""
 
-    impl = Numeric(28, 6)
+    impl = Numeric()
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
-        return dialect.type_descriptor(Numeric(28, 6, asdecimal=True))
+        return dialect.type_descriptor(Numeric(asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None or dialect.name != "sqlite":
@@ -70,9 +71,10 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None or value.tzinfo is None:
-            return value
-        return value.astimezone(UTC)
+        if value is None:
+            return None
+        # Naive stays UTC rather than PostgreSQL reading it in the session's time zone.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sync_engine.errors import RunNotFoundError
@@ -181,7 +181,7 @@ def claim_items_to_enqueue(
     message may have been lost with a worker or a Redis restart). The conditional update lets concurrent
     callers send each item once.
     """
-    sent_earlier = RunItemRow.enqueued_at.is_(None)
+    sent_earlier: ColumnElement[bool] = RunItemRow.enqueued_at.is_(None)
     if enqueued_before is not None:
         sent_earlier = or_(sent_earlier, RunItemRow.enqueued_at < enqueued_before)
     conditions = (

@@ -1,0 +1,167 @@
+"""One handle on the store: engine, transactional sessions and migrations, for SQLite or PostgreSQL.
+
+Several worker processes (and threads) share one database. On PostgreSQL that is ordinary; on SQLite it
+needs WAL, a busy timeout and `BEGIN IMMEDIATE` so that writers queue for the lock instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["Database", "DialectName", "normalise_url"]
+
+DialectName = Literal["sqlite", "postgresql"]
+
+#: Where Alembic finds env.py and the revisions (shipped inside the package).
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: pg_advisory_lock key serialising `migrate()` across processes (any constant unique to this service).
+MIGRATION_LOCK_KEY = 0x5752_5359_4E43  # "WRSYNC"
+#: Seconds a SQLite writer waits for the write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_S = 30
+#: Oldest SQLite with what the store uses: upsert (3.24) with RETURNING (3.35).
+MIN_SQLITE_VERSION = (3, 35)
+#: Connections the PostgreSQL pool may open beyond `pool_size` under bursts.
+POOL_MAX_OVERFLOW = 5
+
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
+
+
+def normalise_url(url: str) -> URL:
+    """Parse `url`, sending every PostgreSQL spelling (postgres://, postgresql://) to psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in _POSTGRES_SCHEMES:
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"Unsupported database URL {parsed!r}: use sqlite:/// or postgresql://.")
+    return parsed
+
+
+def _is_sqlite_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
+class Database:
+    """The store's engine plus sessions that are each exactly one transaction."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self._url = normalise_url(url)
+        self.dialect: DialectName = "sqlite" if self._url.get_backend_name() == "sqlite" else "postgresql"
+        self.engine: Engine = (
+            _sqlite_engine(self._url, pool_size)
+            if self.dialect == "sqlite"
+            else _postgres_engine(self._url, pool_size)
+        )
+        # expire_on_commit=False: rows read in a session stay readable after it commits.
+        self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        """The URL in use (with the psycopg driver for PostgreSQL), password included."""
+        return self._url.render_as_string(hide_password=False)
+
+    def __repr__(self) -> str:
+        return f"Database({self._url.render_as_string(hide_password=True)!r})"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session inside one transaction: committed when the block ends, rolled back if it raises.
+
+        On SQLite every session takes the write lock when it first touches the database (even one that
+        only reads), so sessions should be short; other writers wait up to the busy timeout.
+        """
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest revision; safe when several processes start at once.
+
+        The whole upgrade is one transaction. PostgreSQL serialises it with a transaction-level advisory
+        lock; SQLite with the write lock that `BEGIN IMMEDIATE` takes.
+        """
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+        with self.engine.connect() as connection, _sqlite_foreign_keys_off(connection), connection.begin():
+            if self.dialect == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            # env.py runs on this connection, inside this transaction.
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            if self.dialect == "sqlite" and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                raise RuntimeError("Migration left rows whose foreign keys point nowhere; rolled back.")
+
+    def dispose(self) -> None:
+        """Close every pooled connection (call when the process is done with the store)."""
+        self.engine.dispose()
+
+
+def _postgres_engine(url: URL, pool_size: int) -> Engine:
+    # pre_ping: a worker idle for hours otherwise finds its pooled connection closed by the server.
+    return create_engine(url, pool_size=pool_size, max_overflow=POOL_MAX_OVERFLOW, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL, pool_size: int) -> Engine:
+    if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
+        raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old: the store needs 3.35 or later.")
+    connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+    if _is_sqlite_memory(url):
+        # One in-memory database shared by the engine's users; only for single-threaded use (tests).
+        connect_args["check_same_thread"] = False
+        engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
+    else:
+        assert url.database is not None
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args=connect_args, pool_size=pool_size)
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Take BEGIN away from the sqlite3 module (which would issue a deferred one on the first write);
+    # `_begin_immediate` issues it instead. SQLAlchemy's documented recipe for pysqlite.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")  # off by default, per connection
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer, nor it them
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a crash can lose only the last commits
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite without foreign key enforcement while the block runs (no-op on PostgreSQL).
+
+    SQLite alters a table by copying it and dropping the original; with enforcement on, dropping
+    `customers` would cascade-delete every document. SQLite ignores this pragma inside a transaction,
+    so it is set on the raw connection before the migration's transaction begins.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def _begin_immediate(connection: Connection) -> None:
+    # A deferred transaction that reads and then writes must upgrade its lock, and SQLite fails that
+    # upgrade at once ("database is locked") when another writer got there first; taking the write
+    # lock up front makes concurrent writers wait out the busy timeout in turn instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
