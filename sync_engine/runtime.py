@@ -32,9 +32,9 @@ __all__ = ["Runtime", "configure", "current"]
 
 
 #: How long a claimed item stays with its worker without renewal.
-ITEM_LEASE = timedelta(seconds=30)
+ITEM_LEASE = timedelta(seconds=15)
 #: How often a live worker renews its leases (well inside ITEM_LEASE).
-LEASE_RENEWAL = timedelta(seconds=5)
+LEASE_RENEWAL = timedelta(seconds=3)
 
 
 def _worker_id() -> str:
@@ -79,7 +79,13 @@ def build_workday_client(settings: Settings, *, retry: RetryPolicy | None = None
         connection = redis.Redis.from_url(settings.redis_url)
         return WorkdayClient(
             workday,
-            gate=RedisGate(connection, workday.tenant, workday.max_in_flight, workday.rate_limit),
+            gate=RedisGate(
+                connection,
+                workday.tenant,
+                workday.max_in_flight,
+                workday.rate_limit,
+                hold_seconds=workday.timeout + 30,
+            ),
             token_store=RedisTokenStore(connection, f"workday-resync:token:{workday.tenant}"),
             retry=retry,
         )

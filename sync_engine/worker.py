@@ -31,7 +31,7 @@ HEARTBEAT_TIMEOUT_MS = 15_000
 #: idle consumer instead of every ~15 minutes.
 MAINTENANCE_CHANCE = 100_000
 #: How often each worker process looks for interrupted runs, and how quiet a run must be to count.
-SWEEP_EVERY = timedelta(seconds=15)
+SWEEP_EVERY = timedelta(seconds=5)
 QUIET_FOR = timedelta(seconds=45)
 
 
@@ -39,7 +39,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     """Redis when REDIS_URL is set (many processes, many hosts), else an in-memory broker."""
     broker: dramatiq.Broker
     if settings.redis_url:
-        broker = RedisBroker(
+        broker = RedisBroker(  # type: ignore[no-untyped-call]
             url=settings.redis_url,
             heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
             maintenance_chance=MAINTENANCE_CHANCE,
@@ -50,7 +50,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     return broker
 
 
-class RunMaintenance(dramatiq.Middleware):  # type: ignore[misc]
+class RunMaintenance(dramatiq.Middleware):
     """Starts lease renewal and the sweeper for interrupted runs in every worker process."""
 
     def __init__(self, rt: Runtime, *, resume_everything_at_boot: bool) -> None:

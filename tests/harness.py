@@ -23,7 +23,7 @@ from sync_engine.workday.sandbox import Sandbox, SandboxData
 from sync_engine.worker import EmbeddedWorker
 
 #: Retries fast enough for tests (the product waits seconds between attempts).
-FAST_RETRY = RetryPolicy(attempts=4, initial_delay=0.01, max_delay=0.05)
+FAST_RETRY = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05)
 
 
 @dataclass
@@ -71,8 +71,18 @@ def sandbox_settings(sandbox: Sandbox, database: Database, redis_url: str | None
 
 
 def without_fetched_at(snapshot: CustomerSnapshot | None) -> Any:
+    """A snapshot's content, documents in wid order, for comparing the store with Workday."""
     assert snapshot is not None
-    return (snapshot.customer, snapshot.invoices, snapshot.credit_notes, snapshot.payments)
+
+    def by_wid(documents: list[Any]) -> list[Any]:
+        return sorted(documents, key=lambda document: document.wid)
+
+    return (
+        snapshot.customer,
+        by_wid(snapshot.invoices),
+        by_wid(snapshot.credit_notes),
+        by_wid(snapshot.payments),
+    )
 
 
 def expected_counts(data: SandboxData, wids: list[str]) -> RunCounts:

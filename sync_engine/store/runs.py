@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sync_engine.errors import RunNotFoundError
@@ -175,21 +175,24 @@ def mark_started(session: Session, run_id: int, now: datetime) -> bool:
 def claim_items_to_enqueue(
     session: Session, run_id: int, now: datetime, *, enqueued_before: datetime | None = None
 ) -> list[int]:
-    """Resolved, unleased, pending items to send to the broker; marks them enqueued at `now`.
+    """Resolved, pending items to send to the broker; marks them enqueued at `now`.
 
-    Without `enqueued_before`, only items never sent; with it, also items sent before that moment (their
-    message may have been lost with a worker or a Redis restart). The conditional update lets concurrent
-    callers send each item once.
+    Without `enqueued_before`, only items never sent. With it (the sweeper), also the items whose message
+    may be lost: those whose lease ran out since they were last sent (their worker died mid-customer) and
+    unleased ones sent before `enqueued_before` (a worker died with them prefetched, or Redis restarted).
+    The conditional update lets concurrent callers send each item once.
     """
-    sent_earlier: ColumnElement[bool] = RunItemRow.enqueued_at.is_(None)
+    never_sent = and_(RunItemRow.enqueued_at.is_(None), RunItemRow.lease_until.is_(None))
+    lost: ColumnElement[bool] = never_sent
     if enqueued_before is not None:
-        sent_earlier = or_(sent_earlier, RunItemRow.enqueued_at < enqueued_before)
+        holder_died = and_(RunItemRow.lease_until < now, RunItemRow.enqueued_at <= RunItemRow.lease_until)
+        sent_long_ago = and_(RunItemRow.lease_until.is_(None), RunItemRow.enqueued_at < enqueued_before)
+        lost = or_(never_sent, holder_died, sent_long_ago)
     conditions = (
         RunItemRow.run_id == run_id,
         RunItemRow.status == ItemStatus.PENDING.value,
         RunItemRow.customer_wid.is_not(None),
-        or_(RunItemRow.lease_until.is_(None), RunItemRow.lease_until < now),
-        sent_earlier,
+        lost,
     )
     ids = list(session.scalars(select(RunItemRow.id).where(*conditions).order_by(RunItemRow.position)))
     claimed: list[int] = []

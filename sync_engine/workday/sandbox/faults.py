@@ -1,0 +1,97 @@
+"""The sandbox's knobs (latency, throttling, faults, token behaviour) and the machinery that applies them.
+
+Knobs are read on every request, so tests change them on a running sandbox. Random faults come from one
+`random.Random(fault_seed)`: a client that sends its requests one after another sees the same faults on every
+run (concurrent requests draw in whatever order the threads arrive).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+__all__ = ["DEFAULT_HANG_SECONDS", "FaultDice", "RateLimiter", "SandboxKnobs"]
+
+#: How long a simulated timeout holds the response: past our client's default timeout of 120 s.
+DEFAULT_HANG_SECONDS = 130.0
+
+
+@dataclass(slots=True)
+class SandboxKnobs:
+    """Live settings of a running sandbox; change them at any time."""
+
+    #: Seconds added to every request.
+    latency: float = 0.0
+    #: Requests per second per tenant (token requests excepted); None = no limit. Beyond it REST answers 429
+    #: and SOAP a plain HTTP 500. A token bucket holding one second of requests: bursts up to the rate pass.
+    rate_limit: float | None = None
+    #: Share of REST requests answered 429 (0..1).
+    rest_429_rate: float = 0.0
+    #: Share of SOAP requests answered with a plain (non-SOAP) HTTP 500 (0..1).
+    soap_500_rate: float = 0.0
+    #: Share of API requests held for `hang_seconds` (past the client's timeout), then answered 504.
+    timeout_rate: float = 0.0
+    hang_seconds: float = DEFAULT_HANG_SECONDS
+    #: Seconds added to page 1 of Get_Customer_Payments (Workday builds its page cache then).
+    slow_page_seconds: float = 0.0
+    #: Lifetime of new access tokens, in seconds.
+    token_lifetime: float = 3600.0
+    #: Whether a refresh grant also returns a new refresh token (the old one then lasts `rotation_grace`).
+    rotate_refresh_tokens: bool = False
+    #: Seconds a rotated-out refresh token keeps working.
+    rotation_grace: float = 60.0
+    #: The API client's grant is revoked: refresh grants fail with invalid_grant, access tokens are rejected.
+    revoked: bool = False
+    #: Operations the API client may not call: "Get_Customers", "Get_Customer_Payments", "invoices".
+    unauthorized_operations: set[str] = field(default_factory=set)
+    #: Seed of the random faults.
+    fault_seed: int = 0
+
+
+class FaultDice:
+    """Seeded draws for the random-fault knobs; reseeds when `fault_seed` changes."""
+
+    def __init__(self, knobs: SandboxKnobs) -> None:
+        self._knobs = knobs
+        self._lock = threading.Lock()
+        self._seed: int | None = None
+        self._random = random.Random()
+
+    def roll(self, rate: float) -> bool:
+        """True with probability `rate`. A zero rate draws nothing, so it does not shift later draws."""
+        if rate <= 0:
+            return False
+        with self._lock:
+            if self._seed != self._knobs.fault_seed:
+                self._seed = self._knobs.fault_seed
+                self._random.seed(self._seed)
+            return self._random.random() < rate
+
+
+class RateLimiter:
+    """A token bucket per tenant: `rate` tokens a second, holding at most one second's worth (at least 1)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rate: float | None = None
+        self._tokens = 0.0
+        self._updated = time.monotonic()
+
+    def allow(self, rate: float | None) -> bool:
+        if rate is None:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            capacity = max(1.0, rate)
+            if rate != self._rate:
+                # A new limit starts with a full bucket.
+                self._rate, self._tokens = rate, capacity
+            else:
+                self._tokens = min(capacity, self._tokens + (now - self._updated) * rate)
+            self._updated = now
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True

@@ -1,0 +1,188 @@
+"""The sandbox tenant's front door: latency, throttling, random faults, credentials and permissions, then the
+operation. One method per endpoint, each returning the `Reply` to send; HTTP itself is `server`'s business."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from collections.abc import Callable
+from urllib.parse import parse_qs, unquote_plus
+
+from lxml import etree
+
+from sync_engine.workday.sandbox import operations, rest, soap
+from sync_engine.workday.sandbox.auth import TokenStore
+from sync_engine.workday.sandbox.data import SandboxData
+from sync_engine.workday.sandbox.faults import FaultDice, RateLimiter, SandboxKnobs
+from sync_engine.workday.sandbox.operations import HTML_CONTENT_TYPE, JSON_CONTENT_TYPE, Reply, soap_reply
+
+__all__ = ["GATEWAY_TIMEOUT_BODY", "NOT_AUTHORIZED", "NOT_IMPLEMENTED", "SandboxService"]
+
+#: Processing_Fault text of an operation the API client is not allowed to call.
+NOT_AUTHORIZED = "The task submitted is not authorized."
+#: What a held (timed-out) request finally gets, if its client is still there.
+GATEWAY_TIMEOUT_BODY = b"<html><body>504 Gateway Time-out</body></html>"
+#: Real Revenue_Management operations the sandbox does not serve (our client does not use them).
+NOT_IMPLEMENTED = frozenset(
+    {"Get_Customer_Invoices", "Get_Customer_Invoice_Adjustments", "Get_Customer_Activity"}
+)
+
+_SoapOperation = Callable[[SandboxData, etree._Element, str], Reply]
+_SOAP_OPERATIONS: dict[str, _SoapOperation] = {
+    "Get_Customers": operations.get_customers,
+    "Get_Customer_Payments": operations.get_customer_payments,
+}
+
+
+class SandboxService:
+    """One tenant's endpoints. Thread-safe: every handler thread calls it."""
+
+    def __init__(
+        self,
+        *,
+        data: SandboxData,
+        knobs: SandboxKnobs,
+        tokens: TokenStore,
+        tenant: str,
+        base_url: str,
+        stopping: threading.Event,
+    ) -> None:
+        self.tenant = tenant
+        self._data = data
+        self._knobs = knobs
+        self._tokens = tokens
+        self._invoices_href = f"{base_url}/ccx/api/customerAccounts/v1/{tenant}/invoices"
+        # Set when the sandbox closes, to cut every pause short.
+        self._stopping = stopping
+        self._dice = FaultDice(knobs)
+        self._limiter = RateLimiter()
+
+    def token(self, authorization: str | None, body: bytes) -> Reply:
+        """`POST /ccx/oauth2/{tenant}/token`: the refresh-token grant, client authenticated by HTTP Basic."""
+        knobs = self._knobs
+        self._pause(knobs.latency)
+        credentials = _basic_credentials(authorization)
+        if credentials is None or not self._tokens.client_matches(*credentials):
+            challenge = ("WWW-Authenticate", f'Basic realm="{self.tenant}"')
+            return _token_reply(401, {"error": "invalid_client"}, "unauthorized", (challenge,))
+        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        grant_type = form.get("grant_type", [""])[-1]
+        refresh_token = form.get("refresh_token", [""])[-1]
+        if grant_type and grant_type != "refresh_token":
+            return _token_reply(400, {"error": "unsupported_grant_type"}, "fault")
+        if not grant_type or not refresh_token:
+            return _token_reply(400, {"error": "invalid_request"}, "fault")
+        grant = None
+        if not knobs.revoked:
+            grant = self._tokens.grant(
+                refresh_token,
+                lifetime=knobs.token_lifetime,
+                rotate=knobs.rotate_refresh_tokens,
+                grace=knobs.rotation_grace,
+            )
+        if grant is None:
+            return _token_reply(400, {"error": "invalid_grant"}, "unauthorized")
+        payload: dict[str, rest.JsonValue] = {
+            "access_token": grant.access_token,
+            "token_type": "Bearer",
+            "expires_in": grant.expires_in,
+        }
+        if grant.refresh_token is not None:
+            payload["refresh_token"] = grant.refresh_token
+        return _token_reply(200, payload, "ok", (("Cache-Control", "no-store"), ("Pragma", "no-cache")))
+
+    def soap(self, service: str, version: str, authorization: str | None, body: bytes) -> Reply:
+        """`POST /ccx/service/{tenant}/{service}/{version}`: dispatch on the Body's first element."""
+        knobs = self._knobs
+        self._pause(knobs.latency)
+        try:
+            request = soap.parse_request(body)
+        except soap.SoapRequestError as error:
+            return soap_reply("unknown", soap.malformed_fault(str(error)))
+        operation = soap.operation_name(request) or "unknown"
+        refused = self._gate(operation, rest_api=False)
+        if refused is not None:
+            return refused
+        if not self._bearer_valid(authorization):
+            return soap_reply(operation, soap.authentication_fault(), outcome="unauthorized")
+        request_version = soap.request_version(request)
+        if (
+            service != "Revenue_Management"
+            or version not in soap.SUPPORTED_VERSIONS
+            or request_version not in (None, *soap.SUPPORTED_VERSIONS)
+        ):
+            return soap_reply(operation, soap.version_fault(), detail=f"{service}/{version}")
+        if operation in knobs.unauthorized_operations:
+            return soap_reply(operation, soap.processing_fault(NOT_AUTHORIZED), outcome="unauthorized")
+        answer = _SOAP_OPERATIONS.get(operation)
+        if answer is None:
+            if operation in NOT_IMPLEMENTED:
+                return soap_reply(
+                    operation, soap.processing_fault(f"{operation} is not implemented in sandbox.")
+                )
+            return soap_reply(operation, soap.version_fault(), detail=f"{service}/{version}")
+        reply = answer(self._data, request, version)
+        if operation == "Get_Customer_Payments" and reply.page == 1:
+            self._pause(knobs.slow_page_seconds)
+        return reply
+
+    def invoices(self, query: str, authorization: str | None) -> Reply:
+        """`GET /ccx/api/customerAccounts/v1/{tenant}/invoices`."""
+        operation = "invoices"
+        self._pause(self._knobs.latency)
+        refused = self._gate(operation, rest_api=True)
+        if refused is not None:
+            return refused
+        if not self._bearer_valid(authorization):
+            challenge = ("WWW-Authenticate", 'Bearer error="invalid_token"')
+            body = rest.error("invalid_token")
+            return Reply(401, JSON_CONTENT_TYPE, body, operation, "unauthorized", headers=(challenge,))
+        if operation in self._knobs.unauthorized_operations:
+            return Reply(403, JSON_CONTENT_TYPE, rest.error(NOT_AUTHORIZED), operation, "unauthorized")
+        return operations.list_invoices(self._data, query, self._invoices_href)
+
+    def _gate(self, operation: str, *, rest_api: bool) -> Reply | None:
+        """Throttling and simulated timeouts, which come before anything is checked (a gateway's work)."""
+        knobs = self._knobs
+        injected = knobs.rest_429_rate if rest_api else knobs.soap_500_rate
+        if not self._limiter.allow(knobs.rate_limit) or self._dice.roll(injected):
+            if rest_api:
+                # Workday sends no Retry-After.
+                return Reply(429, JSON_CONTENT_TYPE, rest.error("Too many requests"), operation, "throttled")
+            return Reply(500, HTML_CONTENT_TYPE, soap.THROTTLED_BODY, operation, "throttled")
+        if self._dice.roll(knobs.timeout_rate):
+            self._pause(knobs.hang_seconds)
+            return Reply(504, HTML_CONTENT_TYPE, GATEWAY_TIMEOUT_BODY, operation, "timeout")
+        return None
+
+    def _bearer_valid(self, authorization: str | None) -> bool:
+        if self._knobs.revoked or authorization is None:
+            return False
+        scheme, _, token = authorization.partition(" ")
+        return scheme.lower() == "bearer" and self._tokens.access_token_valid(token.strip())
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+
+def _token_reply(
+    status: int, payload: dict[str, rest.JsonValue], outcome: str, headers: tuple[tuple[str, str], ...] = ()
+) -> Reply:
+    return Reply(status, JSON_CONTENT_TYPE, rest.encode(payload).encode(), "token", outcome, headers=headers)
+
+
+def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """(client_id, client_secret) of an HTTP Basic header (each form-encoded, as OAuth 2 specifies)."""
+    if authorization is None:
+        return None
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, colon, client_secret = decoded.partition(":")
+    return (unquote_plus(client_id), unquote_plus(client_secret)) if colon else None

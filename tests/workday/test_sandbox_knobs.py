@@ -1,0 +1,269 @@
+"""The sandbox's knobs on real sockets (throttling, faults, timeouts, latency, rights), stats, serve()."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from lxml import etree
+from pydantic import SecretStr
+
+from sync_engine.workday.sandbox import Sandbox, SandboxData, SandboxKnobs
+
+ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+WD = "urn:com.workday/bsvc"
+NS = {"env": ENV, "wd": WD}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(SandboxData.generate(customers=10, seed=11)) as running:
+        yield running
+
+
+@pytest.fixture
+def http(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sandbox.base_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def token(http: httpx.Client, sandbox: Sandbox) -> str:
+    response = http.post(
+        f"/ccx/oauth2/{sandbox.tenant}/token",
+        data={"grant_type": "refresh_token", "refresh_token": sandbox.refresh_token},
+        auth=(sandbox.client_id, sandbox.client_secret),
+    )
+    return str(response.json()["access_token"])
+
+
+def payments_request(customer_wid: str, page: int = 1) -> bytes:
+    root = etree.Element(f"{{{ENV}}}Envelope", nsmap={"env": ENV, "wd": WD})
+    request = etree.SubElement(
+        etree.SubElement(root, f"{{{ENV}}}Body"), f"{{{WD}}}Get_Customer_Payments_Request"
+    )
+    request.set(f"{{{WD}}}version", "v45.2")
+    reference = etree.SubElement(
+        etree.SubElement(request, f"{{{WD}}}Request_Criteria"), f"{{{WD}}}Remit-from_Customer_Reference"
+    )
+    identifier = etree.SubElement(reference, f"{{{WD}}}ID")
+    identifier.set(f"{{{WD}}}type", "WID")
+    identifier.text = customer_wid
+    response_filter = etree.SubElement(request, f"{{{WD}}}Response_Filter")
+    etree.SubElement(response_filter, f"{{{WD}}}Page").text = str(page)
+    etree.SubElement(response_filter, f"{{{WD}}}Count").text = "100"
+    return etree.tostring(root)
+
+
+def soap(http: httpx.Client, sandbox: Sandbox, token: str, body: bytes) -> httpx.Response:
+    return http.post(
+        f"/ccx/service/{sandbox.tenant}/Revenue_Management/v45.2",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/xml; charset=utf-8"},
+    )
+
+
+def invoices(http: httpx.Client, sandbox: Sandbox, token: str) -> httpx.Response:
+    return http.get(
+        f"/ccx/api/customerAccounts/v1/{sandbox.tenant}/invoices",
+        params={"billToCustomer": sandbox.data.big_customer_wid, "limit": 5},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def test_rate_limit_throttles_rest_with_429_and_soap_with_a_plain_500(
+    http: httpx.Client, sandbox: Sandbox, token: str
+) -> None:
+    sandbox.knobs.rate_limit = 2
+    rest = [invoices(http, sandbox, token) for _ in range(5)]
+    time.sleep(0.6)
+    refilled = invoices(http, sandbox, token)
+    sandbox.knobs.rate_limit = 1
+    calls = [soap(http, sandbox, token, payments_request(sandbox.data.big_customer_wid)) for _ in range(3)]
+
+    assert [r.status_code for r in rest] == [200, 200, 429, 429, 429]
+    assert rest[-1].json() == {"error": "Too many requests"} and "retry-after" not in rest[-1].headers
+    assert refilled.status_code == 200
+    assert [r.status_code for r in calls] == [200, 500, 500]
+    assert calls[-1].headers["content-type"].startswith("text/html")
+    assert calls[-1].text == "<html><body>500 Internal Server Error</body></html>"
+    assert sandbox.stats.count(outcome="throttled") == 5
+    assert sandbox.stats.count("token") == 1
+
+
+def test_random_faults_are_reproducible_by_seed() -> None:
+    def statuses(seed: int) -> list[int]:
+        knobs = SandboxKnobs(rest_429_rate=0.5, fault_seed=seed)
+        with (
+            Sandbox(SandboxData.generate(customers=10, seed=11), knobs=knobs) as running,
+            httpx.Client(base_url=running.base_url) as client,
+        ):
+            fresh = client.post(
+                f"/ccx/oauth2/{running.tenant}/token",
+                data={"grant_type": "refresh_token", "refresh_token": running.refresh_token},
+                auth=(running.client_id, running.client_secret),
+            ).json()["access_token"]
+            return [invoices(client, running, fresh).status_code for _ in range(20)]
+
+    first, again, other = statuses(4), statuses(4), statuses(5)
+
+    assert first == again != other
+    assert set(first) == {200, 429}
+
+
+def test_injected_soap_500s(http: httpx.Client, sandbox: Sandbox, token: str) -> None:
+    sandbox.knobs.soap_500_rate = 1.0
+
+    response = soap(http, sandbox, token, payments_request(sandbox.data.big_customer_wid))
+
+    assert (response.status_code, response.text) == (
+        500,
+        "<html><body>500 Internal Server Error</body></html>",
+    )
+    assert invoices(http, sandbox, token).status_code == 200
+
+
+def test_a_timeout_holds_the_response_past_the_client_timeout(
+    http: httpx.Client, sandbox: Sandbox, token: str
+) -> None:
+    sandbox.knobs.timeout_rate = 1.0
+    sandbox.knobs.hang_seconds = 1.0
+
+    with pytest.raises(httpx.ReadTimeout):
+        http.get(
+            f"/ccx/api/customerAccounts/v1/{sandbox.tenant}/invoices",
+            params={"billToCustomer": sandbox.data.big_customer_wid},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=0.2,
+        )
+    deadline = time.monotonic() + 3
+    while sandbox.stats.count("invoices", "timeout") == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sandbox.stats.count("invoices", "timeout") == 1
+
+
+def test_latency_and_a_slow_first_payments_page(http: httpx.Client, sandbox: Sandbox, token: str) -> None:
+    sandbox.knobs.latency = 0.15
+    started = time.perf_counter()
+    assert invoices(http, sandbox, token).status_code == 200
+    assert time.perf_counter() - started >= 0.15
+
+    sandbox.knobs.latency = 0
+    sandbox.knobs.slow_page_seconds = 0.3
+    started = time.perf_counter()
+    soap(http, sandbox, token, payments_request(sandbox.data.big_customer_wid, page=1))
+    first_page = time.perf_counter() - started
+    started = time.perf_counter()
+    soap(http, sandbox, token, payments_request(sandbox.data.big_customer_wid, page=2))
+    second_page = time.perf_counter() - started
+    assert first_page >= 0.3 > second_page
+
+
+@pytest.mark.parametrize("operation", ["Get_Customers", "Get_Customer_Payments"])
+def test_unauthorized_soap_operation_is_a_processing_fault(
+    http: httpx.Client, sandbox: Sandbox, token: str, operation: str
+) -> None:
+    sandbox.knobs.unauthorized_operations = {operation}
+    root = etree.Element(f"{{{ENV}}}Envelope", nsmap={"env": ENV, "wd": WD})
+    request = etree.SubElement(etree.SubElement(root, f"{{{ENV}}}Body"), f"{{{WD}}}{operation}_Request")
+    request.set(f"{{{WD}}}version", "v45.2")
+
+    response = soap(http, sandbox, token, etree.tostring(root))
+
+    assert response.status_code == 500
+    fault = etree.fromstring(response.content).find("env:Body/env:Fault", NS)
+    assert fault is not None
+    message = "Processing error occurred. The task submitted is not authorized."
+    assert (fault.findtext("faultcode"), fault.findtext("faultstring")) == (
+        "SOAP-ENV:Server.processingError",
+        message,
+    )
+    assert fault.findtext("detail/wd:Processing_Fault/wd:Detail_Message", namespaces=NS) == message
+    assert sandbox.stats.count(operation, "unauthorized") == 1
+
+
+def test_in_flight_peak_is_observed(sandbox: Sandbox, token: str) -> None:
+    sandbox.knobs.latency = 0.3
+
+    def call(_: int) -> int:
+        with httpx.Client(base_url=sandbox.base_url) as client:
+            return invoices(client, sandbox, token).status_code
+
+    with ThreadPoolExecutor(5) as pool:
+        assert list(pool.map(call, range(5))) == [200] * 5
+    assert sandbox.max_in_flight_seen == 5
+
+    sandbox.stats.reset()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(call, range(4)))
+    assert sandbox.max_in_flight_seen == 2
+
+
+def test_stats_count_by_operation_and_outcome(http: httpx.Client, sandbox: Sandbox, token: str) -> None:
+    soap(http, sandbox, token, payments_request(sandbox.data.big_customer_wid))
+    soap(http, sandbox, token, payments_request("0" * 32))
+    invoices(http, sandbox, token)
+    invoices(http, sandbox, "expired")
+
+    assert sandbox.stats.by_operation() == {"token": 1, "Get_Customer_Payments": 2, "invoices": 2}
+    assert sandbox.stats.by_outcome() == {"ok": 3, "fault": 1, "unauthorized": 1}
+    assert sandbox.stats.total() == 5
+    assert sandbox.stats.log[2].references == frozenset({("WID", "0" * 32)})
+    sandbox.stats.reset()
+    assert sandbox.stats.total() == 0 and sandbox.stats.log == []
+
+
+def test_settings_and_environment_point_at_the_sandbox(sandbox: Sandbox) -> None:
+    settings = sandbox.workday_settings(timeout=2.0, client_secret="other")
+
+    assert (settings.base_url, settings.tenant, settings.client_id) == (
+        sandbox.base_url,
+        "acme_tenant",
+        sandbox.client_id,
+    )
+    assert (settings.api_version, settings.reference_id_type) == ("v45.2", "Customer_ID")
+    assert (settings.max_in_flight, settings.rate_limit, settings.timeout) == (4, 5.0, 2.0)
+    assert settings.client_secret == SecretStr("other")
+    assert settings.refresh_token.get_secret_value() == sandbox.refresh_token
+    assert sandbox.workday_env() == {
+        "WORKDAY_BASE_URL": sandbox.base_url,
+        "WORKDAY_TENANT": "acme_tenant",
+        "WORKDAY_CLIENT_ID": sandbox.client_id,
+        "WORKDAY_CLIENT_SECRET": sandbox.client_secret,
+        "WORKDAY_REFRESH_TOKEN": sandbox.refresh_token,
+        "WORKDAY_API_VERSION": "v45.2",
+    }
+
+
+def test_serve_prints_its_environment_and_stops_on_sigterm() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from sync_engine.workday.sandbox import serve; serve(0, 5, 3, 0.0)"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert process.stdout is not None
+        lines = dict(process.stdout.readline().strip().split("=", 1) for _ in range(6))
+        response = httpx.post(
+            f"{lines['WORKDAY_BASE_URL']}/ccx/oauth2/{lines['WORKDAY_TENANT']}/token",
+            data={"grant_type": "refresh_token", "refresh_token": lines["WORKDAY_REFRESH_TOKEN"]},
+            auth=(lines["WORKDAY_CLIENT_ID"], lines["WORKDAY_CLIENT_SECRET"]),
+        )
+        assert response.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        process.communicate()
