@@ -1,0 +1,39 @@
+"""Workday client: OAuth, the politeness gate, SOAP and REST, retries; see `WorkdayClient`.
+
+One client per process, shared by its threads; processes share limits and token through Redis:
+
+>>> gate = RedisGate.for_settings(redis_client, settings)
+>>> store = RedisTokenStore(redis_client, f"workday-resync:{settings.tenant}:token")
+>>> with WorkdayClient(settings, gate=gate, token_store=store) as client:
+...     resolution = client.resolve_customers(identifiers, IdentifierType.REFERENCE)
+...     snapshot = client.fetch_customer(resolution.found[identifiers[0]])
+"""
+
+from __future__ import annotations
+
+from sync_engine.workday.auth import MemoryTokenStore, RedisTokenStore, TokenState, TokenStore
+from sync_engine.workday.client import (
+    CUSTOMERS_PER_REQUEST,
+    INVOICES_PAGE_SIZE,
+    PAYMENTS_PAGE_SIZE,
+    WorkdayClient,
+    minimum_requests,
+)
+from sync_engine.workday.gate import LocalGate, RedisGate, RequestGate
+from sync_engine.workday.transport import RetryPolicy
+
+__all__ = [
+    "CUSTOMERS_PER_REQUEST",
+    "INVOICES_PAGE_SIZE",
+    "PAYMENTS_PAGE_SIZE",
+    "LocalGate",
+    "MemoryTokenStore",
+    "RedisGate",
+    "RedisTokenStore",
+    "RequestGate",
+    "RetryPolicy",
+    "TokenState",
+    "TokenStore",
+    "WorkdayClient",
+    "minimum_requests",
+]

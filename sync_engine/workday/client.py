@@ -1,0 +1,421 @@
+"""The Workday client: resolve customers by WID or reference, fetch everything a customer has.
+
+One `WorkdayClient` serves all threads of a process. Customers are resolved with as few `Get_Customers`
+calls as possible; a customer is fetched with its invoices and credit notes (REST) and its payments (SOAP)
+requested concurrently, every page after the first at once, all bounded by the request gate.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from sync_engine.errors import (
+    WorkdayConfigurationError,
+    WorkdayNotFoundError,
+    WorkdayPermanentError,
+    WorkdayTransientError,
+)
+from sync_engine.records import (
+    CreditNote,
+    Customer,
+    CustomerSnapshot,
+    IdentifierType,
+    Invoice,
+    Payment,
+    Resolution,
+)
+from sync_engine.settings import WorkdaySettings
+from sync_engine.workday.auth import MemoryTokenStore, TokenManager, TokenStore
+from sync_engine.workday.gate import LocalGate, RequestGate
+from sync_engine.workday.rest import InvoicesPage, parse_error, parse_invoices
+from sync_engine.workday.soap import (
+    PaymentsPage,
+    SoapFault,
+    build_get_customer_payments,
+    build_get_customers,
+    parse_customers,
+    parse_fault,
+    parse_payments,
+    reference_index,
+)
+from sync_engine.workday.transport import RetryPolicy, Transport
+
+__all__ = [
+    "CUSTOMERS_PER_REQUEST",
+    "INVOICES_PAGE_SIZE",
+    "PAYMENTS_PAGE_SIZE",
+    "WorkdayClient",
+    "minimum_requests",
+]
+
+logger = logging.getLogger(__name__)
+
+#: References sent in one `Get_Customers` call (and its Count).
+CUSTOMERS_PER_REQUEST = 100
+#: `limit` of one invoices page: the REST maximum.
+INVOICES_PAGE_SIZE = 100
+#: `Count` of one `Get_Customer_Payments` page: the SOAP maximum.
+PAYMENTS_PAGE_SIZE = 999
+
+_SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
+# "Invalid ID value. 'CUST-999' is not a valid ID value for type = 'Customer_ID'" → CUST-999
+_INVALID_VALUE = re.compile(r"Invalid ID value\.\s+'(.*)' is not a valid ID value", re.DOTALL)
+
+
+def minimum_requests(references: int, documents: Iterable[tuple[int, int]], *, retry_rounds: int = 0) -> int:
+    """The fewest HTTP requests a batch can take (wire contract §4), for benchmark reports.
+
+    Parameters:
+      references: identifiers resolved (one `Get_Customers` call per `CUSTOMERS_PER_REQUEST`).
+      documents: per customer fetched, (invoices + credit notes, payments).
+      retry_rounds: `Get_Customers` calls repeated after a fault named invalid references (one per batch
+        that mixes valid and invalid references).
+    """
+    pages = sum(
+        math.ceil(max(1, receivables) / INVOICES_PAGE_SIZE) + math.ceil(max(1, payments) / PAYMENTS_PAGE_SIZE)
+        for receivables, payments in documents
+    )
+    return 1 + math.ceil(references / CUSTOMERS_PER_REQUEST) + retry_rounds + pages
+
+
+class WorkdayClient:
+    """Workday over HTTP for one tenant; a context manager; thread-safe.
+
+    **Parameters:**
+    * `settings` — the Workday connection.
+    * `gate` — admits every HTTP attempt; default a `LocalGate` with the settings' limits (one process).
+      Give a `RedisGate` when several processes share the tenant.
+    * `token_store` — where the OAuth state lives; default this process's memory. Give a
+      `RedisTokenStore` when several processes share the credentials.
+    * `transport` — an httpx transport (tests).
+    * `retry` — retry policy of one request.
+    """
+
+    def __init__(
+        self,
+        settings: WorkdaySettings,
+        *,
+        gate: RequestGate | None = None,
+        token_store: TokenStore | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._settings = settings
+        gate = gate or LocalGate(settings.max_in_flight, settings.rate_limit)
+        self._transport = Transport(settings, gate, retry=retry, transport=transport)
+        self._tokens = TokenManager(settings, token_store or MemoryTokenStore(), self._transport)
+        base = settings.base_url.rstrip("/")
+        self._soap_url = f"{base}/ccx/service/{settings.tenant}/Revenue_Management/{settings.api_version}"
+        self._invoices_url = f"{base}/ccx/api/customerAccounts/v1/{settings.tenant}/invoices"
+
+    def __repr__(self) -> str:
+        return f"WorkdayClient(base_url={self._settings.base_url!r}, tenant={self._settings.tenant!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._transport.close()
+
+    @property
+    def request_counts(self) -> Counter[str]:
+        """HTTP attempts so far by operation (a copy).
+
+        Operations: "token", "Get_Customers", "Get_Customer_Payments", "invoices".
+        """
+        return self._transport.counts
+
+    # ----------------------------------------------------------------------------------------------------
+    # Resolving customers
+
+    def resolve_customers(self, identifiers: Sequence[str], identifier_type: IdentifierType) -> Resolution:
+        """Find the customers the identifiers name; the ones Workday does not know are `unresolved`.
+
+        `found` is keyed by the identifier as given, in the identifiers' order. WIDs are sent as `WID`,
+        references as the configured reference ID type.
+        """
+        id_type = "WID" if identifier_type is IdentifierType.SOURCE_ID else self._settings.reference_id_type
+        sent_as = {identifier: _normalise(identifier, id_type) for identifier in identifiers}
+        values = list(dict.fromkeys(sent_as.values()))
+        matched: dict[str, Customer] = {}
+        for start in range(0, len(values), CUSTOMERS_PER_REQUEST):
+            matched.update(self._resolve_batch(values[start : start + CUSTOMERS_PER_REQUEST], id_type))
+        found: dict[str, Customer] = {}
+        unresolved: list[str] = []
+        for identifier, value in sent_as.items():
+            if value in matched:
+                found[identifier] = matched[value]
+            else:
+                unresolved.append(identifier)
+        return Resolution(found=found, unresolved=unresolved)
+
+    def _resolve_batch(self, values: list[str], id_type: str) -> dict[str, Customer]:
+        """Customers by value. A fault naming invalid references drops them and re-asks for the rest; a fault
+        we cannot map to references splits the batch in two. No set of references is sent twice."""
+        matched: dict[str, Customer] = {}
+        pending = [values]
+        sent: set[frozenset[str]] = set()
+        while pending:
+            batch = pending.pop(0)
+            if not batch or frozenset(batch) in sent:
+                continue
+            sent.add(frozenset(batch))
+            body = build_get_customers([(id_type, value) for value in batch], self._settings.api_version)
+            result = self._soap("Get_Customers", body)
+            if not isinstance(result, SoapFault):
+                matched.update(_match(batch, parse_customers(result), id_type))
+                continue
+            if not _names_invalid_ids(result):
+                raise WorkdayPermanentError(f"Workday refused Get_Customers: {result.describe()}")
+            invalid = _invalid_positions(result, batch)
+            if invalid:
+                logger.info("Workday does not know %d of %d customer references.", len(invalid), len(batch))
+                pending.append([value for position, value in enumerate(batch, 1) if position not in invalid])
+            elif len(batch) > 1:
+                logger.info(
+                    "Cannot tell which of %d customer references Workday rejected; splitting.", len(batch)
+                )
+                middle = len(batch) // 2
+                pending.extend([batch[:middle], batch[middle:]])
+            # else: the one reference of the batch is the invalid one.
+        return matched
+
+    # ----------------------------------------------------------------------------------------------------
+    # Fetching one customer
+
+    def fetch_customer(self, customer: Customer) -> CustomerSnapshot:
+        """All invoices, credit notes and payments of the customer, or an error: never a partial snapshot.
+
+        Page 1 of the invoices and of the payments go out at once; when each tells its total, its other
+        pages go out at once too. Every task is one request, so the per-call pool cannot deadlock.
+        """
+        fetched_at = datetime.now(UTC)
+        wid = customer.wid
+        abort = threading.Event()
+        invoice_pages: dict[int, InvoicesPage] = {}
+        payment_pages: dict[int, PaymentsPage] = {}
+        workers = max(2, self._settings.max_in_flight)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workday-fetch") as pool:
+            pending: dict[Future[Any], tuple[str, int]] = {}
+
+            def submit(kind: str, number: int, task: Callable[..., Any], *args: Any) -> None:
+                pending[pool.submit(task, *args)] = (kind, number)
+
+            submit("invoices", 0, self._invoices_page, wid, 0, abort)
+            submit("payments", 1, self._payments_page, wid, 1, None, abort)
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        kind, number = pending.pop(future)
+                        if kind == "invoices":
+                            invoices = invoice_pages[number] = future.result()
+                            if number == 0:
+                                for offset in range(INVOICES_PAGE_SIZE, invoices.total, INVOICES_PAGE_SIZE):
+                                    submit("invoices", offset, self._invoices_page, wid, offset, abort)
+                        else:
+                            payments = payment_pages[number] = future.result()
+                            if number == 1:
+                                # Pin later pages to the moment page 1 was served, so they stay consistent.
+                                as_of = payments.as_of_entry or fetched_at.isoformat(timespec="milliseconds")
+                                for page in range(2, payments.results.total_pages + 1):
+                                    submit("payments", page, self._payments_page, wid, page, as_of, abort)
+            except BaseException:
+                abort.set()
+                for future in pending:
+                    future.cancel()
+                raise
+        invoices_list, credit_notes = _receivables(wid, invoice_pages)
+        return CustomerSnapshot(
+            customer=customer,
+            invoices=invoices_list,
+            credit_notes=credit_notes,
+            payments=_payments(wid, payment_pages),
+            fetched_at=fetched_at,
+        )
+
+    def _invoices_page(self, wid: str, offset: int, abort: threading.Event) -> InvoicesPage:
+        params = {"billToCustomer": wid, "limit": INVOICES_PAGE_SIZE, "offset": offset}
+        response = self._authorized("invoices", "GET", self._invoices_url, params=params, abort=abort)
+        if response.status_code == 400:
+            detail = parse_error(response.content) or "HTTP 400"
+            if "Invalid ID value" in detail:
+                raise WorkdayNotFoundError(f"Workday does not know customer {wid} ({detail}).")
+            raise WorkdayPermanentError(f"Workday refused the invoices of customer {wid}: {detail}.")
+        self._transport.raise_for_common(response, "invoices (Customer Accounts REST API)")
+        return parse_invoices(response.content)
+
+    def _payments_page(self, wid: str, page: int, as_of: str | None, abort: threading.Event) -> PaymentsPage:
+        body = build_get_customer_payments(
+            wid, self._settings.api_version, page=page, count=PAYMENTS_PAGE_SIZE, as_of_entry=as_of
+        )
+        result = self._soap("Get_Customer_Payments", body, abort)
+        if isinstance(result, SoapFault):
+            if _names_invalid_ids(result):
+                raise WorkdayNotFoundError(f"Workday does not know customer {wid} ({result.string}).")
+            raise WorkdayPermanentError(
+                f"Workday refused Get_Customer_Payments of customer {wid}: {result.describe()}"
+            )
+        return parse_payments(result)
+
+    # ----------------------------------------------------------------------------------------------------
+    # Requests
+
+    def _authorized(
+        self, operation: str, method: str, url: str, *, abort: threading.Event | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Send with the access token; when Workday rejects it, once more with a fresh one."""
+        headers: dict[str, str] = kwargs.pop("headers", {})
+        token = self._tokens.token()
+        for attempt in range(2):
+            response = self._transport.request(
+                operation,
+                method,
+                url,
+                headers={**headers, "Authorization": f"Bearer {token}"},
+                abort=abort,
+                **kwargs,
+            )
+            if not _authentication_failed(response):
+                return response
+            if attempt == 0:
+                logger.info("Workday rejected the access token for %s; refreshing it.", operation)
+                token = self._tokens.rejected(token)
+        raise WorkdayConfigurationError(
+            f"Workday is not connected: it rejected a freshly issued access token for {operation}; "
+            "check that the API client is active and has the scopes this service needs."
+        )
+
+    def _soap(self, operation: str, body: bytes, abort: threading.Event | None = None) -> bytes | SoapFault:
+        """The response body, or a `Client.validationError` fault for the caller to read."""
+        response = self._authorized(
+            operation, "POST", self._soap_url, content=body, headers=_SOAP_HEADERS, abort=abort
+        )
+        if response.status_code == 200:
+            return response.content
+        fault = parse_fault(response.content) if response.status_code == 500 else None
+        if fault is None:
+            self._transport.raise_for_common(response, operation)
+            raise WorkdayPermanentError(f"Workday answered {operation} with HTTP {response.status_code}.")
+        if fault.not_authorized:
+            raise WorkdayConfigurationError(
+                f"The integration user is not authorized for {operation}: grant its security group Get "
+                "access to that web service in Workday, then activate pending security policy changes "
+                f"(Workday said: {fault.processing_message or fault.string})."
+            )
+        if fault.is_validation and "version is invalid" in fault.string:
+            raise WorkdayConfigurationError(
+                f"Workday does not accept Revenue_Management {self._settings.api_version} for "
+                f"{operation}; set WORKDAY_API_VERSION to a version the tenant supports "
+                f"(Workday said: {fault.string})."
+            )
+        if fault.is_validation:
+            return fault
+        raise WorkdayPermanentError(f"Workday refused {operation}: {fault.describe()}")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Helpers (pure)
+
+
+def _normalise(identifier: str, id_type: str) -> str:
+    """The value sent for an identifier: WIDs are lowercase hex."""
+    return identifier.lower() if id_type == "WID" else identifier
+
+
+def _key(customer: Customer, id_type: str) -> str | None:
+    if id_type == "WID":
+        return customer.wid.lower()
+    if id_type == "Customer_Reference_ID":
+        return customer.customer_reference_id
+    return customer.customer_id
+
+
+def _match(batch: list[str], customers: list[Customer], id_type: str) -> dict[str, Customer]:
+    """Customers by the value that asked for them: by their IDs, else by position (Workday answers in
+    request order)."""
+    wanted = set(batch)
+    matched = {key: customer for customer in customers if (key := _key(customer, id_type)) in wanted}
+    if len(matched) < len(batch) and len(customers) == len(batch):
+        for value, customer in zip(batch, customers, strict=True):
+            matched.setdefault(value, customer)
+    return matched
+
+
+def _authentication_failed(response: httpx.Response) -> bool:
+    if response.status_code == 401:
+        return True
+    if response.status_code != 500:
+        return False
+    fault = parse_fault(response.content)
+    return fault is not None and fault.is_authentication
+
+
+def _names_invalid_ids(fault: SoapFault) -> bool:
+    texts = [
+        fault.string,
+        *(error.message or error.detail_message or "" for error in fault.validation_errors),
+    ]
+    return fault.is_validation and any("Invalid ID value" in text for text in texts)
+
+
+def _invalid_positions(fault: SoapFault, batch: list[str]) -> set[int]:
+    """1-based positions of the references the fault names, or an empty set unless every error maps to a
+    reference whose value the error message (if it quotes one) agrees with."""
+    positions: set[int] = set()
+    for error in fault.validation_errors:
+        position = reference_index(error.xpath, "Customer_Reference")
+        if position is None or not 1 <= position <= len(batch):
+            return set()
+        quoted = _INVALID_VALUE.search(error.message or error.detail_message or "")
+        if quoted is not None and quoted.group(1).strip() != batch[position - 1]:
+            return set()
+        positions.add(position)
+    return positions
+
+
+def _receivables(wid: str, pages: dict[int, InvoicesPage]) -> tuple[list[Invoice], list[CreditNote]]:
+    totals = {page.total for page in pages.values()}
+    invoices: dict[str, Invoice] = {}
+    credit_notes: dict[str, CreditNote] = {}
+    for offset in sorted(pages):
+        invoices.update(
+            (invoice.wid, invoice) for invoice in pages[offset].invoices if invoice.wid not in invoices
+        )
+        credit_notes.update(
+            (note.wid, note) for note in pages[offset].credit_notes if note.wid not in credit_notes
+        )
+    # REST paging has no snapshot: if the list changed between pages, offsets shifted and we may have missed
+    # or doubled a document. Better to fail (the job retries) than to store a partial list.
+    if len(totals) > 1 or len(invoices) + len(credit_notes) != next(iter(totals)):
+        raise WorkdayTransientError(
+            f"The invoices of customer {wid} changed while we were reading them; fetch the customer again."
+        )
+    return list(invoices.values()), list(credit_notes.values())
+
+
+def _payments(wid: str, pages: dict[int, PaymentsPage]) -> list[Payment]:
+    payments = [payment for page in sorted(pages) for payment in pages[page].payments]
+    expected = pages[1].results.total_results
+    if len(payments) != expected or len({payment.wid for payment in payments}) != len(payments):
+        raise WorkdayTransientError(
+            f"Workday sent {len(payments)} payments of customer {wid} where it announced {expected}; "
+            "fetch the customer again."
+        )
+    return payments

@@ -1,0 +1,147 @@
+"""The politeness gate every HTTP attempt to Workday passes: a cap on requests in flight and on their rate.
+
+`LocalGate` holds one process to the limits; `RedisGate` holds every process sharing a Redis to them, per
+tenant. Dramatiq's rate limiters do not fit: `ConcurrentRateLimiter` keeps one counter, so a process killed
+while holding a slot leaks it for the key's whole TTL, and `WindowRateLimiter`/`BucketRateLimiter` make
+callers poll and let bursts through. Here the rate is a GCRA ("theoretical arrival time") reservation, which
+spaces requests evenly and tells each caller how long to sleep, and the in-flight cap is a sorted set of
+holders that each expire on their own.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
+
+import redis
+
+from sync_engine.settings import WorkdaySettings
+
+__all__ = ["DEFAULT_HOLD_SECONDS", "HOLD_MARGIN_SECONDS", "LocalGate", "RedisGate", "RequestGate"]
+
+#: Seconds after which a slot held in Redis is freed even if its holder never gives it back (crashed).
+DEFAULT_HOLD_SECONDS = 150.0
+#: Seconds a slot is held beyond the longest a request may take (`for_settings`).
+HOLD_MARGIN_SECONDS = 30.0
+#: Seconds between two looks for a free in-flight slot (with jitter).
+_POLL_SECONDS = 0.02
+
+# Both scripts read the clock of the Redis server, so hosts with skewed clocks still share one timeline.
+# KEYS[1] = sorted set of holders (score = expiry, µs); ARGV = holder id, limit, hold time (µs).
+_ACQUIRE = """
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3]) / 1000))
+return 1
+"""
+# KEYS[1] = theoretical arrival time (µs); ARGV[1] = interval between two requests (µs).
+# Reserves the next send time and returns how many µs the caller must wait for it.
+_RESERVE = """
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local send = math.max(tonumber(redis.call('GET', KEYS[1]) or 0), now)
+local ttl = math.ceil((send + interval - now) / 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.0f', send + interval), 'PX', ttl)
+return string.format('%.0f', send - now)
+"""
+
+
+class RequestGate(Protocol):
+    """Admits one HTTP attempt: `with gate.slot(): send()`."""
+
+    def slot(self) -> AbstractContextManager[None]: ...
+
+
+class LocalGate:
+    """At most `max_in_flight` requests at once and `rate_limit` a second, evenly spaced, in this process."""
+
+    def __init__(self, max_in_flight: int, rate_limit: float) -> None:
+        if max_in_flight < 1 or rate_limit <= 0:
+            raise ValueError("max_in_flight must be >= 1 and rate_limit > 0")
+        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._interval = 1.0 / rate_limit
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._slots:
+            with self._lock:
+                now = time.monotonic()
+                send = max(self._next, now)
+                self._next = send + self._interval
+            time.sleep(send - now)
+            yield
+
+
+class RedisGate:
+    """The limits of `LocalGate`, per tenant, across every process using the same Redis.
+
+    A slot is held in Redis for at most `hold_seconds` (the request timeout plus a margin): a process
+    killed mid-request frees its slot when that time is up.
+    """
+
+    def __init__(
+        self,
+        redis_client: redis.Redis,
+        tenant: str,
+        max_in_flight: int,
+        rate_limit: float,
+        *,
+        hold_seconds: float = DEFAULT_HOLD_SECONDS,
+        prefix: str = "workday-resync:gate",
+    ) -> None:
+        if max_in_flight < 1 or rate_limit <= 0 or hold_seconds <= 0:
+            raise ValueError("max_in_flight must be >= 1, rate_limit and hold_seconds > 0")
+        self.max_in_flight = max_in_flight
+        self.rate_limit = rate_limit
+        self._holders_key = f"{prefix}:{tenant}:in-flight"
+        self._arrival_key = f"{prefix}:{tenant}:next-send"
+        self._hold_us = int(hold_seconds * 1_000_000)
+        self._interval_us = int(1_000_000 / rate_limit)
+        self._acquire = redis_client.register_script(_ACQUIRE)
+        self._reserve = redis_client.register_script(_RESERVE)
+        self._redis = redis_client
+
+    @classmethod
+    def for_settings(cls, redis_client: redis.Redis, settings: WorkdaySettings, **options: str) -> RedisGate:
+        """The gate for a Workday connection: its tenant and limits; a slot is held at most one request
+        timeout plus the longest rate wait plus `HOLD_MARGIN_SECONDS`. `options`: `prefix`."""
+        hold = settings.timeout + settings.max_in_flight / settings.rate_limit + HOLD_MARGIN_SECONDS
+        return cls(
+            redis_client,
+            settings.tenant,
+            settings.max_in_flight,
+            settings.rate_limit,
+            hold_seconds=hold,
+            **options,
+        )
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        holder = uuid.uuid4().hex
+        while not self._acquire(keys=[self._holders_key], args=[holder, self.max_in_flight, self._hold_us]):
+            time.sleep(_POLL_SECONDS * random.uniform(0.5, 1.5))
+        try:
+            wait_us = int(self._reserve(keys=[self._arrival_key], args=[self._interval_us]))
+            time.sleep(wait_us / 1_000_000)
+            yield
+        finally:
+            self._redis.zrem(self._holders_key, holder)
+
+    def reset(self) -> None:
+        """Forget every holder and reservation of this tenant (tests, or after an incident)."""
+        self._redis.delete(self._holders_key, self._arrival_key)
