@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -35,7 +36,8 @@ from sync_engine.worker import EmbeddedWorker, build_broker
 __all__ = ["app", "main"]
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
-console = Console()
+# Piped output is not cut to 80 columns: history tables and errors stay whole in logs and files.
+console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True)
 
 #: The warning an admin confirms before a run (same words as in Slack).
@@ -189,7 +191,7 @@ def _follow(service: RunService, rt: Runtime, run_id: int) -> BatchRun:
     unsubscribe = rt.events.subscribe(wake)
     columns = (
         TextColumn("[bold]{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=20),
         MofNCompleteColumn(),
         TextColumn("{task.fields[counts]}"),
         TimeElapsedColumn(),
@@ -238,14 +240,18 @@ def _print_outcome(run: BatchRun) -> None:
 
 
 def _history_table(runs: list[BatchRun]) -> Table:
-    table = Table(title="Batch synchronizations")
-    for column in ("Run", "Created (UTC)", "Status", "Type", "Customers", "Invoices", "Payments",
-                   "Credit notes", "Requested by", "Error"):  # fmt: skip
-        table.add_column(column, overflow="fold")
+    table = Table(title="Batch synchronizations", box=box.SIMPLE_HEAD)
+    for header in ("Run", "Created (UTC)", "Status", "Type", "Customers", "Invoices", "Payments"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("Credit notes", no_wrap=True)
+    table.add_column("Requested by")
+    errors = any(run.error for run in runs)
+    if errors:
+        table.add_column("Error", overflow="fold")
     for run in runs:
-        table.add_row(
+        row = [
             str(run.id),
-            run.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            run.created_at.strftime("%Y-%m-%d %H:%M"),
             run.status.label,
             "Source ID" if run.identifier_type is IdentifierType.SOURCE_ID else "Reference",
             str(run.counts.customers),
@@ -253,8 +259,8 @@ def _history_table(runs: list[BatchRun]) -> Table:
             str(run.counts.payments),
             str(run.counts.credit_notes),
             escape(run.requested_by),
-            escape(run.error or ""),
-        )
+        ]
+        table.add_row(*row, *([escape(run.error or "")] if errors else []))
     return table
 
 

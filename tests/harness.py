@@ -67,6 +67,8 @@ def sandbox_settings(sandbox: Sandbox, database: Database, redis_url: str | None
         workday_client_secret=sandbox.client_secret,  # type: ignore[arg-type]
         workday_refresh_token=sandbox.refresh_token,  # type: ignore[arg-type]
         worker_threads=4,
+        # The product's 5 requests/s would make every test wait on the gate; caps have their own tests.
+        workday_rate_limit=500,
     )
 
 
