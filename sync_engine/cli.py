@@ -62,7 +62,7 @@ def _engine(settings: Settings, *, work: bool) -> Iterator[tuple[RunService, Run
     database = Database(settings.database_url)
     database.migrate()
     rt = configure(Runtime(settings, database))
-    broker = build_broker(settings)
+    broker = build_broker(rt)
     service = RunService(database, jobs.DramatiqDispatcher(), rt.events)
     try:
         if work and not settings.redis_url:

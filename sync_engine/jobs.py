@@ -12,13 +12,23 @@ from dramatiq.middleware import CurrentMessage
 
 from sync_engine import runtime, sync
 
-__all__ = ["ACTORS", "QUEUE", "DramatiqDispatcher", "bind", "start_run", "sync_customer"]
+__all__ = [
+    "QUEUE",
+    "UNBOUND",
+    "DramatiqDispatcher",
+    "actors",
+    "bind",
+    "register",
+    "start_run",
+    "sync_customer",
+]
 
 #: The queue both actors use.
 QUEUE = "workday_resync"
 
-#: Until `bind()`: declaring actors must not create Dramatiq's default (network) broker.
-_UNBOUND = StubBroker()
+#: Until `bind()`: declaring actors must not create Dramatiq's default (network) broker. Plugins declare
+#: their actors against it too, then `register` them.
+UNBOUND = StubBroker()
 
 #: Resolving waits out a Workday outage of about ten minutes (5 s doubling to 160 s) before giving up.
 START_RUN_RETRIES = 6
@@ -32,7 +42,7 @@ def _retries_so_far() -> int:
 
 
 @dramatiq.actor(
-    broker=_UNBOUND,
+    broker=UNBOUND,
     queue_name=QUEUE,
     max_retries=START_RUN_RETRIES,
     min_backoff=5_000,
@@ -48,7 +58,7 @@ def start_run(run_id: int) -> None:
 
 
 @dramatiq.actor(
-    broker=_UNBOUND,
+    broker=UNBOUND,
     queue_name=QUEUE,
     max_retries=SYNC_CUSTOMER_RETRIES,
     min_backoff=5_000,
@@ -61,15 +71,25 @@ def sync_customer(item_id: int) -> None:
     sync.sync_item(runtime.current(), item_id, final_attempt=final)
 
 
-ACTORS = (start_run, sync_customer)
+_actors: list[dramatiq.Actor[..., None]] = [start_run, sync_customer]
+
+
+def register(actor: dramatiq.Actor[..., None]) -> None:
+    """Add a plugin's actor (declared against `UNBOUND`) to those `bind` puts on the real broker."""
+    if actor not in _actors:
+        _actors.append(actor)
+
+
+def actors() -> tuple[dramatiq.Actor[..., None], ...]:
+    return tuple(_actors)
 
 
 def bind(broker: dramatiq.Broker) -> None:
-    """Declare the actors on `broker` and make it the process's global broker."""
+    """Declare every actor on `broker` and make it the process's global broker."""
     if not any(isinstance(middleware, CurrentMessage) for middleware in broker.middleware):
         broker.add_middleware(CurrentMessage())
     dramatiq.set_broker(broker)
-    for actor in ACTORS:
+    for actor in _actors:
         actor.broker = broker
         broker.declare_actor(actor)
 

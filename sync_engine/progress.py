@@ -1,8 +1,8 @@
 """How the engine tells the outside world that a run changed, without knowing who listens.
 
 The engine publishes `RunEvent`s; front ends subscribe. The CLI subscribes a callback for its progress
-bar; the Slack app registers an observer through the `workday_resync.run_observers` entry point group,
-which every worker process loads at boot, so the engine never imports Slack.
+bar; the Slack app subscribes from its plugin (`sync_engine.plugins`), which every worker process loads,
+so the engine never imports Slack.
 """
 
 from __future__ import annotations
@@ -12,14 +12,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from importlib.metadata import entry_points
 
-__all__ = ["RunEvent", "RunEventKind", "RunEvents", "RunObserver", "load_entry_point_observers"]
+__all__ = ["RunEvent", "RunEventKind", "RunEvents", "RunObserver"]
 
 log = logging.getLogger(__name__)
-
-#: Entry point group of observer factories: `name = "package.module:factory"`, factory() -> RunObserver.
-OBSERVER_ENTRY_POINTS = "workday_resync.run_observers"
 
 
 class RunEventKind(StrEnum):
@@ -68,9 +64,3 @@ class RunEvents:
             except Exception:
                 log.exception("Run observer failed", extra={"run_id": event.run_id, "kind": event.kind.value})
 
-
-def load_entry_point_observers(events: RunEvents) -> None:
-    """Subscribe every observer installed under the entry point group."""
-    for entry_point in entry_points(group=OBSERVER_ENTRY_POINTS):
-        factory = entry_point.load()
-        events.subscribe(factory())

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
     "FINAL_STATUSES",
@@ -166,6 +167,8 @@ class BatchRun:
     error: str | None
     slack_channel: str | None
     slack_message_ts: str | None
+    #: What a front end remembered about the run (e.g. that its records file was posted); never secrets.
+    notes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_final(self) -> bool:

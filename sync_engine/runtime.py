@@ -50,6 +50,8 @@ class Runtime:
     worker_id: str = field(default_factory=_worker_id)
     #: Set by tests and the demo to use a client built elsewhere (e.g. for a sandbox).
     workday_client: WorkdayClient | None = None
+    #: Names of the plugins installed into this runtime (see `sync_engine.plugins`).
+    plugins: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     leases: LeaseKeeper = field(init=False)
 

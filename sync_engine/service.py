@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from sync_engine.clock import utcnow
 from sync_engine.dispatch import Dispatcher
@@ -75,6 +76,19 @@ class RunService:
     def attach_slack_message(self, run_id: int, channel: str, ts: str) -> None:
         with self._database.session() as session:
             runs.set_slack_message(session, run_id, channel, ts)
+
+    def save_notes(self, run_id: int, **values: Any) -> None:
+        """Remember front-end facts about a run (JSON values), merged into its notes."""
+        with self._database.session() as session:
+            runs.save_notes(session, run_id, values)
+
+    def claim_note(self, run_id: int, key: str, value: Any) -> bool:
+        """Set a note only if it is not set yet; True for the one caller that set it (across processes).
+
+        Makes one-off side effects idempotent, e.g. posting a run's records file once.
+        """
+        with self._database.session() as session:
+            return runs.save_notes(session, run_id, {key: value}, only_new=True)
 
     def _create(
         self,

@@ -15,10 +15,9 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from sync_engine import jobs
-from sync_engine.progress import load_entry_point_observers
+from sync_engine.plugins import load_plugins
 from sync_engine.resume import Sweeper
 from sync_engine.runtime import Runtime
-from sync_engine.settings import Settings
 
 __all__ = ["EmbeddedWorker", "RunMaintenance", "build_broker"]
 
@@ -35,8 +34,13 @@ SWEEP_EVERY = timedelta(seconds=5)
 QUIET_FOR = timedelta(seconds=45)
 
 
-def build_broker(settings: Settings) -> dramatiq.Broker:
-    """Redis when REDIS_URL is set (many processes, many hosts), else an in-memory broker."""
+def build_broker(rt: Runtime) -> dramatiq.Broker:
+    """Redis when REDIS_URL is set (many processes, many hosts), else an in-memory broker.
+
+    Plugins are installed first, so that their actors are bound with the engine's.
+    """
+    load_plugins(rt)
+    settings = rt.settings
     broker: dramatiq.Broker
     if settings.redis_url:
         broker = RedisBroker(  # type: ignore[no-untyped-call]
@@ -62,7 +66,6 @@ class RunMaintenance(dramatiq.Middleware):
         )
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        load_entry_point_observers(self._rt.events)
         self._rt.leases.start()
         self._sweeper.start()
 

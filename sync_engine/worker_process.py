@@ -14,5 +14,5 @@ from sync_engine.worker import RunMaintenance, build_broker
 configure_logging()
 _settings = load_settings()
 _runtime = configure(Runtime(_settings, Database(_settings.database_url)))
-broker = build_broker(_settings)
+broker = build_broker(_runtime)
 broker.add_middleware(RunMaintenance(_runtime, resume_everything_at_boot=False))

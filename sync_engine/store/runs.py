@@ -45,6 +45,7 @@ __all__ = [
     "record_resolution",
     "release_item",
     "renew_leases",
+    "save_notes",
     "set_slack_message",
     "stop_run",
     "unfinished_runs",
@@ -119,6 +120,21 @@ def set_slack_message(session: Session, run_id: int, channel: str, ts: str) -> N
     session.execute(
         update(BatchRunRow).where(BatchRunRow.id == run_id).values(slack_channel=channel, slack_message_ts=ts)
     )
+
+
+def save_notes(session: Session, run_id: int, values: dict[str, Any], *, only_new: bool = False) -> bool:
+    """Merge `values` into the run's notes; with `only_new`, only if none of the keys is there yet.
+
+    The run row is locked for the read-modify-write, so of two callers claiming the same key one wins.
+    """
+    run = session.get(BatchRunRow, run_id, with_for_update=True)
+    if run is None:
+        raise RunNotFoundError(f"There is no batch run {run_id}.")
+    notes = dict(run.extra or {})
+    if only_new and any(key in notes for key in values):
+        return False
+    run.extra = {**notes, **values}
+    return True
 
 
 def items_to_resolve(session: Session, run_id: int) -> list[str]:
@@ -480,6 +496,7 @@ def _to_record(session: Session, run: BatchRunRow) -> BatchRun:
         error=run.error,
         slack_channel=run.slack_channel,
         slack_message_ts=run.slack_message_ts,
+        notes=dict(run.extra or {}),
     )
 
 

@@ -25,7 +25,7 @@ def sandbox_data() -> SandboxData:
 @pytest.fixture
 def fast_job_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dramatiq retries after milliseconds instead of seconds."""
-    for actor in jobs.ACTORS:
+    for actor in jobs.actors():
         monkeypatch.setitem(actor.options, "min_backoff", 10)
         monkeypatch.setitem(actor.options, "max_backoff", 50)
 
@@ -43,7 +43,7 @@ def stack(
         rt = configure(Runtime(settings, database))
         client = build_workday_client(settings, retry=FAST_RETRY)
         rt.workday_client = client
-        broker = build_broker(settings)
+        broker = build_broker(rt)
         service = RunService(database, jobs.DramatiqDispatcher(), rt.events)
         with EmbeddedWorker(rt, broker, threads=settings.worker_threads) as worker:
             yield Stack(database, sandbox, settings, rt, broker, service, worker)

@@ -89,7 +89,7 @@ def test_embedded_run_killed_midway_is_resumed_when_the_product_starts_again(tmp
 
         # The product starts again: its embedded worker resumes what was left.
         rt.workday_client = build_workday_client(settings, retry=FAST_RETRY)
-        broker = build_broker(settings)
+        broker = build_broker(rt)
         started = time.monotonic()
         with EmbeddedWorker(rt, broker, threads=4):
             _wait_for(lambda: service.get(run_id).is_final, 90, "the resumed run to finish")
@@ -110,7 +110,7 @@ def test_redis_worker_killed_midway_is_resumed_by_a_new_worker(
     with _sandbox() as sandbox:
         settings = sandbox_settings(sandbox, postgres_database, redis_url)
         rt = configure(Runtime(settings, postgres_database))
-        build_broker(settings)  # this process only sends; the workers are subprocesses
+        build_broker(rt)  # this process only sends; the workers are subprocesses
         service = RunService(postgres_database, jobs.DramatiqDispatcher(), rt.events)
         environment = {
             **os.environ,

@@ -1,0 +1,37 @@
+"""Front ends plug into the engine without the engine importing them.
+
+An installed distribution declares an entry point in the group `workday_resync.plugins`:
+`name = "package.module:install"`. Each process that runs jobs or serves users calls `load_plugins(rt)`
+before binding the broker; `install(rt)` may declare actors with `jobs.register` and subscribe run
+observers with `rt.events.subscribe`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from importlib.metadata import entry_points
+
+from sync_engine.runtime import Runtime
+
+__all__ = ["PLUGIN_ENTRY_POINTS", "load_plugins"]
+
+log = logging.getLogger(__name__)
+
+PLUGIN_ENTRY_POINTS = "workday_resync.plugins"
+
+Plugin = Callable[[Runtime], None]
+
+
+def load_plugins(rt: Runtime) -> list[str]:
+    """Install every plugin into `rt` once; returns the names installed now."""
+    installed: list[str] = []
+    for entry_point in entry_points(group=PLUGIN_ENTRY_POINTS):
+        if entry_point.name in rt.plugins:
+            continue
+        plugin: Plugin = entry_point.load()
+        plugin(rt)
+        rt.plugins.add(entry_point.name)
+        installed.append(entry_point.name)
+        log.info("Plugin installed", extra={"plugin": entry_point.name})
+    return installed
