@@ -7,31 +7,22 @@ import json
 import logging
 import os
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from sync_engine import jobs
+from sync_engine.engine import open_engine
 from sync_engine.errors import ResyncError
-from sync_engine.identifiers import parse_identifiers
+from sync_engine.identifiers import WARNING, parse_identifiers
 from sync_engine.logs import configure_logging
-from sync_engine.progress import RunEvent
 from sync_engine.records import BatchRun, IdentifierType, RunStatus
-from sync_engine.runtime import Runtime, configure
-from sync_engine.service import RunService
-from sync_engine.settings import Settings, load_settings
+from sync_engine.settings import load_settings
 from sync_engine.store.database import Database
-from sync_engine.worker import EmbeddedWorker, build_broker
+from sync_engine.terminal import follow_run, history_table, print_outcome
 
 __all__ = ["app", "main"]
 
@@ -39,12 +30,6 @@ app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 # Piped output is not cut to 80 columns: history tables and errors stay whole in logs and files.
 console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True)
-
-#: The warning an admin confirms before a run (same words as in Slack).
-WARNING = (
-    "This re-imports and overwrites {n} customers and all their invoices, payments and credit notes. "
-    "This cannot be undone."
-)
 
 
 class CliIdentifierType(StrEnum):
@@ -54,24 +39,6 @@ class CliIdentifierType(StrEnum):
     @property
     def engine(self) -> IdentifierType:
         return IdentifierType.SOURCE_ID if self is CliIdentifierType.SOURCE_ID else IdentifierType.REFERENCE
-
-
-@contextmanager
-def _engine(settings: Settings, *, work: bool) -> Iterator[tuple[RunService, Runtime]]:
-    """The run service on a migrated store; with `work` and no Redis, an embedded worker runs too."""
-    database = Database(settings.database_url)
-    database.migrate()
-    rt = configure(Runtime(settings, database))
-    broker = build_broker(rt)
-    service = RunService(database, jobs.DramatiqDispatcher(), rt.events)
-    try:
-        if work and not settings.redis_url:
-            with EmbeddedWorker(rt, broker, threads=settings.worker_threads):
-                yield service, rt
-        else:
-            yield service, rt
-    finally:
-        rt.close()
 
 
 @app.command()
@@ -96,10 +63,10 @@ def sync(
     console.print(f"{len(clean)} customers selected.")
     if not yes and not typer.confirm(WARNING.format(n=len(clean)) + " Continue?", default=False):
         raise typer.Exit(1)
-    with _engine(settings, work=True) as (service, rt):
+    with open_engine(settings, work=True) as (service, rt):
         run = service.submit(identifier_type.engine, clean, requested_by=f"cli:{getpass.getuser()}")
-        final = _follow(service, rt, run.id)
-    _print_outcome(final)
+        final = follow_run(console, service, rt, run.id)
+    print_outcome(console, final)
     raise typer.Exit(0 if final.status is RunStatus.COMPLETED else 1)
 
 
@@ -109,18 +76,18 @@ def history(
     as_json: Annotated[bool, typer.Option("--json", help="JSON objects instead of a table.")] = False,
 ) -> None:
     """Past runs, most recent first."""
-    with _engine(load_settings(), work=False) as (service, _):
+    with open_engine(load_settings(), work=False) as (service, _):
         runs = service.history(limit=limit)
     if as_json:
         sys.stdout.write(json.dumps([_run_json(run) for run in runs], indent=2) + "\n")
     else:
-        console.print(_history_table(runs))
+        console.print(history_table(runs))
 
 
 @app.command()
 def records(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> None:
     """The run's exact identifier list, one per line (the records file of its Slack thread)."""
-    with _engine(load_settings(), work=False) as (service, _):
+    with open_engine(load_settings(), work=False) as (service, _):
         sys.stdout.write(service.records_text(run_id))
 
 
@@ -176,92 +143,8 @@ def demo(
     """Run a batch against the built-in Workday sandbox on the embedded defaults, then show history."""
     from sync_engine.demo import run_demo
 
-    ok = run_demo(console, batch_size=customers, follow=_follow, history_table=_history_table)
+    ok = run_demo(console, batch_size=customers)
     raise typer.Exit(0 if ok else 1)
-
-
-def _follow(service: RunService, rt: Runtime, run_id: int) -> BatchRun:
-    """Show a live progress bar with the four counts until the run is final."""
-    changed = threading.Event()
-
-    def wake(event: RunEvent) -> None:
-        if event.run_id == run_id:
-            changed.set()
-
-    unsubscribe = rt.events.subscribe(wake)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(bar_width=20),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[counts]}"),
-        TimeElapsedColumn(),
-    )
-    try:
-        with Progress(*columns, console=console, transient=False) as progress:
-            run = service.get(run_id)
-            task = progress.add_task(f"Run {run_id}", total=len(run.identifiers), counts="")
-            while True:
-                run = service.get(run_id)
-                total = run.resolved if run.status is not RunStatus.RECEIVED else len(run.identifiers)
-                progress.update(
-                    task,
-                    description=f"Run {run_id} · {run.status.label}",
-                    total=max(total, 1),
-                    completed=run.counts.customers + len(run.failed),
-                    counts=_counts_text(run),
-                )
-                if run.is_final:
-                    return run
-                # Woken at once by events of this process; the poll covers workers in other processes.
-                changed.wait(0.5)
-                changed.clear()
-    finally:
-        unsubscribe()
-
-
-def _counts_text(run: BatchRun) -> str:
-    counts = run.counts
-    return (
-        f"Customers {counts.customers} · Invoices {counts.invoices} · "
-        f"Payments {counts.payments} · Credit notes {counts.credit_notes}"
-    )
-
-
-def _print_outcome(run: BatchRun) -> None:
-    duration = f" in {run.duration_seconds:.1f} s" if run.duration_seconds is not None else ""
-    colour = "green" if run.status is RunStatus.COMPLETED else "red"
-    console.print(f"[{colour}]Run {run.id}: {run.status.label}{duration}.[/] {_counts_text(run)}")
-    if run.unresolved:
-        console.print(
-            f"[yellow]Not found on Workday ({len(run.unresolved)}):[/] {escape(', '.join(run.unresolved))}"
-        )
-    if run.error:
-        console.print(run.error, style="red", markup=False, highlight=False)
-
-
-def _history_table(runs: list[BatchRun]) -> Table:
-    table = Table(title="Batch synchronizations", box=box.SIMPLE_HEAD)
-    for header in ("Run", "Created (UTC)", "Status", "Type", "Customers", "Invoices", "Payments"):
-        table.add_column(header, no_wrap=True)
-    table.add_column("Credit notes", no_wrap=True)
-    table.add_column("Requested by")
-    errors = any(run.error for run in runs)
-    if errors:
-        table.add_column("Error", overflow="fold")
-    for run in runs:
-        row = [
-            str(run.id),
-            run.created_at.strftime("%Y-%m-%d %H:%M"),
-            run.status.label,
-            "Source ID" if run.identifier_type is IdentifierType.SOURCE_ID else "Reference",
-            str(run.counts.customers),
-            str(run.counts.invoices),
-            str(run.counts.payments),
-            str(run.counts.credit_notes),
-            escape(run.requested_by),
-        ]
-        table.add_row(*row, *([escape(run.error or "")] if errors else []))
-    return table
 
 
 def _run_json(run: BatchRun) -> dict[str, Any]:

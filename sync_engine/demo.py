@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pydantic import SecretStr
 from rich.console import Console
-from rich.table import Table
 
-from sync_engine.records import BatchRun, IdentifierType, RunCounts, RunStatus
-from sync_engine.runtime import Runtime
-from sync_engine.service import RunService
+from sync_engine.engine import open_engine
+from sync_engine.identifiers import WARNING
+from sync_engine.records import IdentifierType, RunCounts, RunStatus
 from sync_engine.settings import load_settings
+from sync_engine.terminal import follow_run, history_table
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
 __all__ = ["run_demo"]
@@ -19,14 +17,9 @@ __all__ = ["run_demo"]
 #: A reference the sandbox does not know, to show how unresolved customers are reported.
 UNKNOWN_REFERENCE = "C-999999"
 
-Follow = Callable[[RunService, Runtime, int], BatchRun]
-HistoryTable = Callable[[list[BatchRun]], Table]
 
-
-def run_demo(console: Console, *, batch_size: int, follow: Follow, history_table: HistoryTable) -> bool:
+def run_demo(console: Console, *, batch_size: int) -> bool:
     """Sync `batch_size` sandbox customers by reference; True when the run completed with exact counts."""
-    from sync_engine.cli import WARNING, _engine
-
     data = SandboxData.generate(customers=max(60, batch_size), seed=2026)
     with Sandbox(data) as sandbox:
         settings = load_settings().model_copy(
@@ -45,9 +38,9 @@ def run_demo(console: Console, *, batch_size: int, follow: Follow, history_table
         console.print(f"Store: {settings.database_url}; worker: in-process.")
         console.print(f"{len(identifiers)} customers selected (by reference).")
         console.print(WARNING.format(n=len(identifiers)) + " [dim](confirmed for the demo)[/]")
-        with _engine(settings, work=True) as (service, rt):
+        with open_engine(settings, work=True) as (service, rt):
             run = service.submit(IdentifierType.REFERENCE, identifiers, requested_by="demo")
-            final = follow(service, rt, run.id)
+            final = follow_run(console, service, rt, run.id)
             recent = service.history(limit=5)
         expected = _expected_counts(data, [customer.wid for customer in chosen])
     console.print(history_table(recent))

@@ -8,11 +8,16 @@ from dataclasses import dataclass
 from sync_engine.errors import IdentifierError
 from sync_engine.records import IdentifierType
 
-__all__ = ["MAX_IDENTIFIERS", "TOO_MANY_MESSAGE", "parse_identifiers", "split_identifiers"]
+__all__ = ["MAX_IDENTIFIERS", "TOO_MANY_MESSAGE", "WARNING", "parse_identifiers", "split_identifiers"]
 
 #: Most customers one batch may name.
 MAX_IDENTIFIERS = 100
 TOO_MANY_MESSAGE = f"Too many identifiers. Maximum {MAX_IDENTIFIERS}."
+#: What an admin confirms before a run, word for word in Slack and in the CLI (`.format(n=...)`).
+WARNING = (
+    "This re-imports and overwrites {n} customers and all their invoices, payments and credit notes. "
+    "This cannot be undone."
+)
 
 _WID = re.compile(r"[0-9a-f]{32}")
 # Separators: newlines, commas, semicolons and any whitespace (pastes from spreadsheets use tabs).

@@ -1,0 +1,36 @@
+"""Stand up the engine in this process: store, runtime, plugins, broker, and an embedded worker if needed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sync_engine import jobs
+from sync_engine.runtime import Runtime, configure
+from sync_engine.service import RunService
+from sync_engine.settings import Settings
+from sync_engine.store.database import Database
+from sync_engine.worker import EmbeddedWorker, build_broker
+
+__all__ = ["open_engine"]
+
+
+@contextmanager
+def open_engine(settings: Settings, *, work: bool) -> Iterator[tuple[RunService, Runtime]]:
+    """The run service on a migrated store; with `work` and no Redis, an embedded worker runs too.
+
+    Front ends (CLI, demo, Slack server) open the engine through this one door.
+    """
+    database = Database(settings.database_url)
+    database.migrate()
+    rt = configure(Runtime(settings, database))
+    broker = build_broker(rt)
+    service = RunService(database, jobs.DramatiqDispatcher(), rt.events)
+    try:
+        if work and not settings.redis_url:
+            with EmbeddedWorker(rt, broker, threads=settings.worker_threads):
+                yield service, rt
+        else:
+            yield service, rt
+    finally:
+        rt.close()
