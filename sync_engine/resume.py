@@ -9,12 +9,12 @@ each resend happen once across all processes.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sync_engine.clock import utcnow
 from sync_engine.dispatch import Dispatcher
+from sync_engine.periodic import Periodic
 from sync_engine.records import RunStatus
 from sync_engine.runtime import Runtime
 from sync_engine.store import runs
@@ -63,7 +63,10 @@ def resume_runs(rt: Runtime, dispatcher: Dispatcher, *, quiet_for: timedelta) ->
 
 
 class Sweeper:
-    """Runs `resume_runs` now and then every `every`, on a daemon thread, until stopped."""
+    """Runs `resume_runs` at once and then every `every`, until stopped.
+
+    The first round treats work quiet for `at_boot` as lost, later rounds work quiet for `quiet_for`.
+    """
 
     def __init__(
         self,
@@ -76,30 +79,16 @@ class Sweeper:
     ) -> None:
         self._rt = rt
         self._dispatcher = dispatcher
-        self._every = every
         self._quiet_for = quiet_for
-        self._at_boot = at_boot
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._next_quiet_for = at_boot
+        self._periodic = Periodic("run-sweeper", self.sweep, every=every, immediately=True)
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="run-sweeper", daemon=True)
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._periodic.stop()
 
-    def _run(self) -> None:
-        quiet_for = self._at_boot
-        while True:
-            try:
-                resume_runs(self._rt, self._dispatcher, quiet_for=quiet_for)
-            except Exception:
-                log.warning("Could not look for interrupted runs", exc_info=True)
-            quiet_for = self._quiet_for
-            if self._stop.wait(self._every.total_seconds()):
-                return
+    def sweep(self) -> None:
+        quiet_for, self._next_quiet_for = self._next_quiet_for, self._quiet_for
+        resume_runs(self._rt, self._dispatcher, quiet_for=quiet_for)

@@ -291,36 +291,30 @@ def complete_item(
     session: Session, item_id: int, *, invoices: int, payments: int, credit_notes: int, now: datetime
 ) -> bool:
     """Pending → synced with its counts; False if another delivery completed it first."""
-    result = session.execute(
-        update(RunItemRow)
-        .where(RunItemRow.id == item_id, RunItemRow.status == ItemStatus.PENDING.value)
-        .values(
-            status=ItemStatus.SYNCED.value,
-            invoices=invoices,
-            payments=payments,
-            credit_notes=credit_notes,
-            error=None,
-            lease_owner=None,
-            lease_until=None,
-            resolved_customer=None,
-            finished_at=now,
-        )
+    return _close_item(
+        session,
+        item_id,
+        ItemStatus.SYNCED,
+        now,
+        invoices=invoices,
+        payments=payments,
+        credit_notes=credit_notes,
+        error=None,
+        resolved_customer=None,
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def fail_item(session: Session, item_id: int, error: str, now: datetime) -> bool:
     """Pending → failed with the reason; False if it was no longer pending."""
+    return _close_item(session, item_id, ItemStatus.FAILED, now, error=error)
+
+
+def _close_item(session: Session, item_id: int, status: ItemStatus, now: datetime, **values: Any) -> bool:
+    # Only a pending item closes, once: a second delivery or a stopped run finds nothing to update.
     result = session.execute(
         update(RunItemRow)
         .where(RunItemRow.id == item_id, RunItemRow.status == ItemStatus.PENDING.value)
-        .values(
-            status=ItemStatus.FAILED.value,
-            error=error,
-            lease_owner=None,
-            lease_until=None,
-            finished_at=now,
-        )
+        .values(status=status.value, lease_owner=None, lease_until=None, finished_at=now, **values)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
