@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from sync_engine import jobs
 from sync_engine.engine import open_engine
 from sync_engine.errors import ResyncError
 from sync_engine.identifiers import WARNING, parse_identifiers
@@ -114,13 +113,28 @@ def worker(
         )
     settings.workday()
     Database(settings.database_url).migrate()
+    # No --queues: the workers consume every queue declared, the engine's and its plugins' (Slack updates).
     argv = [
         sys.executable, "-m", "dramatiq", "sync_engine.worker_process",
         "--processes", str(processes),
         "--threads", str(threads or settings.worker_threads),
-        "--queues", jobs.QUEUE,
     ]  # fmt: skip
     os.execv(sys.executable, argv)
+
+
+@app.command()
+def serve(
+    http: Annotated[
+        bool, typer.Option("--http", help="Receive Slack's requests at POST /slack/events (no Socket Mode).")
+    ] = False,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port for --http.")] = 3000,
+    host: Annotated[str, typer.Option(help="Address for --http.")] = "0.0.0.0",
+) -> None:
+    """Run the Slack app: Socket Mode with SLACK_APP_TOKEN, else --http (GET /healthz for probes)."""
+    # The Slack front end plugs into the engine; only this command imports it.
+    from bot.serve import serve as serve_slack
+
+    serve_slack(load_settings(), http=http, host=host, port=port)
 
 
 @app.command()

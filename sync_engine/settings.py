@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://\S+/$")
     resync_admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    #: Seconds between two updates of one Slack status message (final states are never held back).
+    slack_status_interval: float = Field(default=3.0, gt=0, le=600)
+    #: chat.update calls per minute for the whole workspace, every run together (Slack's Tier 3: 50).
+    slack_updates_per_minute: float = Field(default=40.0, gt=0, le=1000)
 
     #: Dramatiq worker threads per process (customers synced at once per process).
     worker_threads: int = Field(default=8, ge=1, le=64)

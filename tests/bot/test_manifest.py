@@ -9,6 +9,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from bot.ids import COMMAND
+
 ROOT = Path(__file__).resolve().parents[2]
 VENDORED_SCHEMA = ROOT / "tests" / "bot" / "slack-manifest.schema.1.0.0.json"
 
@@ -24,11 +26,21 @@ def test_manifest_matches_slacks_schema() -> None:
 
 def test_manifest_declares_the_command_and_scopes_the_bot_needs() -> None:
     manifest = _manifest()
-    commands = [command["command"] for command in manifest["features"]["slash_commands"]]
-    assert commands == ["/workday-resync"]
-    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "files:write", "users:read"} <= scopes
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == COMMAND == "/workday-resync"
+    assert command["usage_hint"] == "[history|help]"
+    # Exactly what the app calls: commands; chat.* (chat:write); files_upload_v2 (files:write);
+    # conversations.open for the DM fallback (im:write); users.info for the admin check (users:read).
+    # No files:read (no file_input in the modal) and no chat:write.public.
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "files:write",
+        "im:write",
+        "users:read",
+    }
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["socket_mode_enabled"] is True
 
 
 def test_schema_rejects_a_broken_manifest() -> None:

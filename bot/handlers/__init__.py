@@ -1,0 +1,20 @@
+"""Bolt listeners, thin: acknowledge, check the user is an admin, call the run service, render.
+
+One module per Slack surface: `commands` (the slash command), `views` (the modal's submission),
+`actions` (the live counter, Confirm/Cancel, history paging). `register` wires them to an App.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.handlers import actions, commands, views
+from bot.handlers.deps import Deps
+
+__all__ = ["Deps", "register"]
+
+
+def register(app: App, deps: Deps) -> None:
+    commands.register(app, deps)
+    views.register(app, deps)
+    actions.register(app, deps)

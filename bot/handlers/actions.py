@@ -1,0 +1,167 @@
+"""Clicks and keystrokes: the modal's live counter, Confirm / Cancel, and history paging."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import messages
+from bot.handlers.commands import send_history
+from bot.handlers.deps import Deps
+from bot.ids import ActionId
+from bot.modal import ModalMetadata, counter_text, read_modal, request_modal, shown_counter
+from bot.slack import error_code, post_privately
+from sync_engine.errors import RunNotFoundError
+from sync_engine.records import BatchRun, RunStatus
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+#: Views remembered for ordering keystroke events and for refusing a non-admin once per modal.
+_REMEMBERED_VIEWS = 1000
+
+
+class _RecentViews:
+    """Per modal, the newest keystroke seen: an older event must not overwrite a newer counter."""
+
+    def __init__(self) -> None:
+        self._latest: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def see(self, view_id: str, action_ts: float) -> bool:
+        """Record an event; True if it is the newest one of its view so far."""
+        with self._lock:
+            newest = action_ts >= self._latest.get(view_id, 0.0)
+            if newest:
+                self._latest[view_id] = action_ts
+                self._latest.move_to_end(view_id)
+                while len(self._latest) > _REMEMBERED_VIEWS:
+                    self._latest.popitem(last=False)
+            return newest
+
+    def is_newest(self, view_id: str, action_ts: float) -> bool:
+        with self._lock:
+            return action_ts >= self._latest.get(view_id, 0.0)
+
+
+def _int_value(body: dict[str, Any]) -> int | None:
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _outcome(run: BatchRun) -> messages.Message:
+    if run.status is RunStatus.CANCELLED:
+        return messages.cancelled_note(run)
+    if run.status is RunStatus.DRAFT:
+        return messages.confirmation(run.id, len(run.identifiers))
+    return messages.queued_note(run)
+
+
+def register(app: App, deps: Deps) -> None:
+    recent = _RecentViews()
+    refused_views: set[str] = set()
+
+    def refuse(respond: Respond) -> None:
+        respond(**messages.refusal().kwargs(), response_type="ephemeral", replace_original=False)
+
+    def on_counter(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Live "N customers selected": recount both inputs and update the modal if the number changed."""
+        ack()
+        view = body["view"]
+        user_id = body["user"]["id"]
+        metadata = ModalMetadata.loads(view.get("private_metadata"))
+        if not deps.is_admin(user_id):
+            if view["id"] not in refused_views:  # once per modal, not on every keystroke
+                if len(refused_views) >= _REMEMBERED_VIEWS:
+                    refused_views.clear()
+                refused_views.add(view["id"])
+                post_privately(client, metadata.channel_id, user_id, messages.refusal())
+            return
+        action_ts = float(body["actions"][0].get("action_ts") or 0)
+        if not recent.see(view["id"], action_ts):
+            return  # a newer keystroke of this modal was already counted
+        modal = read_modal(view["state"]["values"])
+        count = modal.count()
+        if shown_counter(view) == counter_text(count):
+            return
+        updated = request_modal(
+            channel_id=metadata.channel_id, count=count, identifier_type=modal.identifier_type
+        )
+        try:
+            client.views_update(view_id=view["id"], hash=view["hash"], view=updated)
+        except SlackApiError as error:
+            if error_code(error) != "hash_conflict":
+                raise
+            # Another keystroke's update landed first; if this event is still the newest, its count wins.
+            if recent.is_newest(view["id"], action_ts):
+                client.views_update(view_id=view["id"], view=updated)
+
+    for action in (ActionId.IDENTIFIERS, ActionId.MORE_IDENTIFIERS, ActionId.ID_TYPE):
+        app.action(action.value)(on_counter)
+
+    @app.action(ActionId.CONFIRM.value)
+    def on_confirm(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Queue the draft; a second click finds it queued already and changes nothing."""
+        ack()
+        if not deps.is_admin(body["user"]["id"]):
+            refuse(respond)
+            return
+        run_id = _int_value(body)
+        try:
+            if run_id is None:
+                raise RunNotFoundError("no run id")
+            run, queued_now = deps.service.confirm(run_id)
+        except RunNotFoundError:
+            respond(**messages.unavailable_run().kwargs(), replace_original=True)
+            return
+        if queued_now:
+            log.info("Run confirmed", extra={"run_id": run.id, "user": body["user"]["id"]})
+        respond(**_outcome(run).kwargs(), replace_original=True)
+
+    @app.action(ActionId.CANCEL.value)
+    def on_cancel(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        if not deps.is_admin(body["user"]["id"]):
+            refuse(respond)
+            return
+        run_id = _int_value(body)
+        try:
+            if run_id is None:
+                raise RunNotFoundError("no run id")
+            deps.service.cancel(run_id)
+            run = deps.service.get(run_id)
+        except RunNotFoundError:
+            respond(**messages.unavailable_run().kwargs(), replace_original=True)
+            return
+        respond(**_outcome(run).kwargs(), replace_original=True)
+
+    @app.action(ActionId.HISTORY_MORE.value)
+    def on_history_more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        if not deps.is_admin(body["user"]["id"]):
+            refuse(respond)
+            return
+        send_history(deps, respond, offset=max(0, _int_value(body) or 0))
+
+    @app.action(ActionId.HISTORY_ERROR.value)
+    def on_history_error(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        if not deps.is_admin(body["user"]["id"]):
+            refuse(respond)
+            return
+        run_id = _int_value(body)
+        try:
+            run = deps.service.get(run_id if run_id is not None else -1)
+        except RunNotFoundError:
+            respond(**messages.unavailable_run().kwargs(), replace_original=False)
+            return
+        respond(**messages.full_error(run).kwargs(), response_type="ephemeral", replace_original=False)

@@ -1,0 +1,285 @@
+"""Block Kit builders for every message the app sends: pure functions, data in, `Message` out.
+
+Limits they keep (checked in tests with slack_sdk's models plus `bot.limits`): at most 50 blocks per
+message, section text at most 3,000 characters, fields at most 2,000, header 150, fallback text within
+chat.update's 4,000. Anything a user or Workday wrote is escaped (`bot.mrkdwn.escape`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.ids import COMMAND, ActionId, BlockId
+from bot.modal import IDENTIFIER_TYPE_LABELS
+from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
+from sync_engine.identifiers import MAX_IDENTIFIERS, WARNING
+from sync_engine.records import BatchRun, RunStatus
+
+__all__ = [
+    "STATUS_TITLE",
+    "Message",
+    "cancelled_note",
+    "confirmation",
+    "error_reply",
+    "full_error",
+    "history_page",
+    "not_configured",
+    "queued_note",
+    "refusal",
+    "status_message",
+    "unavailable_run",
+    "usage",
+]
+
+STATUS_TITLE = "Batch synchronization | Workday"
+#: Runs per history page: three blocks each at most, plus header and footer, stays within 50 blocks.
+HISTORY_PAGE_SIZE = 10
+#: Room for one piece of text in a section (Slack allows 3,000; the rest is for a lead-in).
+SECTION_ROOM = 2900
+#: Blocks of a message (Slack: 50).
+MAX_BLOCKS = 50
+
+_STATUS_EMOJI = {
+    RunStatus.DRAFT: ":memo:",
+    RunStatus.CANCELLED: ":no_entry_sign:",
+    RunStatus.RECEIVED: ":inbox_tray:",
+    RunStatus.IN_PROGRESS: ":hourglass_flowing_sand:",
+    RunStatus.COMPLETED: ":white_check_mark:",
+    RunStatus.ERROR: ":x:",
+}
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message's notification/fallback text and its blocks."""
+
+    text: str
+    blocks: list[JsonDict] = field(default_factory=list)
+
+    def kwargs(self) -> JsonDict:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def _section(text: str, block_id: str | None = None) -> JsonDict:
+    block: JsonDict = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def _context(text: str) -> JsonDict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _button(text: str, action: ActionId, value: str, style: str | None = None) -> JsonDict:
+    button: JsonDict = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action.value,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def status_label(status: RunStatus) -> str:
+    return f"{_STATUS_EMOJI[status]} {status.label}"
+
+
+# --- the request ------------------------------------------------------------------------------------
+
+
+def confirmation(run_id: int, count: int) -> Message:
+    """What the admin confirms, word for word, with Confirm (danger) and Cancel; values carry the run id."""
+    warning = WARNING.format(n=count)
+    return Message(
+        text=warning,
+        blocks=[
+            _section(warning),
+            {
+                "type": "actions",
+                "block_id": BlockId.CONFIRM_ACTIONS.value,
+                "elements": [
+                    _button("Confirm", ActionId.CONFIRM, str(run_id), style="danger"),
+                    _button("Cancel", ActionId.CANCEL, str(run_id)),
+                ],
+            },
+        ],
+    )
+
+
+def queued_note(run: BatchRun) -> Message:
+    text = (
+        f":inbox_tray: Run #{run.id} is queued: {plural(len(run.identifiers), 'customer')}. "
+        "Its status message follows in this conversation, with the records file in its thread."
+    )
+    return Message(text=text, blocks=[_section(text)])
+
+
+def cancelled_note(run: BatchRun) -> Message:
+    text = f":no_entry_sign: Cancelled. Run #{run.id} was not started and nothing was changed."
+    return Message(text=text, blocks=[_section(text)])
+
+
+def unavailable_run() -> Message:
+    text = "This request no longer exists. Nothing was changed; start again with `/workday-resync`."
+    return Message(text=text, blocks=[_section(text)])
+
+
+def refusal() -> Message:
+    text = (
+        ":lock: Only Slack workspace admins and owners, and the users this app's operators allow, "
+        f"can use `{COMMAND}`. Nothing was changed."
+    )
+    return Message(text=text, blocks=[_section(text)])
+
+
+def not_configured(reason: str) -> Message:
+    text = (
+        ":warning: Workday is not configured for this app yet, so no customers can be synchronized. "
+        f"Ask the app's operators to finish its setup. ({escape(reason)})"
+    )
+    return Message(text=text, blocks=[_section(text)])
+
+
+def usage() -> Message:
+    text = (
+        f"*`{COMMAND}`* opens a form to re-import up to {MAX_IDENTIFIERS} customers from Workday, with all "
+        "their invoices, payments and credit notes (by Workday ID or by customer number). "
+        "You confirm before anything is changed.\n"
+        f"*`{COMMAND} history`* lists past runs, most recent first.\n"
+        f"*`{COMMAND} help`* shows this message."
+    )
+    return Message(text=text, blocks=[_section(text)])
+
+
+# --- the status message -----------------------------------------------------------------------------
+
+
+def _customers_field(run: BatchRun) -> str:
+    if run.status is RunStatus.COMPLETED:
+        return str(run.counts.customers)
+    total = run.resolved if run.status is not RunStatus.RECEIVED else len(run.identifiers)
+    return f"{run.counts.customers} of {total}"
+
+
+def status_message(run: BatchRun) -> Message:
+    """The run's one status message: who, when, what, status and the four counts, then the outcome."""
+    counts = run.counts
+    fields = [
+        f"*Requested by*\n{user_ref(run.requested_by)}",
+        f"*Requested*\n{date_token(run.created_at)}",
+        f"*Identifier type*\n{IDENTIFIER_TYPE_LABELS[run.identifier_type]}",
+        f"*Status*\n{status_label(run.status)}",
+        f"*Customers*\n{_customers_field(run)}",
+        f"*Invoices*\n{counts.invoices}",
+        f"*Payments*\n{counts.payments}",
+        f"*Credit notes*\n{counts.credit_notes}",
+    ]
+    blocks: list[JsonDict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": STATUS_TITLE}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": text} for text in fields]},
+    ]
+    if run.status is RunStatus.COMPLETED and run.duration_seconds is not None:
+        blocks.append(_context(f":stopwatch: Completed in {duration_text(run.duration_seconds)}"))
+    if run.unresolved:
+        # Every one of them, over as many sections as it takes (100 Workday IDs need two).
+        lead = f":warning: *Not found on Workday ({len(run.unresolved)}):* "
+        pieces = escaped_chunks(", ".join(run.unresolved), SECTION_ROOM - len(lead))
+        blocks.extend(_section((lead if n == 0 else "") + piece) for n, piece in enumerate(pieces))
+    if run.status is RunStatus.ERROR and run.error:
+        lead = ":x: *Error:* "
+        more = " … (full message in the thread)"
+        blocks.append(_section(lead + clip(run.error, SECTION_ROOM - len(lead), more=more)))
+    blocks.append(
+        _context(f"Run #{run.id} · {plural(len(run.identifiers), 'identifier')} · records file in the thread")
+    )
+    text = (
+        f"{STATUS_TITLE}: run #{run.id} {run.status.label}. Customers {counts.customers}, "
+        f"Invoices {counts.invoices}, Payments {counts.payments}, Credit notes {counts.credit_notes}."
+    )
+    return Message(text=text, blocks=blocks)
+
+
+def _error_sections(error: str, room: int) -> list[JsonDict]:
+    return [_section(piece) for piece in escaped_chunks(error, SECTION_ROOM)][:room]
+
+
+def error_reply(run: BatchRun) -> Message:
+    """The thread reply when a run ends in error: mentions the requester, then the whole message."""
+    lead = f"{user_ref(run.requested_by)} run #{run.id} ended in error:"
+    return Message(
+        text=f"{lead} {clip(run.error or '', 3000)}",
+        blocks=[_section(lead), *_error_sections(run.error or "", MAX_BLOCKS - 1)],
+    )
+
+
+def full_error(run: BatchRun) -> Message:
+    lead = f"*Run #{run.id}* ended in error:"
+    return Message(
+        text=f"Run #{run.id}: {clip(run.error or '', 3000)}",
+        blocks=[_section(lead), *_error_sections(run.error or "", MAX_BLOCKS - 1)],
+    )
+
+
+# --- history ----------------------------------------------------------------------------------------
+
+#: Characters of a run's error shown in the history list (the full text is one click away).
+HISTORY_ERROR_PREVIEW = 300
+
+
+def _history_entry(run: BatchRun) -> list[JsonDict]:
+    counts = run.counts
+    lines = [
+        f"*Run #{run.id}* · {date_token(run.created_at)} · {status_label(run.status)} · "
+        f"{IDENTIFIER_TYPE_LABELS[run.identifier_type]} · by {user_ref(run.requested_by)}",
+        f"Customers {counts.customers} · Invoices {counts.invoices} · Payments {counts.payments} · "
+        f"Credit notes {counts.credit_notes}",
+    ]
+    links = []
+    if run.notes.get("permalink"):
+        links.append(f"<{run.notes['permalink']}|Status thread>")
+    if run.notes.get("records_permalink"):
+        links.append(f"<{run.notes['records_permalink']}|Records file>")
+    if links:
+        lines.append(" · ".join(links))
+    shown_whole = True
+    if run.error:
+        preview = clip(run.error, HISTORY_ERROR_PREVIEW)
+        shown_whole = preview == escape(run.error)
+        lines.append(f"> {preview}")
+    blocks = [_section("\n".join(lines))]
+    if not shown_whole:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"{BlockId.HISTORY_ERROR.value}_{run.id}",
+                "elements": [_button("Full error", ActionId.HISTORY_ERROR, str(run.id))],
+            }
+        )
+    return blocks
+
+
+def history_page(runs: list[BatchRun], *, offset: int, has_more: bool) -> Message:
+    """One page of past runs, most recent first, with "Show more" when older runs remain."""
+    if not runs:
+        text = "No batch runs yet." if offset == 0 else "No older runs."
+        return Message(text=text, blocks=[_section(text)])
+    first, last = offset + 1, offset + len(runs)
+    blocks: list[JsonDict] = [_section(f"*Batch synchronizations* · runs {first}–{last}, most recent first")]
+    for run in runs:
+        blocks.append({"type": "divider"})
+        blocks.extend(_history_entry(run))
+    if has_more:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": BlockId.HISTORY_MORE.value,
+                "elements": [_button("Show more", ActionId.HISTORY_MORE, str(last))],
+            }
+        )
+    return Message(text=f"Batch synchronizations {first}–{last}", blocks=blocks[:MAX_BLOCKS])

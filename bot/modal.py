@@ -1,0 +1,228 @@
+"""The request modal: Block Kit builder (pure) and the reading of what the admin entered.
+
+Identifiers never travel in Slack state: `private_metadata` carries only the channel the command came
+from. A Slack text input holds at most 3,000 characters (about 90 Workday IDs), so the modal has a
+second, optional input; the counter and the submission count both.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bot.ids import ActionId, BlockId, CallbackId
+from bot.mrkdwn import plural
+from sync_engine.errors import IdentifierError
+from sync_engine.identifiers import MAX_IDENTIFIERS, TOO_MANY_MESSAGE, parse_identifiers, split_identifiers
+from sync_engine.records import IdentifierType
+
+__all__ = [
+    "IDENTIFIER_TYPE_LABELS",
+    "INPUT_MAX_LENGTH",
+    "ModalInput",
+    "ModalMetadata",
+    "counter_text",
+    "read_modal",
+    "request_modal",
+    "shown_counter",
+    "validate",
+]
+
+#: Slack's ceiling for a plain-text input's `max_length`.
+INPUT_MAX_LENGTH = 3000
+TITLE = "Workday batch sync"
+SUBMIT = "Synchronize"
+CLOSE = "Cancel"
+
+IDENTIFIER_TYPE_LABELS = {
+    IdentifierType.SOURCE_ID: "Source ID (workdayID)",
+    IdentifierType.REFERENCE: "Reference (customer number)",
+}
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ModalMetadata:
+    """What the modal remembers between Slack requests (its `private_metadata`): no identifiers."""
+
+    channel_id: str
+
+    def dumps(self) -> str:
+        return json.dumps({"channel_id": self.channel_id})
+
+    @classmethod
+    def loads(cls, text: str | None) -> ModalMetadata:
+        try:
+            data = json.loads(text or "{}")
+            return cls(channel_id=str(data["channel_id"]))
+        except (ValueError, KeyError, TypeError):
+            return cls(channel_id="")
+
+
+@dataclass(frozen=True, slots=True)
+class ModalInput:
+    """The modal's current values, as Slack sent them in `view.state.values`."""
+
+    identifier_type: IdentifierType
+    identifiers: str
+    more_identifiers: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.identifiers}\n{self.more_identifiers}"
+
+    def count(self) -> int:
+        """Distinct identifiers in both inputs (blanks and duplicates dropped), valid or not."""
+        return len(split_identifiers(self.text, self.identifier_type))
+
+
+def read_modal(values: JsonDict) -> ModalInput:
+    """Pick the modal's inputs out of `view.state.values` (missing ones read as empty)."""
+
+    def element(block: BlockId, action: ActionId) -> JsonDict:
+        found = (values.get(block.value) or {}).get(action.value) or {}
+        return found if isinstance(found, dict) else {}
+
+    option = element(BlockId.ID_TYPE, ActionId.ID_TYPE).get("selected_option") or {}
+    try:
+        identifier_type = IdentifierType(option.get("value", IdentifierType.SOURCE_ID.value))
+    except ValueError:
+        identifier_type = IdentifierType.SOURCE_ID
+    return ModalInput(
+        identifier_type=identifier_type,
+        identifiers=element(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS).get("value") or "",
+        more_identifiers=element(BlockId.MORE_IDENTIFIERS, ActionId.MORE_IDENTIFIERS).get("value") or "",
+    )
+
+
+def validate(modal: ModalInput) -> tuple[list[str], dict[str, str]]:
+    """The clean identifiers of both inputs, or errors to show under the input they concern.
+
+    Too many or none: under the first input. Malformed Workday IDs: under the input holding them, with
+    that input's own line numbers.
+    """
+    try:
+        return parse_identifiers(modal.text, modal.identifier_type), {}
+    except IdentifierError as error:
+        message = str(error)
+    if message == TOO_MANY_MESSAGE or not split_identifiers(modal.text, modal.identifier_type):
+        return [], {BlockId.IDENTIFIERS.value: message}
+    errors: dict[str, str] = {}
+    for block, text in (
+        (BlockId.IDENTIFIERS, modal.identifiers),
+        (BlockId.MORE_IDENTIFIERS, modal.more_identifiers),
+    ):
+        if split_identifiers(text, modal.identifier_type):
+            try:
+                parse_identifiers(text, modal.identifier_type)
+            except IdentifierError as error:
+                errors[block.value] = str(error)
+    return [], errors or {BlockId.IDENTIFIERS.value: message}
+
+
+def counter_text(count: int) -> str:
+    """The live counter: "12 customers selected", with a warning past the maximum."""
+    text = f"*{plural(count, 'customer')} selected*"
+    if count > MAX_IDENTIFIERS:
+        text += f"  :warning: maximum {MAX_IDENTIFIERS}"
+    return text
+
+
+def shown_counter(view: JsonDict) -> str | None:
+    """The counter text a view currently shows (to skip updates that would change nothing)."""
+    for block in view.get("blocks") or []:
+        if block.get("block_id") == BlockId.COUNTER.value:
+            elements = block.get("elements") or [{}]
+            text = elements[0].get("text")
+            return text if isinstance(text, str) else None
+    return None
+
+
+def _option(identifier_type: IdentifierType) -> JsonDict:
+    return {
+        "text": {"type": "plain_text", "text": IDENTIFIER_TYPE_LABELS[identifier_type]},
+        "value": identifier_type.value,
+    }
+
+
+def _identifiers_input(
+    block: BlockId, action: ActionId, label: str, hint: str, *, optional: bool
+) -> JsonDict:
+    return {
+        "type": "input",
+        "block_id": block.value,
+        "optional": optional,
+        "dispatch_action": True,
+        "label": {"type": "plain_text", "text": label},
+        "hint": {"type": "plain_text", "text": hint},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": action.value,
+            "multiline": True,
+            "max_length": INPUT_MAX_LENGTH,
+            "placeholder": {"type": "plain_text", "text": "One identifier per line"},
+            "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
+        },
+    }
+
+
+def request_modal(
+    *,
+    channel_id: str,
+    count: int = 0,
+    identifier_type: IdentifierType = IdentifierType.SOURCE_ID,
+) -> JsonDict:
+    """The modal of `/workday-resync`; the same ids on every update, so typed text is kept."""
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.REQUEST_MODAL.value,
+        "title": {"type": "plain_text", "text": TITLE},
+        "submit": {"type": "plain_text", "text": SUBMIT},
+        "close": {"type": "plain_text", "text": CLOSE},
+        "private_metadata": ModalMetadata(channel_id).dumps(),
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": (
+                        "Re-import customers from Workday with *all* their invoices, payments and credit "
+                        f"notes, overwriting what we hold. Up to {MAX_IDENTIFIERS} customers per batch."
+                    ),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": BlockId.ID_TYPE.value,
+                "dispatch_action": True,
+                "label": {"type": "plain_text", "text": "Identifier type"},
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": ActionId.ID_TYPE.value,
+                    "initial_option": _option(identifier_type),
+                    "options": [_option(kind) for kind in IdentifierType],
+                },
+            },
+            _identifiers_input(
+                BlockId.IDENTIFIERS,
+                ActionId.IDENTIFIERS,
+                "Identifiers, one per line",
+                "Blank lines and duplicates are ignored.",
+                optional=False,
+            ),
+            _identifiers_input(
+                BlockId.MORE_IDENTIFIERS,
+                ActionId.MORE_IDENTIFIERS,
+                "More identifiers (optional)",
+                "A box holds 3,000 characters (about 90 Workday IDs): continue here.",
+                optional=True,
+            ),
+            {
+                "type": "context",
+                "block_id": BlockId.COUNTER.value,
+                "elements": [{"type": "mrkdwn", "text": counter_text(count)}],
+            },
+        ],
+    }

@@ -1,0 +1,86 @@
+"""The Slack app's engine plugin: its status actor and the run observer that feeds it.
+
+Declared as the `slack` entry point of `workday_resync.plugins`; every process that runs jobs or serves
+Slack calls `install(rt)` before binding the broker (see `sync_engine.plugins`). The observer runs inside
+the engine, in whichever process changed a run, so it only enqueues a message (quick, never raises);
+the `update_slack_status` actor does the Slack calls in a worker thread (`bot.status`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+import redis
+
+from bot.coordination import Coordination, LocalCoordination, RateBudget, RedisCoordination
+from bot.slack import build_client
+from bot.status import StatusPolicy, StatusUpdater
+from sync_engine import jobs
+from sync_engine.progress import RunEvent, RunEventKind
+from sync_engine.runtime import Runtime
+from sync_engine.service import RunService
+
+__all__ = ["SLACK_QUEUE", "install", "update_slack_status"]
+
+log = logging.getLogger(__name__)
+
+#: Status updates have their own queue: they must not wait behind a batch's customer jobs.
+SLACK_QUEUE = "workday_resync_slack"
+#: Burst of chat.update calls allowed at once before the per-minute budget applies.
+UPDATE_BURST = 3
+
+_updater: StatusUpdater | None = None
+
+
+@dramatiq.actor(
+    broker=jobs.UNBOUND,
+    queue_name=SLACK_QUEUE,
+    # Connection trouble and Slack's 5xx; 429s are rescheduled by the updater itself, without retries.
+    max_retries=5,
+    min_backoff=1_000,
+    max_backoff=30_000,
+    time_limit=5 * 60_000,
+)
+def update_slack_status(run_id: int, final: bool = False, trailing: bool = False) -> None:
+    """Bring run `run_id`'s Slack status message up to date (see `bot.status.StatusUpdater`)."""
+    if _updater is not None:
+        _updater.handle(run_id, final=final, trailing=trailing)
+
+
+def _schedule(run_id: int, final: bool, delay: float) -> None:
+    update_slack_status.send_with_options(
+        args=(run_id,), kwargs={"final": final, "trailing": True}, delay=int(delay * 1000)
+    )
+
+
+def _observe(event: RunEvent) -> None:
+    try:
+        update_slack_status.send(event.run_id, event.kind is RunEventKind.FINISHED)
+    except Exception:
+        # The broker is down: the run goes on; the next event (or the final one) brings Slack up to date.
+        log.warning("Could not queue a Slack status update", extra={"run_id": event.run_id}, exc_info=True)
+
+
+def install(rt: Runtime) -> None:
+    """Register the actor; with SLACK_BOT_TOKEN set, build the updater and observe runs."""
+    global _updater
+    jobs.register(update_slack_status)
+    settings = rt.settings
+    if settings.slack_bot_token is None:
+        _updater = None
+        return
+    budget = RateBudget(per_minute=settings.slack_updates_per_minute, burst=UPDATE_BURST)
+    coordination: Coordination
+    if settings.redis_url:
+        coordination = RedisCoordination(redis.Redis.from_url(settings.redis_url), budget)
+    else:
+        coordination = LocalCoordination(budget)
+    _updater = StatusUpdater(
+        RunService(rt.database, jobs.DramatiqDispatcher(), rt.events),
+        build_client(settings, wait_on_rate_limits=False),
+        coordination,
+        _schedule,
+        StatusPolicy(min_interval=settings.slack_status_interval),
+    )
+    rt.events.subscribe(_observe)

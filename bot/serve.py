@@ -1,0 +1,68 @@
+"""`workday-resync serve`: the Slack app with the engine behind it, in Socket Mode or HTTP mode.
+
+Socket Mode (SLACK_APP_TOKEN set, no `--http`): the app opens a WebSocket to Slack; no public URL.
+HTTP mode (`--http --port N`): Slack sends commands and interactions to POST /slack/events (signature
+verified); GET /healthz answers 200. Without REDIS_URL the embedded worker runs jobs and Slack status
+updates in this process; with it, `workday-resync worker` processes do.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+
+from bot.app import build_app
+from bot.http_server import SlackHttpServer
+from sync_engine.engine import open_engine
+from sync_engine.errors import SettingsError
+from sync_engine.logs import configure_logging
+from sync_engine.settings import Settings
+
+__all__ = ["serve"]
+
+log = logging.getLogger(__name__)
+
+
+def _stop_on_sigterm() -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
+    """Run until interrupted (Ctrl-C or SIGTERM), then stop the worker and close the store."""
+    socket_mode = not http
+    if socket_mode and settings.slack_app_token is None:
+        raise SettingsError(
+            "SLACK_APP_TOKEN is not set: set it (xapp-…, with connections:write) for Socket Mode, "
+            "or pass --http --port N to receive Slack's requests over HTTP."
+        )
+    if settings.slack_bot_token is None:
+        raise SettingsError("SLACK_BOT_TOKEN is not set: the Slack app needs its bot token (xoxb-…).")
+    if http and settings.slack_signing_secret is None:
+        raise SettingsError("SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it.")
+    configure_logging()
+    # slack_sdk logs request headers (the bot token) at DEBUG: never let that through.
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
+    _stop_on_sigterm()
+    with open_engine(settings, work=True) as (service, _rt):
+        app = build_app(settings, service, socket_mode=socket_mode)
+        try:
+            if socket_mode:
+                from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+                assert settings.slack_app_token is not None
+                log.info("Serving Slack in Socket Mode")
+                handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+                handler.start()  # type: ignore[no-untyped-call]
+            else:
+                server = SlackHttpServer(app, host, port)
+                log.info("Serving Slack over HTTP", extra={"url": server.url, "health": "/healthz"})
+                try:
+                    server.serve_forever()
+                finally:
+                    server.close()
+        except KeyboardInterrupt:
+            log.info("Stopping")

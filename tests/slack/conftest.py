@@ -1,0 +1,63 @@
+"""Fixtures of the Slack app's end-to-end tests (see tests/bot_harness.py).
+
+`bot` is the product's defaults (SQLite, embedded in-memory broker, in-process status updates);
+`bot_both` runs a test on that stack and on PostgreSQL + Redis (Redis broker, Redis coordination).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from bot_harness import ADMIN, ALLOWED, CHANNEL, OUTSIDE, OWNER, PLAIN, Bot, running_bot
+
+from bot.slack_emulator import SlackEmulator
+from sync_engine import jobs
+from sync_engine.store.database import Database
+from sync_engine.workday.sandbox import SandboxData
+
+
+@pytest.fixture(scope="session")
+def sandbox_data() -> SandboxData:
+    """Shared by every Slack test (they never change Workday's data)."""
+    return SandboxData.generate(customers=40, seed=5, big_customer_documents=150)
+
+
+@pytest.fixture
+def fast_job_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    for actor in jobs.actors():
+        monkeypatch.setitem(actor.options, "min_backoff", 10)
+        monkeypatch.setitem(actor.options, "max_backoff", 50)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emulator:
+        emulator.add_user(ADMIN, name="ana", is_admin=True)
+        emulator.add_user(OWNER, name="olga", is_owner=True)
+        emulator.add_user(PLAIN, name="bob")
+        emulator.add_user(ALLOWED, name="carl")
+        emulator.add_channel(CHANNEL, name="finance", bot_member=True)
+        emulator.add_channel(OUTSIDE, name="random", bot_member=False)
+        yield emulator
+
+
+@pytest.fixture
+def bot(
+    sqlite_database: Database, slack: SlackEmulator, sandbox_data: SandboxData, fast_job_retries: None
+) -> Iterator[Bot]:
+    with running_bot(sqlite_database, slack, sandbox_data, None) as running:
+        yield running
+
+
+@pytest.fixture
+def bot_both(
+    database: Database,
+    slack: SlackEmulator,
+    sandbox_data: SandboxData,
+    request: pytest.FixtureRequest,
+    fast_job_retries: None,
+) -> Iterator[Bot]:
+    redis_url = request.getfixturevalue("redis_url") if database.dialect == "postgresql" else None
+    with running_bot(database, slack, sandbox_data, redis_url) as running:
+        yield running

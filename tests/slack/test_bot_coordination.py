@@ -1,0 +1,74 @@
+"""The shared state behind status updates: the same rules in memory (one process) and in Redis (many)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from bot.coordination import Coordination, LastUpdate, LocalCoordination, RateBudget, RedisCoordination
+
+BUDGET = RateBudget(per_minute=60, burst=3)  # one a second, three at once
+
+
+@pytest.fixture(params=["local", pytest.param("redis", marks=pytest.mark.redis)])
+def coordination(request: pytest.FixtureRequest) -> Iterator[Coordination]:
+    if request.param == "local":
+        yield LocalCoordination(BUDGET)
+        return
+    connection = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    prefix = f"test-coordination:{time.monotonic_ns()}"
+    yield RedisCoordination(connection, BUDGET, prefix=prefix)
+    for key in connection.scan_iter(f"{prefix}:*"):
+        connection.delete(key)
+
+
+def test_one_lock_holder_per_run(coordination: Coordination) -> None:
+    token = coordination.acquire(1, ttl=5)
+    assert token is not None
+    assert coordination.acquire(1, ttl=5) is None
+    assert coordination.acquire(2, ttl=5) is not None  # other runs are independent
+    coordination.release(1, "someone-else")
+    assert coordination.acquire(1, ttl=5) is None
+    coordination.release(1, token)
+    assert coordination.acquire(1, ttl=5) is not None
+
+
+def test_a_lock_whose_holder_died_expires(coordination: Coordination) -> None:
+    assert coordination.acquire(1, ttl=0.1) is not None
+    time.sleep(0.15)
+    assert coordination.acquire(1, ttl=5) is not None
+
+
+def test_one_trailing_update_at_a_time_upgraded_to_final(coordination: Coordination) -> None:
+    assert coordination.request_trailing(1, final=False, ttl=10) is True
+    assert coordination.request_trailing(1, final=False, ttl=10) is False
+    assert coordination.request_trailing(1, final=True, ttl=10) is False  # upgrades the queued one
+    assert coordination.take_trailing(1) is True
+    assert coordination.take_trailing(1) is False
+    assert coordination.request_trailing(1, final=False, ttl=10) is True  # queued again after it started
+    assert coordination.take_trailing(1) is False
+
+
+def test_the_workspace_budget_allows_a_burst_then_one_per_interval(coordination: Coordination) -> None:
+    now = 1_000_000.0
+    assert [coordination.reserve(now, force=False) for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = coordination.reserve(now, force=False)
+    assert wait == pytest.approx(1.0)
+    assert coordination.reserve(now + wait, force=False) == 0.0
+    assert coordination.reserve(now + wait, force=True) == 0.0  # final states are never held back by it
+
+
+def test_a_429_pauses_everyone_even_final_states(coordination: Coordination) -> None:
+    now = 2_000_000.0
+    coordination.pause(now + 7)
+    assert coordination.reserve(now, force=True) == pytest.approx(7)
+    assert coordination.reserve(now + 7, force=True) == 0.0
+
+
+def test_last_update_round_trip(coordination: Coordination) -> None:
+    assert coordination.last_update(3) is None
+    coordination.record_update(3, LastUpdate(at=12.5, digest="abc"))
+    assert coordination.last_update(3) == LastUpdate(at=12.5, digest="abc")

@@ -1,0 +1,188 @@
+"""`workday-resync serve`: HTTP mode as a real process (the product's front door), Socket Mode chosen when
+SLACK_APP_TOKEN is set, and a clear one-line error when a setting is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bot_harness import ADMIN, CHANNEL
+from pydantic import SecretStr
+
+import bot.serve
+from bot.ids import COMMAND, ActionId, BlockId
+from bot.slack_emulator import SlackEmulator
+from sync_engine.errors import SettingsError
+from sync_engine.settings import Settings
+from sync_engine.workday.sandbox import Sandbox, SandboxData
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@pytest.fixture
+def served(slack: SlackEmulator, sandbox_data: SandboxData, tmp_path: Path) -> Iterator[Served]:
+    port = _free_port()
+    with Sandbox(sandbox_data) as sandbox:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+            "WORKDAY_BASE_URL": sandbox.base_url,
+            "WORKDAY_TENANT": sandbox.tenant,
+            "WORKDAY_CLIENT_ID": sandbox.client_id,
+            "WORKDAY_CLIENT_SECRET": sandbox.client_secret,
+            "WORKDAY_REFRESH_TOKEN": sandbox.refresh_token,
+            "WORKDAY_RATE_LIMIT": "500",
+            **slack.slack_env(),
+        }
+        command = [
+            str(Path(sys.executable).parent / "workday-resync"),
+            "serve",
+            "--http",
+            "--port",
+            str(port),
+        ]
+        log = tmp_path / "serve.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                command, env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT
+            )
+            try:
+                url = f"http://127.0.0.1:{port}"
+                deadline = time.monotonic() + 20
+                while not _healthy(url):
+                    assert process.poll() is None, log.read_text()
+                    assert time.monotonic() < deadline, "serve did not come up"
+                    time.sleep(0.1)
+                yield Served(url, process, log)
+            finally:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+                    try:
+                        process.wait(timeout=15)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                        process.wait()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with _OPENER.open(f"{url}/healthz", timeout=1) as response:
+            return bool(response.status == 200 and json.loads(response.read()) == {"ok": True})
+    except OSError:
+        return False
+
+
+def test_serve_over_http_runs_the_whole_journey_and_stops_cleanly(
+    served: Served, slack: SlackEmulator
+) -> None:
+    events = f"{served.url}/slack/events"
+    forged = urllib.request.Request(
+        events,
+        data=b"command=%2Fworkday-resync",
+        headers={"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=00"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _OPENER.open(forged, timeout=5)
+    assert refused.value.code == 401
+
+    ana = slack.user(ADMIN, app_url=events)
+    assert ana.slash_command(COMMAND, channel=CHANNEL).error is None
+    ana.open_view(timeout=5)
+    ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
+    ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "C-000002\nC-000003")
+    assert ana.submit().error is None
+    slack.wait_for(lambda: slack.ephemeral(ADMIN))
+    assert ana.click(ActionId.CONFIRM).error is None
+
+    def completed() -> dict[str, Any] | None:
+        for message in slack.messages(CHANNEL):
+            if ":white_check_mark: Completed" in json.dumps(message["blocks"]):
+                return message
+        return None
+
+    message = slack.wait_for(completed, timeout=20)
+    slack.wait_for(lambda: slack.files)
+    assert [f["content"] for f in slack.files] == [b"C-000002\nC-000003\n"]
+    assert slack.files[0]["thread_ts"] == message["ts"]
+
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(timeout=15) == 0
+    logged = served.log.read_text()
+    assert slack.bot_token not in logged and slack.signing_secret not in logged
+
+
+def _settings(tmp_path: Path, slack: SlackEmulator, **changes: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{tmp_path / 'store.db'}",
+        "slack_bot_token": SecretStr(slack.bot_token),
+        "slack_signing_secret": SecretStr(slack.signing_secret),
+        "slack_api_url": slack.api_url,
+    }
+    return Settings(**{**values, **changes})
+
+
+def test_socket_mode_when_an_app_token_is_set(
+    tmp_path: Path, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[tuple[object, str]] = []
+
+    class FakeSocketModeHandler:
+        def __init__(self, app: object, app_token: str) -> None:
+            self.app, self.app_token = app, app_token
+
+        def start(self) -> None:
+            started.append((self.app, self.app_token))
+
+    import slack_bolt.adapter.socket_mode
+
+    monkeypatch.setattr(slack_bolt.adapter.socket_mode, "SocketModeHandler", FakeSocketModeHandler)
+    monkeypatch.setattr(bot.serve, "_stop_on_sigterm", lambda: None)
+    monkeypatch.setattr(bot.serve, "configure_logging", lambda: None)
+
+    bot.serve.serve(
+        _settings(tmp_path, slack, slack_app_token=SecretStr("xapp-1-test")), http=False, host="", port=0
+    )
+
+    [(app, token)] = started
+    assert token == "xapp-1-test"
+    assert type(app).__name__ == "App"
+
+
+@pytest.mark.parametrize(
+    ("changes", "http", "message"),
+    [
+        ({}, False, "SLACK_APP_TOKEN is not set"),
+        ({"slack_signing_secret": None}, True, "SLACK_SIGNING_SECRET is not set"),
+        ({"slack_bot_token": None}, True, "SLACK_BOT_TOKEN is not set"),
+    ],
+)
+def test_a_missing_setting_is_named(
+    tmp_path: Path, slack: SlackEmulator, changes: dict[str, Any], http: bool, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        bot.serve.serve(_settings(tmp_path, slack, **changes), http=http, host="127.0.0.1", port=0)
