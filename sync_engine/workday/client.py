@@ -113,6 +113,7 @@ class WorkdayClient:
     ) -> None:
         self._settings = settings
         gate = gate or LocalGate(settings.max_in_flight, settings.rate_limit)
+        self._gate = gate
         self._transport = Transport(settings, gate, retry=retry, transport=transport)
         self._tokens = TokenManager(settings, token_store or MemoryTokenStore(), self._transport)
         base = settings.base_url.rstrip("/")
@@ -132,6 +133,7 @@ class WorkdayClient:
 
     def close(self) -> None:
         self._transport.close()
+        self._gate.close()
 
     @property
     def request_counts(self) -> Counter[str]:

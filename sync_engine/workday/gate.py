@@ -5,7 +5,7 @@ tenant. Dramatiq's rate limiters do not fit: `ConcurrentRateLimiter` keeps one c
 while holding a slot leaks it for the key's whole TTL, and `WindowRateLimiter`/`BucketRateLimiter` make
 callers poll and let bursts through. Here the rate is a GCRA ("theoretical arrival time") reservation, which
 spaces requests evenly and tells each caller how long to sleep, and the in-flight cap is a sorted set of
-holders that each expire on their own.
+holders that each expire on their own unless their process keeps renewing them (a heartbeat).
 """
 
 from __future__ import annotations
@@ -16,33 +16,62 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import timedelta
 from typing import Protocol
 
 import redis
 
+from sync_engine.periodic import Periodic
 from sync_engine.settings import WorkdaySettings
 
-__all__ = ["DEFAULT_HOLD_SECONDS", "HOLD_MARGIN_SECONDS", "LocalGate", "RedisGate", "RequestGate"]
+__all__ = [
+    "DEFAULT_HOLD_SECONDS",
+    "DEFAULT_SLOT_TTL_SECONDS",
+    "HOLD_MARGIN_SECONDS",
+    "LocalGate",
+    "RedisGate",
+    "RequestGate",
+]
 
-#: Seconds after which a slot held in Redis is freed even if its holder never gives it back (crashed).
+#: Seconds after which a slot is no longer renewed even though its holder still runs (a hung request).
 DEFAULT_HOLD_SECONDS = 150.0
-#: Seconds a slot is held beyond the longest a request may take (`for_settings`).
+#: Seconds a slot outlives the last heartbeat of its holder: how long a killed process's slots stay taken.
+DEFAULT_SLOT_TTL_SECONDS = 10.0
+#: Seconds a slot is renewed beyond the longest a request may take (`for_settings`).
 HOLD_MARGIN_SECONDS = 30.0
+_PREFIX = "workday-resync:gate"
 #: Seconds between two looks for a free in-flight slot (with jitter).
 _POLL_SECONDS = 0.02
 
-# Both scripts read the clock of the Redis server, so hosts with skewed clocks still share one timeline.
-# KEYS[1] = sorted set of holders (score = expiry, µs); ARGV = holder id, limit, hold time (µs).
+# The scripts read the clock of the Redis server, so hosts with skewed clocks still share one timeline.
+# Holders: KEYS[1] = sorted set of holders (score = expiry, µs); the key's own expiry only collects an idle
+# set, and is never shortened, so a holder with a longer TTL (another configuration) keeps its set.
+# ARGV = holder id, limit, slot TTL (µs).
 _ACQUIRE = """
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local ttl = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   return 0
 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3]) / 1000))
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl / 1000 then redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000)) end
+return 1
+"""
+# ARGV = slot TTL (µs), then the holders to renew. `XX` updates members only: a slot released (or expired
+# and dropped) meanwhile is not brought back.
+_RENEW = """
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local ttl = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[i])
+end
+if redis.call('PTTL', KEYS[1]) < ttl / 1000 then redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000)) end
 return 1
 """
 # KEYS[1] = theoretical arrival time (µs); ARGV[1] = interval between two requests (µs).
@@ -63,6 +92,8 @@ class RequestGate(Protocol):
     """Admits one HTTP attempt: `with gate.slot(): send()`."""
 
     def slot(self) -> AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
 
 
 class LocalGate:
@@ -86,12 +117,18 @@ class LocalGate:
             time.sleep(send - now)
             yield
 
+    def close(self) -> None:
+        """Nothing to release: the slots live in this process."""
+
 
 class RedisGate:
     """The limits of `LocalGate`, per tenant, across every process using the same Redis.
 
-    A slot is held in Redis for at most `hold_seconds` (the request timeout plus a margin): a process
-    killed mid-request frees its slot when that time is up.
+    A slot taken in Redis expires `slot_ttl_seconds` after it was last renewed. While requests are in flight,
+    a daemon thread renews this process's slots every third of that, so a slow request keeps its slot and a
+    process killed mid-request frees its slots within `slot_ttl_seconds`. Renewal stops `hold_seconds` after
+    a slot was taken (the request timeout plus a margin), so a request hung past any timeout cannot keep a
+    slot for good: no slot is held longer than `hold_seconds + slot_ttl_seconds`. `close()` stops the thread.
     """
 
     def __init__(
@@ -102,24 +139,40 @@ class RedisGate:
         rate_limit: float,
         *,
         hold_seconds: float = DEFAULT_HOLD_SECONDS,
-        prefix: str = "workday-resync:gate",
+        slot_ttl_seconds: float = DEFAULT_SLOT_TTL_SECONDS,
+        prefix: str = _PREFIX,
     ) -> None:
-        if max_in_flight < 1 or rate_limit <= 0 or hold_seconds <= 0:
-            raise ValueError("max_in_flight must be >= 1, rate_limit and hold_seconds > 0")
+        if max_in_flight < 1 or min(rate_limit, hold_seconds, slot_ttl_seconds) <= 0:
+            raise ValueError("max_in_flight must be >= 1, rate_limit, hold_seconds and slot_ttl_seconds > 0")
         self.max_in_flight = max_in_flight
         self.rate_limit = rate_limit
         self._holders_key = f"{prefix}:{tenant}:in-flight"
         self._arrival_key = f"{prefix}:{tenant}:next-send"
-        self._hold_us = int(hold_seconds * 1_000_000)
+        self._hold_seconds = hold_seconds
+        self._ttl_us = int(slot_ttl_seconds * 1_000_000)
         self._interval_us = int(1_000_000 / rate_limit)
         self._acquire = redis_client.register_script(_ACQUIRE)
+        self._renew = redis_client.register_script(_RENEW)
         self._reserve = redis_client.register_script(_RESERVE)
         self._redis = redis_client
+        # This process's slots: holder id -> monotonic time after which it is no longer renewed.
+        self._held: dict[str, float] = {}
+        self._lock = threading.Lock()
+        # A third of the TTL leaves two renewals to spare before a slot in use could expire.
+        every = timedelta(seconds=slot_ttl_seconds / 3)
+        self._heartbeat = Periodic("workday-gate-heartbeat", self._renew_held, every=every, immediately=False)
 
     @classmethod
-    def for_settings(cls, redis_client: redis.Redis, settings: WorkdaySettings, **options: str) -> RedisGate:
-        """The gate for a Workday connection: its tenant and limits; a slot is held at most one request
-        timeout plus the longest rate wait plus `HOLD_MARGIN_SECONDS`. `options`: `prefix`."""
+    def for_settings(
+        cls,
+        redis_client: redis.Redis,
+        settings: WorkdaySettings,
+        *,
+        slot_ttl_seconds: float = DEFAULT_SLOT_TTL_SECONDS,
+        prefix: str = _PREFIX,
+    ) -> RedisGate:
+        """The gate for a Workday connection: its tenant and limits; a slot is renewed at most one request
+        timeout plus the longest rate wait plus `HOLD_MARGIN_SECONDS`."""
         hold = settings.timeout + settings.max_in_flight / settings.rate_limit + HOLD_MARGIN_SECONDS
         return cls(
             redis_client,
@@ -127,21 +180,38 @@ class RedisGate:
             settings.max_in_flight,
             settings.rate_limit,
             hold_seconds=hold,
-            **options,
+            slot_ttl_seconds=slot_ttl_seconds,
+            prefix=prefix,
         )
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         holder = uuid.uuid4().hex
-        while not self._acquire(keys=[self._holders_key], args=[holder, self.max_in_flight, self._hold_us]):
+        while not self._acquire(keys=[self._holders_key], args=[holder, self.max_in_flight, self._ttl_us]):
             time.sleep(_POLL_SECONDS * random.uniform(0.5, 1.5))
+        with self._lock:
+            self._held[holder] = time.monotonic() + self._hold_seconds
+            self._heartbeat.start()  # no-op once running
         try:
             wait_us = int(self._reserve(keys=[self._arrival_key], args=[self._interval_us]))
             time.sleep(wait_us / 1_000_000)
             yield
         finally:
+            with self._lock:
+                del self._held[holder]
             self._redis.zrem(self._holders_key, holder)
+
+    def close(self) -> None:
+        """Stop renewing (slots still held then expire within the TTL)."""
+        self._heartbeat.stop()
 
     def reset(self) -> None:
         """Forget every holder and reservation of this tenant (tests, or after an incident)."""
         self._redis.delete(self._holders_key, self._arrival_key)
+
+    def _renew_held(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            holders = [holder for holder, until in self._held.items() if until > now]
+        if holders:  # one round trip for all of them
+            self._renew(keys=[self._holders_key], args=[self._ttl_us, *holders])

@@ -25,7 +25,7 @@ from sync_engine.workday import (
     WorkdayClient,
 )
 from sync_engine.workday.auth import _fingerprint
-from sync_engine.workday.sandbox import Sandbox, SandboxData, SandboxStats
+from sync_engine.workday.sandbox import Sandbox, SandboxData
 
 FAST_RETRY = RetryPolicy(attempts=6, initial_wait=0.01, max_wait=0.05)
 
@@ -42,16 +42,6 @@ def settings_for(sandbox: Sandbox, **overrides: Any) -> WorkdaySettings:
 
 def make_client(sandbox: Sandbox, store: TokenStore | None = None, **overrides: Any) -> WorkdayClient:
     return WorkdayClient(settings_for(sandbox, **overrides), token_store=store, retry=FAST_RETRY)
-
-
-def settled(sandbox: Sandbox, *clients: WorkdayClient) -> SandboxStats:
-    """The sandbox's stats once it has recorded every request the clients made (it records just after
-    answering)."""
-    deadline = time.monotonic() + 5
-    made = sum(sum(client.request_counts.values()) for client in clients)
-    while sandbox.stats.total() < made and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return sandbox.stats
 
 
 def resolve_one(sandbox: Sandbox, client: WorkdayClient) -> None:
@@ -89,7 +79,7 @@ def test_an_expiring_token_is_refreshed_before_use(sandbox: Sandbox) -> None:
         resolve_one(sandbox, client)
 
         assert client.request_counts["token"] == 2
-        assert settled(sandbox, client).count(outcome="unauthorized") == 0
+        assert sandbox.stats.count(outcome="unauthorized") == 0
 
 
 @pytest.mark.parametrize("operation", ["Get_Customers", "fetch"])
@@ -110,7 +100,7 @@ def test_a_rejected_token_is_refreshed_once_and_the_request_repeated(
             assert snapshot.invoices == sandbox.data.snapshot(wid).invoices
 
         assert client.request_counts["token"] == 1
-        stats = settled(sandbox, client)
+        stats = sandbox.stats
     assert stats.count("token") == 1
     assert stats.count(outcome="unauthorized") == (1 if operation == "Get_Customers" else 2)
     new_state = store.load()
@@ -257,7 +247,7 @@ def test_processes_sharing_redis_share_one_token(
         with ThreadPoolExecutor(8) as threads:
             list(threads.map(lambda c: resolve_one(sandbox, c), clients * 2))
         assert sum(client.request_counts["token"] for client in clients) == 2
-        assert settled(sandbox, *clients).count(outcome="unauthorized") == 0
+        assert sandbox.stats.count(outcome="unauthorized") == 0
     finally:
         for client in clients:
             client.close()

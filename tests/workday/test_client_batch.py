@@ -66,8 +66,5 @@ def test_a_batch_takes_the_minimum_number_of_requests(
             f"minimum {minimum} ({counts}), {elapsed:.1f} s"
         )
     assert made == minimum
-    deadline = time.monotonic() + 5
-    while sandbox.stats.total() < made and time.monotonic() < deadline:
-        time.sleep(0.005)
     assert sandbox.stats.total() == minimum
     assert sandbox.max_in_flight_seen <= 4

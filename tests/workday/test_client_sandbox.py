@@ -17,7 +17,7 @@ from sync_engine.errors import (
 )
 from sync_engine.records import Customer, CustomerSnapshot, IdentifierType
 from sync_engine.workday import RetryPolicy, WorkdayClient, minimum_requests
-from sync_engine.workday.sandbox import Sandbox, SandboxData, SandboxStats
+from sync_engine.workday.sandbox import Sandbox, SandboxData
 
 #: Retries that keep the suite fast: same logic, millisecond waits.
 FAST_RETRY = RetryPolicy(attempts=6, initial_wait=0.01, max_wait=0.05)
@@ -57,15 +57,6 @@ def assert_snapshot(sandbox: Sandbox, snapshot: CustomerSnapshot) -> None:
         assert str(fetched_payment.amount) == str(wanted_payment.amount)
 
 
-def settled(sandbox: Sandbox, client: WorkdayClient) -> SandboxStats:
-    """The sandbox's stats once it has recorded every request the client made: it records a request
-    just after answering it, so the client can be back before the record is."""
-    deadline = time.monotonic() + 5
-    while sandbox.stats.total() < sum(client.request_counts.values()) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return sandbox.stats
-
-
 def documents(sandbox: Sandbox, wid: str) -> tuple[int, int]:
     invoices, payments, credit_notes = sandbox.data.counts(wid)
     return invoices + credit_notes, payments
@@ -83,8 +74,8 @@ def test_resolves_references_in_one_call_keyed_as_given(sandbox: Sandbox, client
     assert list(resolution.found) == identifiers
     assert resolution.found == {c.customer_id: c for c in reversed(customers)}
     assert resolution.unresolved == []
-    assert settled(sandbox, client).count("Get_Customers") == 1
-    [entry] = [e for e in settled(sandbox, client).log if e.operation == "Get_Customers"]
+    assert sandbox.stats.count("Get_Customers") == 1
+    [entry] = [e for e in sandbox.stats.log if e.operation == "Get_Customers"]
     assert entry.references == {("Customer_ID", c.customer_id) for c in customers}
 
 
@@ -95,7 +86,7 @@ def test_resolves_wids_whatever_their_case(sandbox: Sandbox, client: WorkdayClie
     resolution = client.resolve_customers(identifiers, IdentifierType.SOURCE_ID)
 
     assert resolution.found == dict(zip(identifiers, customers, strict=True))
-    [entry] = [e for e in settled(sandbox, client).log if e.operation == "Get_Customers"]
+    [entry] = [e for e in sandbox.stats.log if e.operation == "Get_Customers"]
     assert {id_type for id_type, _ in entry.references} == {"WID"}
 
 
@@ -107,7 +98,7 @@ def test_reference_id_type_comes_from_the_settings(sandbox: Sandbox) -> None:
         resolution = client.resolve_customers(identifiers, IdentifierType.REFERENCE)
 
     assert resolution.found == dict(zip(identifiers, customers, strict=True))
-    [entry] = [e for e in settled(sandbox, client).log if e.operation == "Get_Customers"]
+    [entry] = [e for e in sandbox.stats.log if e.operation == "Get_Customers"]
     assert {id_type for id_type, _ in entry.references} == {"Customer_Reference_ID"}
 
 
@@ -129,9 +120,9 @@ def test_invalid_references_are_reported_and_never_sent_twice(
     assert resolution.found == {c.customer_id: c for c in customers}
     assert list(resolution.found) == [i for i in identifiers if i not in invalid]
     # One call names the invalid ones, one more gets the rest: never the same set twice.
-    calls = [e.references for e in settled(sandbox, client).log if e.operation == "Get_Customers"]
+    calls = [e.references for e in sandbox.stats.log if e.operation == "Get_Customers"]
     assert len(calls) == 2
-    assert [e.outcome for e in settled(sandbox, client).log if e.operation == "Get_Customers"] == [
+    assert [e.outcome for e in sandbox.stats.log if e.operation == "Get_Customers"] == [
         "fault",
         "ok",
     ]
@@ -144,7 +135,7 @@ def test_only_invalid_references_take_one_call(sandbox: Sandbox, client: Workday
 
     assert resolution.found == {}
     assert resolution.unresolved == ["X-1", "X-2", "X-3"]
-    assert settled(sandbox, client).count("Get_Customers") == 1
+    assert sandbox.stats.count("Get_Customers") == 1
 
 
 def test_invalid_wids_are_reported(sandbox: Sandbox, client: WorkdayClient) -> None:
@@ -155,7 +146,7 @@ def test_invalid_wids_are_reported(sandbox: Sandbox, client: WorkdayClient) -> N
 
     assert resolution.found == {known.wid: known}
     assert resolution.unresolved == ["0" * 32, "not-a-wid"]
-    assert settled(sandbox, client).count("Get_Customers") == 2
+    assert sandbox.stats.count("Get_Customers") == 2
 
 
 def test_duplicates_and_empty_input(sandbox: Sandbox, client: WorkdayClient) -> None:
@@ -167,7 +158,7 @@ def test_duplicates_and_empty_input(sandbox: Sandbox, client: WorkdayClient) -> 
         [first.customer_id or "", first.customer_id or ""], IdentifierType.REFERENCE
     )
     assert resolution.found == {first.customer_id: first}
-    [entry] = [e for e in settled(sandbox, client).log if e.operation == "Get_Customers"]
+    [entry] = [e for e in sandbox.stats.log if e.operation == "Get_Customers"]
     assert len(entry.references) == 1
 
 
@@ -183,7 +174,7 @@ def test_xml_special_characters_in_identifiers_and_names(sandbox: Sandbox, clien
     assert resolution.found == {nasty_id: sandbox.data.customer(victim.wid)}
     assert resolution.found[nasty_id].name == 'Smith & <Sons> ]]> "Ltd"'
     assert resolution.unresolved == [injection]
-    first = next(e for e in settled(sandbox, client).log if e.operation == "Get_Customers")
+    first = next(e for e in sandbox.stats.log if e.operation == "Get_Customers")
     assert first.references == {("Customer_ID", nasty_id), ("Customer_ID", injection)}
 
 
@@ -198,7 +189,7 @@ def test_fetch_returns_exactly_what_workday_holds(sandbox: Sandbox, client: Work
         assert started <= snapshot.fetched_at <= datetime.now(UTC)
         assert snapshot.fetched_at.tzinfo is UTC
     counts = [documents(sandbox, c.wid) for c in sandbox.data.customers]
-    assert settled(sandbox, client).total() == minimum_requests(0, counts)
+    assert sandbox.stats.total() == minimum_requests(0, counts)
 
 
 def test_many_pages_of_both_kinds(sandbox: Sandbox, client: WorkdayClient) -> None:
@@ -214,7 +205,7 @@ def test_many_pages_of_both_kinds(sandbox: Sandbox, client: WorkdayClient) -> No
     assert client.request_counts["invoices"] == -(-receivables // 100)
     assert client.request_counts["Get_Customer_Payments"] == 2
     # Page 2 is pinned to the moment page 1 was served.
-    details = [e.detail for e in settled(sandbox, client).log if e.operation == "Get_Customer_Payments"]
+    details = [e.detail for e in sandbox.stats.log if e.operation == "Get_Customer_Payments"]
     assert len(details) == 2
     assert len({datetime.fromisoformat(detail.partition("as_of=")[2]) for detail in details}) == 1
 
@@ -315,8 +306,8 @@ def test_in_flight_cap_and_rate_are_respected(sandbox: Sandbox) -> None:
         assert_snapshot(sandbox, client.fetch_customer(sandbox.data.customer(wid)))
         elapsed = time.monotonic() - started
 
-    requests = settled(sandbox, client).total()
+    requests = sandbox.stats.total()
     assert requests == 1 + -(-receivables // 100) + 1
-    assert settled(sandbox, client).count(outcome="throttled") == 0
+    assert sandbox.stats.count(outcome="throttled") == 0
     assert 2 <= sandbox.max_in_flight_seen <= 3  # the pipe was kept full, within the cap
     assert elapsed >= (requests - 1) / 40 * 0.9  # evenly spaced (a lower bound only)
