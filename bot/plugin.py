@@ -44,8 +44,13 @@ _updater: StatusUpdater | None = None
 )
 def update_slack_status(run_id: int, final: bool = False, trailing: bool = False) -> None:
     """Bring run `run_id`'s Slack status message up to date (see `bot.status.StatusUpdater`)."""
-    if _updater is not None:
-        _updater.handle(run_id, final=final, trailing=trailing)
+    if _updater is None:
+        # Another process queued this update; a worker without Slack settings cannot deliver it.
+        log.error(
+            "SLACK_BOT_TOKEN is not set on this worker: Slack status not updated", extra={"run_id": run_id}
+        )
+        return
+    _updater.handle(run_id, final=final, trailing=trailing)
 
 
 def _schedule(run_id: int, final: bool, delay: float) -> None:

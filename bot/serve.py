@@ -47,7 +47,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
     # slack_sdk logs request headers (the bot token) at DEBUG: never let that through.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
     _stop_on_sigterm()
-    with open_engine(settings, work=True) as (service, _rt):
+    with open_engine(settings, work=True, resume_all=True) as (service, _rt):
         app = build_app(settings, service, socket_mode=socket_mode)
         try:
             if socket_mode:

@@ -16,10 +16,13 @@ __all__ = ["open_engine"]
 
 
 @contextmanager
-def open_engine(settings: Settings, *, work: bool) -> Iterator[tuple[RunService, Runtime]]:
+def open_engine(
+    settings: Settings, *, work: bool, resume_all: bool = False
+) -> Iterator[tuple[RunService, Runtime]]:
     """The run service on a migrated store; with `work` and no Redis, an embedded worker runs too.
 
-    Front ends (CLI, demo, Slack server) open the engine through this one door.
+    Front ends (CLI, demo, Slack server) open the engine through this one door. `resume_all`: the
+    long-running server resumes every unfinished run at start; a one-off CLI command only quiet ones.
     """
     database = Database(settings.database_url)
     database.migrate()
@@ -28,7 +31,7 @@ def open_engine(settings: Settings, *, work: bool) -> Iterator[tuple[RunService,
     service = RunService(database, jobs.DramatiqDispatcher(), rt.events)
     try:
         if work and not settings.redis_url:
-            with EmbeddedWorker(rt, broker, threads=settings.worker_threads):
+            with EmbeddedWorker(rt, broker, threads=settings.worker_threads, resume_all_at_start=resume_all):
                 yield service, rt
         else:
             yield service, rt

@@ -15,6 +15,7 @@ from sync_engine.store.database import Database
 
 __all__ = ["LeaseKeeper"]
 
+
 class LeaseKeeper:
     """Renews, every `renew_every`, the leases of the items this process holds, up to now + `lease`."""
 
@@ -46,4 +47,3 @@ class LeaseKeeper:
         if held:
             with self._database.session() as session:
                 runs.renew_leases(session, self._owner, held, utcnow() + self._lease)
-

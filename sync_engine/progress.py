@@ -63,4 +63,3 @@ class RunEvents:
                 observer(event)
             except Exception:
                 log.exception("Run observer failed", extra={"run_id": event.run_id, "kind": event.kind.value})
-

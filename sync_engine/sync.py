@@ -26,6 +26,10 @@ __all__ = ["finish_if_done", "resolve_run", "sync_item"]
 
 log = logging.getLogger(__name__)
 
+#: Claims of one customer before it is marked failed, however they came (Dramatiq retries, or resends by
+#: the sweeper after a worker died or a time limit struck): a customer that always fails ends the run.
+MAX_ITEM_ATTEMPTS = 4
+
 
 def resolve_run(rt: Runtime, run_id: int, *, final_attempt: bool) -> list[int]:
     """Resolve the run's identifiers still unknown, start it, and return the item ids to sync now.
@@ -48,6 +52,11 @@ def resolve_run(rt: Runtime, run_id: int, *, final_attempt: bool) -> list[int]:
             if not final_attempt:
                 raise
             _stop(rt, run_id, f"Workday could not be reached: {error}")
+            return []
+        except Exception as error:
+            if not final_attempt:
+                raise
+            _stop(rt, run_id, _describe_failure(error))
             return []
         with rt.database.session() as session:
             runs.record_resolution(session, run_id, resolution.found, resolution.unresolved, utcnow())
@@ -80,6 +89,11 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
         item = runs.claim_item(session, item_id, rt.worker_id, utcnow(), ITEM_LEASE)
     if item is None:
         log.info("Item already synced or held by another worker", extra={"item_id": item_id})
+        return
+    final_attempt = final_attempt or item.attempts >= MAX_ITEM_ATTEMPTS
+    if item.attempts > MAX_ITEM_ATTEMPTS:
+        # Earlier attempts never came back (killed worker, time limit): stop trying.
+        _fail(rt, item, f"Not synced after {MAX_ITEM_ATTEMPTS} attempts that did not finish.")
         return
     rt.leases.hold(item_id)
     try:

@@ -77,10 +77,16 @@ class RunMaintenance(dramatiq.Middleware):
 class EmbeddedWorker:
     """A Dramatiq worker inside this process, for the embedded mode, the demo and tests."""
 
-    def __init__(self, rt: Runtime, broker: dramatiq.Broker, *, threads: int) -> None:
+    def __init__(
+        self, rt: Runtime, broker: dramatiq.Broker, *, threads: int, resume_all_at_start: bool = True
+    ) -> None:
+        """`resume_all_at_start`: this process owns the store (e.g. `serve`), so with an in-memory broker
+        anything unfinished at start was lost and is resumed at once; otherwise only quiet work is."""
         self._broker = broker
         self._threads = threads
-        self._maintenance = RunMaintenance(rt, resume_everything_at_boot=isinstance(broker, StubBroker))
+        self._maintenance = RunMaintenance(
+            rt, resume_everything_at_boot=resume_all_at_start and isinstance(broker, StubBroker)
+        )
         self._worker: dramatiq.Worker | None = None
 
     def __enter__(self) -> EmbeddedWorker:

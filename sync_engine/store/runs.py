@@ -61,8 +61,9 @@ class ItemToSync:
 
     item_id: int
     run_id: int
-    identifier: str
     customer: Customer
+    #: Claims of this item so far, this one included (retries and resends alike).
+    attempts: int
 
 
 def create_run(
@@ -265,7 +266,7 @@ def claim_item(
     item = session.get_one(RunItemRow, item_id)
     assert item.resolved_customer is not None
     _touch(session, item.run_id, now)
-    return ItemToSync(item.id, item.run_id, item.identifier, _customer_from_json(item.resolved_customer))
+    return ItemToSync(item.id, item.run_id, _customer_from_json(item.resolved_customer), item.attempts)
 
 
 def renew_leases(session: Session, owner: str, item_ids: Sequence[int], until: datetime) -> None:
