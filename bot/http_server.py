@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from slack_bolt import App, BoltRequest
+
+from sync_engine.serving import ServerThread
 
 __all__ = ["EVENTS_PATH", "HEALTH_PATH", "SlackHttpServer"]
 
@@ -86,7 +87,7 @@ class SlackHttpServer:
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = _Server((host, port), app)
-        self._thread: threading.Thread | None = None
+        self._serving = ServerThread(self._server, "slack-http", poll_interval=0.2)
 
     @property
     def port(self) -> int:
@@ -101,16 +102,11 @@ class SlackHttpServer:
         self._server.serve_forever(poll_interval=0.2)
 
     def start(self) -> SlackHttpServer:
-        self._thread = threading.Thread(target=self.serve_forever, name="slack-http", daemon=True)
-        self._thread.start()
+        self._serving.start()
         return self
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
+        self._serving.stop()
 
     def __enter__(self) -> SlackHttpServer:
         return self.start()

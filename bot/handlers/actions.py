@@ -108,17 +108,24 @@ def register(app: App, deps: Deps) -> None:
     for action in (ActionId.IDENTIFIERS, ActionId.MORE_IDENTIFIERS, ActionId.ID_TYPE):
         app.action(action.value)(on_counter)
 
+    def clicked_run(body: dict[str, Any], respond: Respond) -> int | None:
+        """The run a Confirm/Cancel button names, if an admin clicked it; otherwise answer and None."""
+        if not deps.is_admin(body["user"]["id"]):
+            refuse(respond)
+            return None
+        run_id = _int_value(body)
+        if run_id is None:
+            respond(**messages.unavailable_run().kwargs(), replace_original=True)
+        return run_id
+
     @app.action(ActionId.CONFIRM.value)
     def on_confirm(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """Queue the draft; a second click finds it queued already and changes nothing."""
         ack()
-        if not deps.is_admin(body["user"]["id"]):
-            refuse(respond)
+        run_id = clicked_run(body, respond)
+        if run_id is None:
             return
-        run_id = _int_value(body)
         try:
-            if run_id is None:
-                raise RunNotFoundError("no run id")
             run, queued_now = deps.service.confirm(run_id)
         except RunNotFoundError:
             respond(**messages.unavailable_run().kwargs(), replace_original=True)
@@ -130,13 +137,10 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ActionId.CANCEL.value)
     def on_cancel(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        if not deps.is_admin(body["user"]["id"]):
-            refuse(respond)
+        run_id = clicked_run(body, respond)
+        if run_id is None:
             return
-        run_id = _int_value(body)
         try:
-            if run_id is None:
-                raise RunNotFoundError("no run id")
             deps.service.cancel(run_id)
             run = deps.service.get(run_id)
         except RunNotFoundError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -16,6 +15,7 @@ from bot.slack_emulator.server import EmulatorServer
 from bot.slack_emulator.state import Channel, Ephemeral, Message, User, Workspace
 from bot.slack_emulator.transcript import AppDelivery, EventLog, RecordedCall
 from bot.slack_emulator.views import view_object
+from sync_engine.serving import ServerThread
 
 __all__ = ["SlackEmulator"]
 
@@ -62,30 +62,20 @@ class SlackEmulator:
         #: For SLACK_API_URL / `WebClient(base_url=...)`: slack_sdk joins method names onto it.
         self.api_url = f"{self.base_url}/api/"
         self._ws.base_url = self.base_url
-        self._thread: threading.Thread | None = None
+        self._serving = ServerThread(self._server, f"slack-emulator {self.base_url}")
         self._closed = False
 
     # ---- lifecycle --------------------------------------------------------------------------------------
 
     def start(self) -> SlackEmulator:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"slack-emulator {self.base_url}",
-                daemon=True,
-            )
-            self._thread.start()
+        self._serving.start()
         return self
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
+        self._serving.stop()
 
     def __enter__(self) -> SlackEmulator:
         return self.start()

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from sync_engine.serving import ServerThread
 from sync_engine.settings import WorkdaySettings
 from sync_engine.workday.sandbox.auth import TokenStore, sandbox_credentials
 from sync_engine.workday.sandbox.data import SandboxData
@@ -218,7 +219,7 @@ class Sandbox:
             base_url=self.base_url,
             stopping=self._stopping,
         )
-        self._thread: threading.Thread | None = None
+        self._serving = ServerThread(self._server, f"workday-sandbox {self.base_url}")
         self._closed = False
 
     @property
@@ -240,14 +241,7 @@ class Sandbox:
         return self.stats.max_in_flight
 
     def start(self) -> Sandbox:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"workday-sandbox {self.base_url}",
-                daemon=True,
-            )
-            self._thread.start()
+        self._serving.start()
         return self
 
     def close(self) -> None:
@@ -256,10 +250,7 @@ class Sandbox:
             return
         self._closed = True
         self._stopping.set()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
+        self._serving.stop()
         self._server.close_connections()
 
     def __enter__(self) -> Sandbox:
