@@ -1,4 +1,5 @@
-"""Slack's HTTP mode: POST /slack/events into the Bolt app, GET /healthz for load balancers.
+"""Slack's HTTP mode: POST /slack/events into the Bolt app, GET /healthz for load balancers, and
+GET /metrics for Prometheus (`sync_engine.metrics`).
 
 Bolt verifies each request's signature against the raw body (bad or older than five minutes → 401),
 so the body is passed on exactly as received. A threading server: Bolt answers as soon as a listener
@@ -16,14 +17,16 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest
 
+from sync_engine import metrics
 from sync_engine.serving import ServerThread
 
-__all__ = ["EVENTS_PATH", "HEALTH_PATH", "SlackHttpServer"]
+__all__ = ["EVENTS_PATH", "HEALTH_PATH", "METRICS_PATH", "SlackHttpServer"]
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 #: Slack's payloads are a few kilobytes; anything far larger is not from Slack.
 MAX_BODY_BYTES = 1_000_000
 
@@ -33,8 +36,11 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        if self.path.partition("?")[0] == HEALTH_PATH:
+        path = self.path.partition("?")[0]
+        if path == HEALTH_PATH:
             self._send(200, json.dumps({"ok": True}), {"Content-Type": ["application/json"]})
+        elif path == METRICS_PATH:
+            self._send(200, metrics.exposition().decode(), {"Content-Type": [metrics.CONTENT_TYPE_LATEST]})
         else:
             self._send(404, "", {})
 
@@ -55,7 +61,14 @@ class _Handler(BaseHTTPRequestHandler):
         headers: dict[str, str | Sequence[str]] = {
             name.lower(): value for name, value in self.headers.items()
         }
-        response = self.server.app.dispatch(BoltRequest(body=body, query=query, headers=headers))
+        try:
+            response = self.server.app.dispatch(BoltRequest(body=body, query=query, headers=headers))
+        except Exception as error:
+            # Bolt could not even read the request (a `payload` that is not JSON, a view without a
+            # type): nothing Slack sends. Answered, never a dropped connection or a traceback.
+            log.warning("Unreadable Slack request refused", extra={"error": type(error).__name__})
+            self._send(400, "", {})
+            return
         self._send(response.status, response.body, response.headers)
 
     def _send(self, status: int, body: str, headers: dict[str, Any]) -> None:
@@ -76,6 +89,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The default backlog of 5 drops connections of a burst (20 at once), whose SYN is resent after 1 s.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: App) -> None:
         super().__init__(address, _Handler)

@@ -20,6 +20,8 @@ class CallbackId(StrEnum):
 
 
 class BlockId(StrEnum):
+    #: The modal's Workday connection badge.
+    CONNECTION = "connection"
     ID_TYPE = "id_type"
     IDENTIFIERS = "identifiers"
     MORE_IDENTIFIERS = "identifiers_more"

@@ -25,6 +25,7 @@ __all__ = [
     "full_error",
     "history_page",
     "not_configured",
+    "not_your_run",
     "queued_note",
     "refusal",
     "status_message",
@@ -130,6 +131,14 @@ def unavailable_run() -> Message:
     return Message(text=text, blocks=[_section(text)])
 
 
+def not_your_run(run: BatchRun) -> Message:
+    text = (
+        f":lock: Run #{run.id} was requested by {user_ref(run.requested_by)}: only they can confirm or "
+        "cancel it. Nothing was changed."
+    )
+    return Message(text=text, blocks=[_section(text)])
+
+
 def refusal() -> Message:
     text = (
         ":lock: Only Slack workspace admins and owners, and the users this app's operators allow, "
@@ -151,6 +160,8 @@ def usage() -> Message:
         f"*`{COMMAND}`* opens a form to re-import up to {MAX_IDENTIFIERS} customers from Workday, with all "
         "their invoices, payments and credit notes (by Workday ID or by customer number). "
         "You confirm before anything is changed.\n"
+        f"*`{COMMAND} status`* shows whether Workday is connected (and why not), the tenant, when the "
+        "connection was last verified and the last run's outcome.\n"
         f"*`{COMMAND} history`* lists past runs, most recent first.\n"
         f"*`{COMMAND} help`* shows this message."
     )
@@ -165,6 +176,12 @@ def _customers_field(run: BatchRun) -> str:
         return str(run.counts.customers)
     total = run.resolved if run.status is not RunStatus.RECEIVED else len(run.identifiers)
     return f"{run.counts.customers} of {total}"
+
+
+def _verbatim(identifier: str) -> str:
+    """An identifier shown as typed: in a code span `*bold*`, `_x_` and `~x~` do not format (mrkdwn has no
+    escape for them; `<`, `>`, `&` are still escaped). A backtick cannot sit inside one: shown plain."""
+    return identifier if "`" in identifier else f"`{identifier}`"
 
 
 def status_message(run: BatchRun) -> Message:
@@ -189,7 +206,7 @@ def status_message(run: BatchRun) -> Message:
     if run.unresolved:
         # Every one of them, over as many sections as it takes (100 Workday IDs need two).
         lead = f":warning: *Not found on Workday ({len(run.unresolved)}):* "
-        pieces = escaped_chunks(", ".join(run.unresolved), SECTION_ROOM - len(lead))
+        pieces = escaped_chunks(", ".join(map(_verbatim, run.unresolved)), SECTION_ROOM - len(lead))
         blocks.extend(_section((lead if n == 0 else "") + piece) for n, piece in enumerate(pieces))
     if run.status is RunStatus.ERROR and run.error:
         lead = ":x: *Error:* "

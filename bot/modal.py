@@ -48,16 +48,25 @@ class ModalMetadata:
     """What the modal remembers between Slack requests (its `private_metadata`): no identifiers."""
 
     channel_id: str
+    #: The Workday connection badge (mrkdwn) the modal shows, so an update can show it again.
+    connection: str | None = None
 
     def dumps(self) -> str:
-        return json.dumps({"channel_id": self.channel_id})
+        data = {"channel_id": self.channel_id}
+        if self.connection is not None:
+            data["connection"] = self.connection
+        return json.dumps(data)
 
     @classmethod
     def loads(cls, text: str | None) -> ModalMetadata:
         try:
             data = json.loads(text or "{}")
-            return cls(channel_id=str(data["channel_id"]))
-        except (ValueError, KeyError, TypeError):
+            connection = data.get("connection")
+            return cls(
+                channel_id=str(data["channel_id"]),
+                connection=connection if isinstance(connection, str) else None,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
             return cls(channel_id="")
 
 
@@ -173,16 +182,29 @@ def request_modal(
     channel_id: str,
     count: int = 0,
     identifier_type: IdentifierType = IdentifierType.SOURCE_ID,
+    connection: str | None = None,
 ) -> JsonDict:
-    """The modal of `/workday-resync`; the same ids on every update, so typed text is kept."""
+    """The modal of `/workday-resync`; the same ids on every update, so typed text is kept.
+
+    `connection`: the Workday connection badge (mrkdwn) shown in its header.
+    """
+    badge = [
+        {
+            "type": "context",
+            "block_id": BlockId.CONNECTION.value,
+            "elements": [{"type": "mrkdwn", "text": text}],
+        }
+        for text in ([connection] if connection is not None else [])
+    ]
     return {
         "type": "modal",
         "callback_id": CallbackId.REQUEST_MODAL.value,
         "title": {"type": "plain_text", "text": TITLE},
         "submit": {"type": "plain_text", "text": SUBMIT},
         "close": {"type": "plain_text", "text": CLOSE},
-        "private_metadata": ModalMetadata(channel_id).dumps(),
+        "private_metadata": ModalMetadata(channel_id, connection).dumps(),
         "blocks": [
+            *badge,
             {
                 "type": "section",
                 "text": {

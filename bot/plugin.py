@@ -16,12 +16,12 @@ import redis
 from bot.coordination import Coordination, LocalCoordination, RateBudget, RedisCoordination
 from bot.slack import build_client
 from bot.status import StatusPolicy, StatusUpdater
-from sync_engine import jobs
+from sync_engine import jobs, logs
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 
-__all__ = ["SLACK_QUEUE", "install", "update_slack_status"]
+__all__ = ["SLACK_QUEUE", "catch_up", "install", "update_slack_status"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ _updater: StatusUpdater | None = None
 )
 def update_slack_status(run_id: int, final: bool = False, trailing: bool = False) -> None:
     """Bring run `run_id`'s Slack status message up to date (see `bot.status.StatusUpdater`)."""
+    logs.bind(run_id=run_id)  # Dramatiq's retry and failure events of this job name the run too
     if _updater is None:
         # Another process queued this update; a worker without Slack settings cannot deliver it.
         log.error(
@@ -65,6 +66,25 @@ def _observe(event: RunEvent) -> None:
     except Exception:
         # The broker is down: the run goes on; the next event (or the final one) brings Slack up to date.
         log.warning("Could not queue a Slack status update", extra={"run_id": event.run_id}, exc_info=True)
+
+
+def catch_up(service: RunService, *, recent: int = 20) -> int:
+    """Queue a final status update for each of the `recent` last runs that finished without Slack
+    showing it all; returns how many.
+
+    For the embedded worker (no REDIS_URL), whose queued updates lived in the memory of a process that
+    may have died: the run finished, its last update did not.
+    """
+    behind = [
+        run.id
+        for run in service.history(limit=recent)
+        if run.is_final and run.slack_channel is not None and "final_shown" not in run.notes
+    ]
+    for run_id in behind:
+        update_slack_status.send(run_id, True)
+    if behind:
+        log.info("Slack status of finished runs brought up to date", extra={"runs": behind})
+    return len(behind)
 
 
 def install(rt: Runtime) -> None:

@@ -2,7 +2,8 @@
 
 Socket Mode (SLACK_APP_TOKEN set, no `--http`): the app opens a WebSocket to Slack; no public URL.
 HTTP mode (`--http --port N`): Slack sends commands and interactions to POST /slack/events (signature
-verified); GET /healthz answers 200. Without REDIS_URL the embedded worker runs jobs and Slack status
+verified); GET /healthz answers 200, GET /metrics serves Prometheus metrics (in Socket Mode, on
+METRICS_PORT). Without REDIS_URL the embedded worker runs jobs and Slack status
 updates in this process; with it, `workday-resync worker` processes do.
 """
 
@@ -10,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import signal
+from contextlib import nullcontext
 from types import FrameType
 
 from bot.app import build_app
 from bot.http_server import SlackHttpServer
+from bot.plugin import catch_up
 from sync_engine.engine import open_engine
 from sync_engine.errors import SettingsError
 from sync_engine.logs import configure_logging
+from sync_engine.metrics import serve_metrics
 from sync_engine.settings import Settings
 
 __all__ = ["serve"]
@@ -47,19 +51,30 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
     # slack_sdk logs request headers (the bot token) at DEBUG: never let that through.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
     _stop_on_sigterm()
-    with open_engine(settings, work=True, resume_all=True) as (service, _rt):
+    # No HTTP server of its own in Socket Mode: Prometheus (and a liveness probe) use this one. Bound
+    # first: a port already taken stops `serve` with one line, before it touches the store.
+    metrics = serve_metrics(settings) if socket_mode else nullcontext()
+    with metrics, open_engine(settings, work=True, resume_all=True) as (service, _rt):
+        if settings.redis_url is None:
+            catch_up(service)  # the updates queued in a previous process's memory died with it
         app = build_app(settings, service, socket_mode=socket_mode)
         try:
             if socket_mode:
                 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
                 assert settings.slack_app_token is not None
-                log.info("Serving Slack in Socket Mode")
+                log.info(
+                    "Serving Slack in Socket Mode",
+                    extra={"metrics": f"http://{settings.metrics_host}:{settings.metrics_port}/metrics"},
+                )
                 handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
                 handler.start()  # type: ignore[no-untyped-call]
             else:
                 server = SlackHttpServer(app, host, port)
-                log.info("Serving Slack over HTTP", extra={"url": server.url, "health": "/healthz"})
+                log.info(
+                    "Serving Slack over HTTP",
+                    extra={"url": server.url, "health": "/healthz", "metrics": "/metrics"},
+                )
                 try:
                     server.serve_forever()
                 finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -12,11 +12,13 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.messages import Message
+from sync_engine import metrics
 from sync_engine.errors import SettingsError
 from sync_engine.settings import Settings
 
 __all__ = [
     "NO_ACCESS",
+    "CountRequests",
     "build_client",
     "error_code",
     "open_dm",
@@ -45,6 +47,31 @@ NO_ACCESS = frozenset(
 CLIENT_TIMEOUT = 10
 
 
+class CountRequests(RetryHandler):
+    """Counts every Web API request by method and outcome in the metrics; never retries.
+
+    slack_sdk asks its retry handlers about every response, successes included, so the first handler
+    of a client sees each HTTP request once, retries included.
+    """
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        method = request.url.partition("?")[0].rpartition("/")[2]
+        outcome: metrics.SlackOutcome = "error"
+        if response is not None and response.status_code == 429:
+            outcome = "rate_limited"
+        elif response is not None and response.status_code == 200 and (response.body or {}).get("ok"):
+            outcome = "ok"
+        metrics.slack_request(method, outcome)
+        return False
+
+
 def build_client(settings: Settings, *, wait_on_rate_limits: bool) -> WebClient:
     """The bot's Web API client for SLACK_API_URL.
 
@@ -54,7 +81,11 @@ def build_client(settings: Settings, *, wait_on_rate_limits: bool) -> WebClient:
     """
     if settings.slack_bot_token is None:
         raise SettingsError("SLACK_BOT_TOKEN is not set: the Slack app needs its bot token (xoxb-…).")
-    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler()]
+    handlers: list[RetryHandler] = [
+        CountRequests(),
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(),
+    ]
     if wait_on_rate_limits:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     return WebClient(

@@ -30,6 +30,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from bot import messages
 from bot.coordination import Coordination, LastUpdate
@@ -136,6 +137,7 @@ class StatusUpdater:
             return  # a terminal run, or not confirmed: no status message
         final = final or run.is_final
         message = messages.status_message(run)
+        shows_final = run.is_final
         if run.slack_message_ts is None:
             self._once(run, "status_message", token, lambda: self._post(run, message))
             run = self._service.get(run_id)
@@ -143,9 +145,15 @@ class StatusUpdater:
             return  # deferred
         if run.slack_message_ts is None:
             return
-        self._once(run, "records_file", token, lambda: self._upload_records(run))
-        if run.status is RunStatus.ERROR:
-            self._once(run, "error_reply", token, lambda: self._post_error(run))
+        try:
+            self._once(run, "records_file", token, lambda: self._upload_records(run))
+        finally:
+            # A records file that cannot be uploaded (retried later) must not hold the error back.
+            if run.status is RunStatus.ERROR:
+                self._once(run, "error_reply", token, lambda: self._post_error(run))
+        if shows_final and "final_shown" not in run.notes:
+            # Everything the final state owes the admin is done (see `bot.plugin.catch_up`).
+            self._service.save_notes(run.id, final_shown=_digest(message))
 
     def _edit(self, run: BatchRun, message: messages.Message, final: bool) -> bool:
         """chat.update within the throttle; False when deferred."""
@@ -155,6 +163,8 @@ class StatusUpdater:
         last = self._coordination.last_update(run.id)
         if last is not None and last.digest == digest:
             return True  # nothing new to show
+        if last is None and run.notes.get("final_shown") == digest:
+            return True  # shown before this process started
         if not final and last is not None and now - last.at < self._policy.min_interval:
             self._defer(run.id, final, last.at + self._policy.min_interval - now)
             return False
@@ -166,6 +176,7 @@ class StatusUpdater:
             self._client.chat_update, channel=run.slack_channel, ts=run.slack_message_ts, **message.kwargs()
         )
         self._coordination.record_update(run.id, LastUpdate(self._clock(), digest))
+        log.info("Slack status updated", extra={"run_id": run.id, "status": run.status.value})
         return True
 
     # --- once-only effects ------------------------------------------------------------------------
@@ -207,7 +218,14 @@ class StatusUpdater:
             channel = open_dm(self._client, run.requested_by)
             response = self._call(self._client.chat_postMessage, channel=channel, **message.kwargs())
         posted_channel, ts = str(response["channel"]), str(response["ts"])
-        self._service.attach_slack_message(run.id, posted_channel, ts)
+        log.info(
+            "Slack status posted",
+            extra={"run_id": run.id, "status": run.status.value, "channel": posted_channel, "ts": ts},
+        )
+        # Posted: a store blip now must not make the retried update post a second message.
+        for attempt in Retrying(stop=stop_after_attempt(4), wait=wait_exponential(0.25, max=2), reraise=True):
+            with attempt:
+                self._service.attach_slack_message(run.id, posted_channel, ts)
         self._coordination.record_update(run.id, LastUpdate(self._clock(), _digest(message)))
         notes: dict[str, Any] = {
             "channel": posted_channel,
@@ -238,6 +256,9 @@ class StatusUpdater:
                 "Could not upload the records file", extra={"run_id": run.id, "error": error_code(error)}
             )
             return {"error": error_code(error)}
+        except OSError as error:
+            # The upload URL failed (slack_sdk posts the bytes there with urllib): try again later.
+            raise TransientSlackError(f"records file upload failed: {error}") from error
         file = response.get("file") or {}
         self._service.save_notes(run.id, records_permalink=file.get("permalink"))
         return {"file_id": file.get("id")}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import getpass
 import json
 import logging
 import os
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,13 +17,14 @@ import typer
 from rich.console import Console
 
 from sync_engine.engine import open_engine
-from sync_engine.errors import ResyncError
+from sync_engine.errors import IdentifierError, ResyncError
 from sync_engine.identifiers import WARNING, parse_identifiers
 from sync_engine.logs import configure_logging
+from sync_engine.metrics import worker_environment
 from sync_engine.records import BatchRun, IdentifierType, RunStatus
 from sync_engine.settings import load_settings
 from sync_engine.store.database import Database
-from sync_engine.terminal import follow_run, history_table, print_outcome
+from sync_engine.terminal import follow_run, history_table, print_connection, print_outcome
 
 __all__ = ["app", "main"]
 
@@ -53,9 +56,8 @@ def sync(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
-    text = "\n".join(identifiers or [])
-    if file is not None:
-        text += "\n" + (sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8"))
+    # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
+    text = "\n".join([*(identifiers or []), *([_read_identifiers(file)] if file is not None else [])])
     settings = load_settings()
     settings.workday()  # fail now, in one line, if Workday is not configured
     clean = parse_identifiers(text, identifier_type.engine)
@@ -91,6 +93,16 @@ def records(run_id: Annotated[int, typer.Argument(help="The run's number.")]) ->
 
 
 @app.command()
+def check() -> None:
+    """Is Workday connected? Checks now (a token refresh and one request per operation we call)."""
+    settings = load_settings()
+    with open_engine(settings, work=False) as (service, _):
+        status = service.connection(settings).status(fresh=True)
+    print_connection(console, status)
+    raise typer.Exit(0 if status.connected else 1)
+
+
+@app.command()
 def migrate() -> None:
     """Bring the store's schema up to date (also done on every start)."""
     settings = load_settings()
@@ -105,21 +117,27 @@ def worker(
         int | None, typer.Option(min=1, help="Threads per process (default WORKER_THREADS).")
     ] = None,
 ) -> None:
-    """Run Dramatiq workers on this host (needs REDIS_URL; run as many hosts as you like)."""
+    """Run Dramatiq workers on this host (needs REDIS_URL; run as many hosts as you like).
+
+    Prometheus metrics of all of them: GET http://HOST:METRICS_PORT/metrics (default 9191).
+    """
     settings = load_settings()
     if not settings.redis_url:
         raise ResyncError(
             "REDIS_URL is not set: without Redis, jobs run inside the `sync` or `serve` process itself."
         )
     settings.workday()
+    # Dramatiq serves GET /metrics on METRICS_PORT for all of this host's worker processes.
+    environment = {**os.environ, **worker_environment(settings)}
     Database(settings.database_url).migrate()
     # No --queues: the workers consume every queue declared, the engine's and its plugins' (Slack updates).
     argv = [
-        sys.executable, "-m", "dramatiq", "sync_engine.worker_process",
+        sys.executable, "-m", "sync_engine.worker_cli", "sync_engine.worker_process",
         "--processes", str(processes),
         "--threads", str(threads or settings.worker_threads),
+        "--skip-logging",
     ]  # fmt: skip
-    os.execv(sys.executable, argv)
+    os.execve(sys.executable, argv, environment)
 
 
 @app.command()
@@ -161,6 +179,68 @@ def demo(
     raise typer.Exit(0 if ok else 1)
 
 
+def _read_identifiers(file: Path) -> str:
+    """The text of `--file` (or stdin for '-'): UTF-8, with or without a BOM, or UTF-16 with its BOM
+    (spreadsheets' "Unicode text"); anything else is refused in one line naming the first bad byte."""
+    name = "stdin" if str(file) == "-" else str(file)
+    try:
+        data = sys.stdin.buffer.read() if name == "stdin" else file.read_bytes()
+    except OSError as error:
+        raise IdentifierError(f"Cannot read {name}: {error.strerror or error}.") from None
+    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        # utf-8-sig reports positions past the BOM it removed: name the byte's offset in the file.
+        offset = error.start + len(data) - len(error.object)
+        raise IdentifierError(
+            f"{name} is not {error.encoding.upper()} text (byte 0x{data[offset]:02X} at offset "
+            f"{offset}): save it as UTF-8 and try again."
+        ) from None
+
+
+@app.command()
+def bench(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A smaller batch (20 customers, ~3,000 documents).")
+    ] = False,
+    customers: Annotated[int | None, typer.Option(min=1, max=100, help="Customers in the batch.")] = None,
+    latency: Annotated[float, typer.Option(min=0, help="Sandbox latency per request, seconds.")] = 0.1,
+    postgres: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL server for scratch stores (default: DATABASE_URL if PostgreSQL)."),
+    ] = None,
+    redis: Annotated[
+        str | None, typer.Option(help="Redis for the broker and the gate (default: embedded broker).")
+    ] = None,
+    skip_slack: Annotated[bool, typer.Option("--skip-slack", help="Leave out the Slack rows.")] = False,
+    skip_naive: Annotated[bool, typer.Option("--skip-naive", help="Leave out the naive baseline.")] = False,
+) -> None:
+    """Measure a batch on the real path against Workday's request floor; print one table."""
+    from sync_engine.bench import FULL, QUICK, BenchOptions, bench_table, run_bench
+
+    data = QUICK if quick else FULL
+    if customers is not None:
+        data = replace(data, customers=customers)
+    configured = load_settings().database_url
+    if postgres is None and configured.startswith("postgresql"):
+        postgres = configured
+    slack = None
+    if not skip_slack:
+        # The Slack front end measures itself; only this command imports it.
+        from bot.bench import slack_rows
+
+        slack = slack_rows
+    options = BenchOptions(
+        data=data, latency=latency, postgres_url=postgres, redis_url=redis, naive=not skip_naive
+    )
+    report = run_bench(
+        options, slack=slack, say=lambda line: errors.print(line, markup=False, highlight=False)
+    )
+    console.print(bench_table(report.rows, "workday-resync bench"))
+    console.print(f"wall / floor at {latency * 1000:g} ms: {report.wall_over_floor:.2f}")
+
+
 def _run_json(run: BatchRun) -> dict[str, Any]:
     return {
         "id": run.id,
@@ -186,5 +266,6 @@ def main() -> None:
     try:
         app()
     except ResyncError as error:
-        errors.print(f"Error: {error}", style="red", markup=False, highlight=False)
+        # One line however long: piped stderr is read by scripts and log collectors.
+        errors.print(f"Error: {error}", style="red", markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(2) from None

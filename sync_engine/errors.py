@@ -9,6 +9,8 @@
         └── WorkdayPermanentError     retrying the same request cannot succeed
             ├── WorkdayNotFoundError      a reference Workday does not know
             └── WorkdayConfigurationError credentials, permissions, tenant or version
+                ├── WorkdayCredentialsError   the token endpoint rejected the API client or its grant
+                └── WorkdayNotAuthorizedError the integration user may not call an operation
 
 Jobs retry only `WorkdayTransientError`; a `WorkdayConfigurationError` stops the whole run because
 every other customer would fail the same way.
@@ -22,7 +24,9 @@ __all__ = [
     "RunNotFoundError",
     "SettingsError",
     "WorkdayConfigurationError",
+    "WorkdayCredentialsError",
     "WorkdayError",
+    "WorkdayNotAuthorizedError",
     "WorkdayNotFoundError",
     "WorkdayPermanentError",
     "WorkdayTransientError",
@@ -52,6 +56,11 @@ class WorkdayError(ResyncError):
 class WorkdayTransientError(WorkdayError):
     """Throttling, a 5xx, a timeout or a broken connection: the same request may succeed later."""
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        #: HTTP status of the last attempt, if Workday answered at all.
+        self.status = status
+
 
 class WorkdayPermanentError(WorkdayError):
     """Workday refused the request itself; sending it again cannot succeed."""
@@ -63,3 +72,11 @@ class WorkdayNotFoundError(WorkdayPermanentError):
 
 class WorkdayConfigurationError(WorkdayPermanentError):
     """Our Workday connection is wrong: credentials, permissions, tenant, host or API version."""
+
+
+class WorkdayCredentialsError(WorkdayConfigurationError):
+    """The token endpoint rejected the API client (invalid_client) or its refresh token (invalid_grant)."""
+
+
+class WorkdayNotAuthorizedError(WorkdayConfigurationError):
+    """The integration user lacks permission for an operation we call."""

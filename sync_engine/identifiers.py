@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from sync_engine.errors import IdentifierError
 from sync_engine.records import IdentifierType
 
-__all__ = ["MAX_IDENTIFIERS", "TOO_MANY_MESSAGE", "WARNING", "parse_identifiers", "split_identifiers"]
+__all__ = [
+    "MAX_IDENTIFIERS",
+    "MAX_IDENTIFIER_LENGTH",
+    "TOO_MANY_MESSAGE",
+    "WARNING",
+    "parse_identifiers",
+    "split_identifiers",
+]
 
 #: Most customers one batch may name.
 MAX_IDENTIFIERS = 100
+#: Longest identifier accepted: Workday's customer IDs fit (the store keeps 255), a stray paste does not.
+MAX_IDENTIFIER_LENGTH = 255
 TOO_MANY_MESSAGE = f"Too many identifiers. Maximum {MAX_IDENTIFIERS}."
 #: What an admin confirms before a run, word for word in Slack and in the CLI (`.format(n=...)`).
 WARNING = (
@@ -22,8 +32,17 @@ WARNING = (
 _WID = re.compile(r"[0-9a-f]{32}")
 # Separators: newlines, commas, semicolons and any whitespace (pastes from spreadsheets use tabs).
 _SEPARATORS = re.compile(r"[\s,;]+")
-# Invisible characters that ride along with copy-paste and would make an identifier silently wrong.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Invisible formatting characters (zero-width spaces, BOM, soft hyphen, bidi marks) that ride along
+# with copy-paste and would make an identifier silently wrong: Unicode category Cf, dropped.
+# (The Basic Multilingual Plane and the tag block hold every Cf character a paste brings.)
+_INVISIBLE = {
+    code: None
+    for code in (*range(0x10000), *range(0xE0000, 0xE0080))
+    if unicodedata.category(chr(code)) == "Cf"
+}
+# Characters no identifier can hold and XML 1.0 cannot carry to Workday: control characters (the
+# whitespace ones are separators), lone surrogates (undecodable bytes) and the non-characters U+FFFE/F.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # Bad lines named in an error before it is cut short (the message must stay readable in Slack).
 _MAX_NAMED = 10
 
@@ -58,17 +77,36 @@ def parse_identifiers(text: str, identifier_type: IdentifierType) -> list[str]:
         raise IdentifierError("Enter at least one identifier, one per line.")
     if len(identifiers) > MAX_IDENTIFIERS:
         raise IdentifierError(TOO_MANY_MESSAGE)
+    _refuse(
+        "Identifiers cannot contain control characters",
+        [token for token in tokens if _UNPRINTABLE.search(token.text)],
+    )
+    _refuse(
+        f"Identifiers are at most {MAX_IDENTIFIER_LENGTH} characters long",
+        [token for token in tokens if len(token.text) > MAX_IDENTIFIER_LENGTH],
+    )
     if identifier_type is IdentifierType.SOURCE_ID:
         bad = [token for token in tokens if not _WID.fullmatch(token.text.lower())]
         if bad:
-            named = ", ".join(f"line {token.line} ({_shorten(token.text)})" for token in bad[:_MAX_NAMED])
-            more = f" and {len(bad) - _MAX_NAMED} more" if len(bad) > _MAX_NAMED else ""
             raise IdentifierError(
-                f"Not a Workday ID (32 hexadecimal characters): {named}{more}. "
+                f"Not a Workday ID (32 hexadecimal characters): {_name(bad)}. "
                 "If these are customer numbers, choose Reference instead."
             )
     return identifiers
 
 
+def _refuse(problem: str, bad: list[_Token]) -> None:
+    if bad:
+        raise IdentifierError(f"{problem}: {_name(bad)}.")
+
+
+def _name(bad: list[_Token]) -> str:
+    """ "line 2 (C-1), line 4 (x…) and 3 more": the first bad lines, each shown printable and short."""
+    named = ", ".join(f"line {token.line} ({_shorten(token.text)})" for token in bad[:_MAX_NAMED])
+    return named + (f" and {len(bad) - _MAX_NAMED} more" if len(bad) > _MAX_NAMED else "")
+
+
 def _shorten(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    # Unprintable characters are named by code point, so the message itself stays printable.
+    shown = _UNPRINTABLE.sub(lambda found: f"U+{ord(found.group()):04X}", text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"

@@ -6,11 +6,14 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from sync_engine import metrics
 from sync_engine.clock import utcnow
+from sync_engine.connection import ConnectionService
 from sync_engine.dispatch import Dispatcher
 from sync_engine.identifiers import parse_identifiers
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
 from sync_engine.records import BatchRun, IdentifierType, RunStatus
+from sync_engine.settings import Settings
 from sync_engine.store import runs
 from sync_engine.store.database import Database
 
@@ -26,6 +29,10 @@ class RunService:
         self._database = database
         self._dispatcher = dispatcher
         self._events = events
+
+    def connection(self, settings: Settings) -> ConnectionService:
+        """The Workday connection status on this store (front ends never get the store itself)."""
+        return ConnectionService(settings, self._database, self)
 
     def create_draft(
         self,
@@ -110,12 +117,25 @@ class RunService:
                 now=utcnow(),
                 slack_channel=slack_channel,
             )
-            return runs.get_run(session, run_id)
+            run = runs.get_run(session, run_id)
+        log.info(
+            "Run received",
+            extra={
+                "run_id": run_id,
+                "status": status.value,
+                "identifier_type": identifier_type.value,
+                "identifiers": len(clean),
+                "requested_by": requested_by,
+            },
+        )
+        return run
 
     def _queue(self, run_id: int) -> None:
         self._events.publish(RunEvent(run_id, RunEventKind.RECEIVED))
         try:
             self._dispatcher.start_run(run_id)
+            metrics.run_queued()
+            log.info("Run queued", extra={"run_id": run_id})
         except Exception:
             # The run is stored as received; the sweeper of any worker sends it once the broker is back.
             log.exception(

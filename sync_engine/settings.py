@@ -31,14 +31,18 @@ class WorkdaySettings:
     max_in_flight: int
     rate_limit: float
     timeout: float
+    #: REST `limit` and SOAP `Count` per page: Workday's maxima, the fewest requests (smaller for benchmarks).
+    invoices_page_size: int = 100
+    payments_page_size: int = 999
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
-    database_url: str = DEFAULT_DATABASE_URL
+    # Out of repr(): these URLs may carry the database's or Redis's password.
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
     #: Unset: the embedded in-process worker with an in-memory broker.
-    redis_url: str | None = None
+    redis_url: str | None = Field(default=None, repr=False)
 
     workday_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
     workday_tenant: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
@@ -53,6 +57,9 @@ class Settings(BaseSettings):
     workday_rate_limit: float = Field(default=5.0, gt=0, le=1000)
     #: Seconds to wait for one Workday response (connect, write and read each).
     workday_timeout: float = Field(default=120.0, gt=0)
+    #: Documents per page: REST invoices `limit` (max 100) and SOAP payments `Count` (max 999).
+    workday_invoices_page_size: int = Field(default=100, ge=1, le=100)
+    workday_payments_page_size: int = Field(default=999, ge=1, le=999)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -66,6 +73,14 @@ class Settings(BaseSettings):
 
     #: Dramatiq worker threads per process (customers synced at once per process).
     worker_threads: int = Field(default=8, ge=1, le=64)
+
+    #: Port of the Prometheus endpoint of `workday-resync worker` (and of `serve` in Socket Mode).
+    metrics_port: int = Field(default=9191, ge=1, le=65535)
+    #: Address that endpoint listens on.
+    metrics_host: str = "0.0.0.0"
+    #: Where a worker's processes keep their metric values (wiped when it starts); default: a directory
+    #: per METRICS_PORT in the system's temporary directory.
+    metrics_dir: str | None = None
 
     @field_validator("resync_admin_user_ids", mode="before")
     @classmethod
@@ -99,6 +114,8 @@ class Settings(BaseSettings):
             max_in_flight=self.workday_max_in_flight,
             rate_limit=self.workday_rate_limit,
             timeout=self.workday_timeout,
+            invoices_page_size=self.workday_invoices_page_size,
+            payments_page_size=self.workday_payments_page_size,
         )
 
 

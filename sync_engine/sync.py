@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from sync_engine import logs, metrics
 from sync_engine.clock import utcnow
 from sync_engine.errors import (
     WorkdayConfigurationError,
@@ -37,6 +38,15 @@ def resolve_run(rt: Runtime, run_id: int, *, final_attempt: bool) -> list[int]:
     Raises `WorkdayTransientError` when Workday cannot answer now (the job retries), except on the final
     attempt, where the run ends in error saying so.
     """
+    logs.bind(run_id=run_id)
+    with runs.resolving(rt.database, run_id) as mine:
+        if not mine:
+            log.info("Run already being resolved by another delivery", extra={"run_id": run_id})
+            return []
+        return _resolve_and_start(rt, run_id, final_attempt=final_attempt)
+
+
+def _resolve_and_start(rt: Runtime, run_id: int, *, final_attempt: bool) -> list[int]:
     with rt.database.session() as session:
         run = runs.get_run(session, run_id)
         if run.status not in (RunStatus.RECEIVED, RunStatus.IN_PROGRESS):
@@ -46,20 +56,21 @@ def resolve_run(rt: Runtime, run_id: int, *, final_attempt: bool) -> list[int]:
         try:
             resolution = rt.workday().resolve_customers(to_resolve, IdentifierType(run.identifier_type))
         except WorkdayPermanentError as error:
-            _stop(rt, run_id, str(error))
+            end_run_in_error(rt, run_id, str(error))
             return []
         except WorkdayTransientError as error:
             if not final_attempt:
                 raise
-            _stop(rt, run_id, f"Workday could not be reached: {error}")
+            end_run_in_error(rt, run_id, f"Workday could not be reached: {error}")
             return []
         except Exception as error:
             if not final_attempt:
                 raise
-            _stop(rt, run_id, _describe_failure(error))
+            end_run_in_error(rt, run_id, _describe_failure(error))
             return []
         with rt.database.session() as session:
             runs.record_resolution(session, run_id, resolution.found, resolution.unresolved, utcnow())
+        metrics.identifiers_unresolved(len(resolution.unresolved))
         log.info(
             "Resolved identifiers",
             extra={
@@ -73,6 +84,7 @@ def resolve_run(rt: Runtime, run_id: int, *, final_attempt: bool) -> list[int]:
         started = runs.mark_started(session, run_id, now)
         item_ids = runs.claim_items_to_enqueue(session, run_id, now)
     if started:
+        log.info("Run started", extra={"run_id": run_id, "customers": len(item_ids)})
         rt.events.publish(RunEvent(run_id, RunEventKind.STARTED))
     finish_if_done(rt, run_id)
     return item_ids
@@ -90,6 +102,9 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
     if item is None:
         log.info("Item already synced or held by another worker", extra={"item_id": item_id})
         return
+    customer = {"run_id": item.run_id, "wid": item.customer.wid}
+    logs.bind(**customer)  # Workday client and Dramatiq events of this job carry them too
+    log.info("Fetching customer", extra={**customer, "attempt": item.attempts})
     final_attempt = final_attempt or item.attempts >= MAX_ITEM_ATTEMPTS
     if item.attempts > MAX_ITEM_ATTEMPTS:
         # Earlier attempts never came back (killed worker, time limit): stop trying.
@@ -99,9 +114,15 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
     try:
         try:
             snapshot = rt.workday().fetch_customer(item.customer)
+            counts = {
+                "invoices": len(snapshot.invoices),
+                "payments": len(snapshot.payments),
+                "credit_notes": len(snapshot.credit_notes),
+            }
+            log.info("Customer fetched", extra={**customer, **counts})
             committed = _write(rt, item, snapshot)
         except WorkdayConfigurationError as error:
-            _stop(rt, item.run_id, str(error))
+            end_run_in_error(rt, item.run_id, str(error))
             return
         except WorkdayPermanentError as error:
             _fail(rt, item, str(error))
@@ -109,6 +130,10 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
         except Exception as error:
             # Transient Workday trouble, a dropped database connection, a bug: retry while we may.
             if not final_attempt:
+                log.warning(
+                    "Customer not synced yet; the job will retry",
+                    extra={**customer, "attempt": item.attempts, "error": _describe_failure(error)},
+                )
                 with rt.database.session() as session:
                     runs.release_item(session, item_id, rt.worker_id)
                 raise
@@ -117,16 +142,8 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
     finally:
         rt.leases.release(item_id)
     if committed:
-        log.info(
-            "Customer synced",
-            extra={
-                "run_id": item.run_id,
-                "customer_wid": item.customer.wid,
-                "invoices": len(snapshot.invoices),
-                "payments": len(snapshot.payments),
-                "credit_notes": len(snapshot.credit_notes),
-            },
-        )
+        metrics.customer_synced(**counts)
+        log.info("Customer written", extra={**customer, **counts})
         rt.events.publish(RunEvent(item.run_id, RunEventKind.PROGRESS))
     finish_if_done(rt, item.run_id)
 
@@ -136,8 +153,7 @@ def finish_if_done(rt: Runtime, run_id: int) -> None:
     with rt.database.session() as session:
         status = runs.finish_run_if_done(session, run_id, utcnow())
     if status is not None:
-        log.info("Run finished", extra={"run_id": run_id, "status": status.value})
-        rt.events.publish(RunEvent(run_id, RunEventKind.FINISHED))
+        _finished(rt, run_id)
 
 
 class _AlreadySynced(Exception):
@@ -163,20 +179,51 @@ def _write(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot) -> bool:
 
 
 def _fail(rt: Runtime, item: ItemToSync, error: str) -> None:
-    log.warning("Customer not synced", extra={"run_id": item.run_id, "customer_wid": item.customer.wid})
+    log.error(
+        "Customer not synced",
+        extra={"run_id": item.run_id, "wid": item.customer.wid, "attempt": item.attempts, "error": error},
+    )
     with rt.database.session() as session:
         failed = runs.fail_item(session, item.item_id, error, utcnow())
     if failed:
+        metrics.customer_failed()
         rt.events.publish(RunEvent(item.run_id, RunEventKind.PROGRESS))
     finish_if_done(rt, item.run_id)
 
 
-def _stop(rt: Runtime, run_id: int, error: str) -> None:
+def end_run_in_error(rt: Runtime, run_id: int, error: str) -> None:
+    """Stop an unfinished run in Error with `error`; what synced stays synced."""
     log.error("Run stopped", extra={"run_id": run_id, "error": error})
     with rt.database.session() as session:
         stopped = runs.stop_run(session, run_id, error, utcnow())
     if stopped:
-        rt.events.publish(RunEvent(run_id, RunEventKind.FINISHED))
+        _finished(rt, run_id)
+
+
+def _finished(rt: Runtime, run_id: int) -> None:
+    """Count, log and publish a run that this process just closed."""
+    with rt.database.session() as session:
+        run = runs.get_run(session, run_id)
+    assert run.finished_at is not None
+    seconds = (run.finished_at - (run.started_at or run.created_at)).total_seconds()
+    metrics.run_finished(run.status.value, seconds)
+    counts = run.counts
+    log.info(
+        "Run finished",
+        extra={
+            "run_id": run_id,
+            "wid": None,  # a run-level event, whichever customer's job closed the run
+            "status": run.status.value,
+            "duration_seconds": round(seconds, 3),
+            "customers": counts.customers,
+            "invoices": counts.invoices,
+            "payments": counts.payments,
+            "credit_notes": counts.credit_notes,
+            "unresolved": len(run.unresolved),
+            "error": run.error,
+        },
+    )
+    rt.events.publish(RunEvent(run_id, RunEventKind.FINISHED))
 
 
 def _describe_failure(error: Exception) -> str:

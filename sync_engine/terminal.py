@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 from rich import box
 from rich.console import Console
@@ -10,12 +11,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sync_engine.connection import ConnectionStatus
 from sync_engine.progress import RunEvent
 from sync_engine.records import BatchRun, IdentifierType, RunStatus
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 
-__all__ = ["counts_text", "follow_run", "history_table", "print_outcome"]
+__all__ = ["counts_text", "follow_run", "history_table", "print_connection", "print_outcome"]
 
 
 def follow_run(console: Console, service: RunService, rt: Runtime, run_id: int) -> BatchRun:
@@ -75,6 +77,34 @@ def print_outcome(console: Console, run: BatchRun) -> None:
         )
     if run.error:
         console.print(run.error, style="red", markup=False, highlight=False)
+
+
+def print_connection(console: Console, status: ConnectionStatus) -> None:
+    """Connected (green) or the reason it is not (red), then tenant, version, last verified, last run."""
+    if status.connected:
+        console.print("[bold green]● Connected[/] to Workday")
+    else:
+        console.print("[bold red]● Not connected[/] to Workday")
+        console.print(status.reason or "", style="red", markup=False, highlight=False)
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    table.add_row("Tenant", escape(status.tenant or "(not set)"))
+    table.add_row("API version", escape(status.api_version))
+    table.add_row("Last verified", _when(status.verified_at) if status.verified_at else "never")
+    run = status.last_run
+    if run is None:
+        table.add_row("Last run", "none yet")
+    else:
+        outcome = f"#{run.id} {run.status.label}, {_when(run.created_at)} · {counts_text(run)}"
+        if run.error:
+            outcome += f"\n{escape(run.error.splitlines()[0])}"
+        table.add_row("Last run", outcome)
+    console.print(table)
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def history_table(runs: list[BatchRun]) -> Table:

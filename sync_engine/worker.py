@@ -11,15 +11,16 @@ from datetime import timedelta
 from types import TracebackType
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
-from sync_engine import jobs
+from sync_engine import jobs, logs
 from sync_engine.plugins import load_plugins
 from sync_engine.resume import Sweeper
 from sync_engine.runtime import Runtime
 
-__all__ = ["EmbeddedWorker", "RunMaintenance", "build_broker"]
+__all__ = ["EmbeddedWorker", "JobLogContext", "RunMaintenance", "build_broker"]
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,12 @@ SWEEP_EVERY = timedelta(seconds=5)
 QUIET_FOR = timedelta(seconds=45)
 
 
-def build_broker(rt: Runtime) -> dramatiq.Broker:
+def build_broker(rt: Runtime, *, prometheus: bool = False) -> dramatiq.Broker:
     """Redis when REDIS_URL is set (many processes, many hosts), else an in-memory broker.
 
-    Plugins are installed first, so that their actors are bound with the engine's.
+    Plugins are installed first, so that their actors are bound with the engine's. With `prometheus`
+    (the processes of `workday-resync worker`), Dramatiq's Prometheus middleware counts messages, and
+    Dramatiq's CLI forks its exposition server (METRICS_PORT), which also serves `sync_engine.metrics`.
     """
     load_plugins(rt)
     settings = rt.settings
@@ -48,10 +51,25 @@ def build_broker(rt: Runtime) -> dramatiq.Broker:
             heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
             maintenance_chance=MAINTENANCE_CHANCE,
         )
+        if prometheus:
+            # Imported here: the module reads its settings from the environment and creates its
+            # directory on import.
+            from dramatiq.middleware.prometheus import Prometheus
+
+            broker.add_middleware(Prometheus())
     else:
         broker = StubBroker()
+    broker.add_middleware(JobLogContext())
     jobs.bind(broker)
     return broker
+
+
+class JobLogContext(dramatiq.Middleware):
+    """Each message starts with no log fields bound (`sync_engine.logs.bind`): one job's run id never
+    labels the next one's events, while Dramatiq's own failure and retry events still carry it."""
+
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        logs.clear()
 
 
 class RunMaintenance(dramatiq.Middleware):

@@ -11,7 +11,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
+from bot import connection, messages
+from bot.handlers.badge import show_outcome
 from bot.handlers.commands import send_history
 from bot.handlers.deps import Deps
 from bot.ids import ActionId
@@ -51,11 +52,16 @@ class _RecentViews:
             return action_ts >= self._latest.get(view_id, 0.0)
 
 
+#: Button values are run ids and offsets we wrote; anything beyond a database integer is forged.
+_MAX_VALUE = 2**31 - 1
+
+
 def _int_value(body: dict[str, Any]) -> int | None:
     try:
-        return int(body["actions"][0]["value"])
+        value = int(str(body["actions"][0]["value"]), 10)
     except (KeyError, IndexError, TypeError, ValueError):
         return None
+    return value if 0 <= value <= _MAX_VALUE else None
 
 
 def _outcome(run: BatchRun) -> messages.Message:
@@ -74,9 +80,12 @@ def register(app: App, deps: Deps) -> None:
         respond(**messages.refusal().kwargs(), response_type="ephemeral", replace_original=False)
 
     def on_counter(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        """Live "N customers selected": recount both inputs and update the modal if the number changed."""
+        """Live "N customers selected": recount both inputs and update the modal if the number changed
+        (or the connection check it shows as under way is done)."""
         ack()
-        view = body["view"]
+        view = body.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("id"), str):
+            return  # a keystroke comes from a modal: without one, the payload is not Slack's
         user_id = body["user"]["id"]
         metadata = ModalMetadata.loads(view.get("private_metadata"))
         if not deps.is_admin(user_id):
@@ -86,50 +95,74 @@ def register(app: App, deps: Deps) -> None:
                 refused_views.add(view["id"])
                 post_privately(client, metadata.channel_id, user_id, messages.refusal())
             return
-        action_ts = float(body["actions"][0].get("action_ts") or 0)
+        try:
+            action_ts = float(body["actions"][0].get("action_ts") or 0)
+        except (TypeError, ValueError):
+            action_ts = 0.0
         if not recent.see(view["id"], action_ts):
             return  # a newer keystroke of this modal was already counted
-        modal = read_modal(view["state"]["values"])
+        modal = read_modal((view.get("state") or {}).get("values") or {})
         count = modal.count()
-        if shown_counter(view) == counter_text(count):
+        badge = metadata.connection
+        if badge == connection.CHECKING:
+            # The form opened before its check was done: show the outcome if it is in by now.
+            badge = connection.badge(deps.connection.status_within(0))
+        if shown_counter(view) == counter_text(count) and badge == metadata.connection:
             return
-        updated = request_modal(
-            channel_id=metadata.channel_id, count=count, identifier_type=modal.identifier_type
-        )
+
+        def render(badge_text: str | None) -> dict[str, Any]:
+            return request_modal(
+                channel_id=metadata.channel_id,
+                count=count,
+                identifier_type=modal.identifier_type,
+                connection=badge_text,
+            )
+
         try:
-            client.views_update(view_id=view["id"], hash=view["hash"], view=updated)
+            shown = client.views_update(view_id=view["id"], hash=view.get("hash"), view=render(badge))["view"]
         except SlackApiError as error:
             if error_code(error) != "hash_conflict":
                 raise
             # Another keystroke's update landed first; if this event is still the newest, its count wins.
-            if recent.is_newest(view["id"], action_ts):
-                client.views_update(view_id=view["id"], view=updated)
+            if not recent.is_newest(view["id"], action_ts):
+                return
+            shown = client.views_update(view_id=view["id"], view=render(badge))["view"]
+        if badge == connection.CHECKING:
+            # This update put "checking" back (over the opener's hash): it must replace it itself.
+            show_outcome(deps, client, shown, render)
 
     for action in (ActionId.IDENTIFIERS, ActionId.MORE_IDENTIFIERS, ActionId.ID_TYPE):
         app.action(action.value)(on_counter)
 
-    def clicked_run(body: dict[str, Any], respond: Respond) -> int | None:
-        """The run a Confirm/Cancel button names, if an admin clicked it; otherwise answer and None."""
-        if not deps.is_admin(body["user"]["id"]):
+    def clicked_run(body: dict[str, Any], respond: Respond) -> BatchRun | None:
+        """The run a Confirm/Cancel button names, if its requester (still an admin) clicked it;
+        otherwise answer and None. Buttons only reach their requester, so anything else is forged."""
+        user_id = body["user"]["id"]
+        if not deps.is_admin(user_id):
             refuse(respond)
             return None
         run_id = _int_value(body)
-        if run_id is None:
-            respond(**messages.unavailable_run().kwargs(), replace_original=True)
-        return run_id
+        try:
+            run = deps.service.get(run_id) if run_id is not None else None
+        except RunNotFoundError:
+            run = None
+        if run is None:
+            respond(**messages.unavailable_run().kwargs(), replace_original=False)
+            return None
+        if run.requested_by != user_id:
+            log.warning("Click on another user's run refused", extra={"run_id": run.id, "user": user_id})
+            respond(**messages.not_your_run(run).kwargs(), replace_original=False)
+            return None
+        return run
 
     @app.action(ActionId.CONFIRM.value)
     def on_confirm(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """Queue the draft; a second click finds it queued already and changes nothing."""
         ack()
-        run_id = clicked_run(body, respond)
-        if run_id is None:
+        clicked = clicked_run(body, respond)
+        if clicked is None:
             return
-        try:
-            run, queued_now = deps.service.confirm(run_id)
-        except RunNotFoundError:
-            respond(**messages.unavailable_run().kwargs(), replace_original=True)
-            return
+        run, queued_now = deps.service.confirm(clicked.id)
         if queued_now:
             log.info("Run confirmed", extra={"run_id": run.id, "user": body["user"]["id"]})
         respond(**_outcome(run).kwargs(), replace_original=True)
@@ -137,16 +170,11 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ActionId.CANCEL.value)
     def on_cancel(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        run_id = clicked_run(body, respond)
-        if run_id is None:
+        clicked = clicked_run(body, respond)
+        if clicked is None:
             return
-        try:
-            deps.service.cancel(run_id)
-            run = deps.service.get(run_id)
-        except RunNotFoundError:
-            respond(**messages.unavailable_run().kwargs(), replace_original=True)
-            return
-        respond(**_outcome(run).kwargs(), replace_original=True)
+        deps.service.cancel(clicked.id)
+        respond(**_outcome(deps.service.get(clicked.id)).kwargs(), replace_original=True)
 
     @app.action(ActionId.HISTORY_MORE.value)
     def on_history_more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:

@@ -1,13 +1,15 @@
 """The modal's submission: validate, store a draft run, then ask the admin to confirm it.
 
 Validation errors must travel in the acknowledgement itself (`response_action: errors`), so this is the
-one listener that works before `ack()`: reading the form, the (cached) admin check and storing the
-draft are all quick.
+one listener that works before `ack()`: reading the form, the admin check (cached; a users.info call is
+bounded by the admin client's short timeout) and storing the draft are all quick.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -20,9 +22,30 @@ from bot.modal import ModalMetadata, read_modal, validate
 from bot.slack import post_privately
 from sync_engine.errors import IdentifierError
 
-__all__ = ["register"]
+__all__ = ["FORM_UNREADABLE", "register"]
 
 log = logging.getLogger(__name__)
+
+FORM_UNREADABLE = (
+    "This form could not be read (it was changed after it was opened). Nothing was stored: close it and "
+    "run /workday-resync again."
+)
+# The channel the command came from, as Slack names conversations (C…, G…, D…).
+_CHANNEL_ID = re.compile(r"[A-Z0-9_]{1,64}")
+
+
+def _genuine_metadata(text: str | None) -> bool:
+    """Whether `private_metadata` is what `request_modal` wrote: JSON naming a channel id.
+
+    Slack keeps it out of users' reach, so anything else arrived forged; the run must not be posted
+    to whatever it names.
+    """
+    try:
+        data = json.loads(text or "")
+    except ValueError:
+        return False
+    channel = data.get("channel_id") if isinstance(data, dict) else None
+    return isinstance(channel, str) and _CHANNEL_ID.fullmatch(channel) is not None
 
 
 def register(app: App, deps: Deps) -> None:
@@ -32,10 +55,14 @@ def register(app: App, deps: Deps) -> None:
         if not deps.is_admin(user_id):
             ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: messages.refusal().text})
             return
-        modal = read_modal(view["state"]["values"])
+        modal = read_modal((view.get("state") or {}).get("values") or {})
         identifiers, errors = validate(modal)
         if errors:
             ack(response_action="errors", errors=errors)
+            return
+        if not _genuine_metadata(view.get("private_metadata")):
+            log.warning("Modal submitted with altered private_metadata refused", extra={"user": user_id})
+            ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: FORM_UNREADABLE})
             return
         channel_id = ModalMetadata.loads(view.get("private_metadata")).channel_id or None
         # Only the draft's id travels through Slack from here on (button values), never the identifiers.

@@ -17,6 +17,7 @@ from alembic.config import Config
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
 __all__ = ["Database", "DialectName", "normalise_url"]
 
@@ -133,11 +134,26 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")  # off by default, per connection
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer, nor it them
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a crash can lose only the last commits
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    """Readers do not block the writer, nor it them. The mode is kept in the file, so only a new database
+    is switched; the switch fails at once (no busy wait) while another connection holds a lock, as when
+    several processes open a new store together, so it is retried."""
+    for attempt in Retrying(
+        retry=retry_if_exception(lambda error: "locked" in str(error)),
+        wait=wait_random_exponential(multiplier=0.01, max=0.5),
+        stop=stop_after_delay(SQLITE_BUSY_TIMEOUT_S),
+        reraise=True,
+    ):
+        with attempt:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
 
 
 @contextmanager

@@ -34,6 +34,7 @@ __all__ = [
     "Money",
     "PaymentRow",
     "RunItemRow",
+    "WorkdayConnectionRow",
 ]
 
 
@@ -182,6 +183,8 @@ class BatchRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: Last time a worker changed this run; a run left unfinished and untouched is resumed.
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: Times the sweeper sent the run's start again; capped, so a run that kills its worker does not loop.
+    restarts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_message_ts: Mapped[str | None] = mapped_column(String(32))
@@ -219,3 +222,12 @@ class RunItemRow(Base):
     #: When a job for this item was last sent to the broker (to tell a lost message from a queued one).
     enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class WorkdayConnectionRow(Base):
+    """When each Workday tenant's connection was last verified, for every process and across restarts."""
+
+    __tablename__ = "workday_connections"
+
+    tenant: Mapped[str] = mapped_column(String(255), primary_key=True)
+    verified_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -7,7 +7,8 @@ Dramatiq delivers at least once, so any job may run twice, and only the first at
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,7 @@ from sync_engine.records import (
     RunCounts,
     RunStatus,
 )
+from sync_engine.store.database import Database
 from sync_engine.store.models import BatchRunRow, RunItemRow
 
 __all__ = [
@@ -42,15 +44,19 @@ __all__ = [
     "items_to_resolve",
     "list_runs",
     "mark_started",
+    "queue_moving",
     "record_resolution",
     "release_item",
     "renew_leases",
+    "resolving",
     "save_notes",
     "set_slack_message",
     "stop_run",
     "unfinished_runs",
 ]
 
+#: Namespace of the advisory locks of `resolving` (a run id is the second key).
+_RESOLVE_LOCK = 0x5752
 #: Longest error text kept per customer in the run's summary (the item keeps the full text).
 _ITEM_ERROR_IN_SUMMARY = 300
 
@@ -156,6 +162,7 @@ def record_resolution(
     session: Session, run_id: int, found: dict[str, Customer], unresolved: Sequence[str], now: datetime
 ) -> None:
     """Attach each found customer to its item; mark the others unresolved."""
+    _touch(session, run_id, now)  # the run's row first (see `claim_item`)
     for identifier, customer in found.items():
         session.execute(
             update(RunItemRow)
@@ -176,7 +183,21 @@ def record_resolution(
             )
             .values(status=ItemStatus.UNRESOLVED.value, error="Not found on Workday", finished_at=now)
         )
-    _touch(session, run_id, now)
+
+
+@contextmanager
+def resolving(database: Database, run_id: int) -> Iterator[bool]:
+    """Whether this caller may resolve the run now: False while another holds it (a duplicate delivery
+    of its `start_run` message), so that Workday is asked once.
+
+    PostgreSQL: a transaction-level advisory lock, held by an otherwise idle transaction for the block
+    and freed by the server if the holder dies. SQLite: one process works on the store, always True.
+    """
+    if database.dialect != "postgresql":
+        yield True
+        return
+    with database.session() as session:
+        yield bool(session.scalar(select(func.pg_try_advisory_xact_lock(_RESOLVE_LOCK, run_id))))
 
 
 def mark_started(session: Session, run_id: int, now: datetime) -> bool:
@@ -190,13 +211,20 @@ def mark_started(session: Session, run_id: int, now: datetime) -> bool:
 
 
 def claim_items_to_enqueue(
-    session: Session, run_id: int, now: datetime, *, enqueued_before: datetime | None = None
+    session: Session,
+    run_id: int,
+    now: datetime,
+    *,
+    enqueued_before: datetime | None = None,
+    queue_moving: bool = False,
 ) -> list[int]:
     """Resolved, pending items to send to the broker; marks them enqueued at `now`.
 
     Without `enqueued_before`, only items never sent. With it (the sweeper), also the items whose message
-    may be lost: those whose lease ran out since they were last sent (their worker died mid-customer) and
-    unleased ones sent before `enqueued_before` (a worker died with them prefetched, or Redis restarted).
+    may be lost: those whose lease ran out since they were last sent (their worker died mid-customer) and,
+    unless `queue_moving`, unleased ones sent before `enqueued_before` (a worker died with them
+    prefetched, or Redis restarted). While the queue moves those are merely waiting their turn (and a dead
+    worker's prefetched messages come back through Dramatiq's own requeue).
     The conditional update lets concurrent callers send each item once.
     """
     never_sent = and_(RunItemRow.enqueued_at.is_(None), RunItemRow.lease_until.is_(None))
@@ -204,7 +232,7 @@ def claim_items_to_enqueue(
     if enqueued_before is not None:
         holder_died = and_(RunItemRow.lease_until < now, RunItemRow.enqueued_at <= RunItemRow.lease_until)
         sent_long_ago = and_(RunItemRow.lease_until.is_(None), RunItemRow.enqueued_at < enqueued_before)
-        lost = or_(never_sent, holder_died, sent_long_ago)
+        lost = or_(never_sent, holder_died) if queue_moving else or_(never_sent, holder_died, sent_long_ago)
     conditions = (
         RunItemRow.run_id == run_id,
         RunItemRow.status == ItemStatus.PENDING.value,
@@ -222,18 +250,35 @@ def claim_items_to_enqueue(
     return claimed
 
 
-def claim_run_restart(session: Session, run_id: int, now: datetime, *, untouched_since: datetime) -> bool:
-    """Mark an unfinished run untouched since `untouched_since` as restarted now; True for one caller."""
-    result = session.execute(
+def claim_run_restart(
+    session: Session, run_id: int, now: datetime, *, untouched_since: datetime
+) -> int | None:
+    """Mark an unfinished run untouched since `untouched_since` as restarted now, for one caller: the
+    number of restarts this makes, or None when the run is not due (or another caller claimed it)."""
+    restarts = session.scalar(
         update(BatchRunRow)
         .where(
             BatchRunRow.id == run_id,
             BatchRunRow.status.in_([RunStatus.RECEIVED.value, RunStatus.IN_PROGRESS.value]),
             BatchRunRow.updated_at <= untouched_since,
         )
-        .values(updated_at=now)
+        .values(updated_at=now, restarts=BatchRunRow.restarts + 1)
+        .returning(BatchRunRow.restarts)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return None if restarts is None else int(restarts)
+
+
+def queue_moving(session: Session, *, since: datetime, now: datetime) -> bool:
+    """Whether workers are getting through the queue: an item of an unfinished run was claimed since
+    `since` (claims touch their run) or is held under a live lease."""
+    unfinished = BatchRunRow.status.in_([RunStatus.RECEIVED.value, RunStatus.IN_PROGRESS.value])
+    claimed = select(BatchRunRow.id).where(unfinished, BatchRunRow.updated_at >= since).exists()
+    held = (
+        select(RunItemRow.id)
+        .where(RunItemRow.status == ItemStatus.PENDING.value, RunItemRow.lease_until > now)
+        .exists()
+    )
+    return bool(session.scalar(select(or_(claimed, held))))
 
 
 def unfinished_runs(session: Session) -> list[int]:
@@ -251,6 +296,13 @@ def claim_item(
     session: Session, item_id: int, owner: str, now: datetime, lease: timedelta
 ) -> ItemToSync | None:
     """Take a pending, resolved item for `owner` until `now + lease`; None if done or held by another."""
+    pending = (RunItemRow.id == item_id, RunItemRow.status == ItemStatus.PENDING.value)
+    run_id = session.scalar(select(RunItemRow.run_id).where(*pending))
+    if run_id is None:
+        return None  # done already: a redelivered message
+    # The run's row before its item's, the order of every transaction that locks both (starting a
+    # run, resuming it, stopping it): the opposite order deadlocked against them.
+    _touch(session, run_id, now)
     result = session.execute(
         update(RunItemRow)
         .where(
@@ -265,7 +317,6 @@ def claim_item(
         return None
     item = session.get_one(RunItemRow, item_id)
     assert item.resolved_customer is not None
-    _touch(session, item.run_id, now)
     return ItemToSync(item.id, item.run_id, _customer_from_json(item.resolved_customer), item.attempts)
 
 

@@ -22,7 +22,7 @@ import httpx
 import redis
 from redis.exceptions import LockError
 
-from sync_engine.errors import WorkdayConfigurationError, WorkdayPermanentError, WorkdayTransientError
+from sync_engine.errors import WorkdayCredentialsError, WorkdayPermanentError, WorkdayTransientError
 from sync_engine.settings import WorkdaySettings
 from sync_engine.workday.rest import parse_error
 from sync_engine.workday.transport import Transport
@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 #: Seconds before expiry at which an access token is refreshed (at most half its lifetime).
 REFRESH_MARGIN = 60.0
+#: What Workday's token endpoint answers for a tenant the host does not serve ("503: Service Unavailable
+#: Invalid Tenant Name": Salesforce's RaaS-for-Workday guide), and also during maintenance.
+UNKNOWN_TENANT_STATUS = 503
 #: Seconds a process may hold the refresh lock in Redis (a crashed holder frees it then).
 DEFAULT_LOCK_SECONDS = 300.0
 
@@ -169,6 +172,17 @@ class TokenManager:
             return state.access_token
         return self._refresh(rejected=None)
 
+    def refresh(self) -> str:
+        """A new access token now, even if the current one is still good (proves the credentials work).
+
+        Goes through the store like any refresh, so a rotated refresh token is used and kept."""
+        with self._lock, self._store.lock():
+            stored = self._store.load()
+            state = self._grant(stored if stored is not None and stored.origin == self._origin else None)
+            self._store.save(state)
+            self._state = state
+            return state.access_token
+
     def rejected(self, token: str) -> str:
         """Workday rejected `token`: a new one (unless another thread or process already got one)."""
         return self._refresh(rejected=token)
@@ -203,17 +217,30 @@ class TokenManager:
             previous.refresh_token if previous else None
         ) or settings.refresh_token.get_secret_value()
         started = time.time()
-        response = self._transport.request(
-            "token",
-            "POST",
-            self._url,
-            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-            auth=httpx.BasicAuth(settings.client_id, settings.client_secret.get_secret_value()),
-        )
+        try:
+            response = self._transport.request(
+                "token",
+                "POST",
+                self._url,
+                data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                auth=httpx.BasicAuth(settings.client_id, settings.client_secret.get_secret_value()),
+            )
+        except WorkdayTransientError as failed:
+            if failed.status != UNKNOWN_TENANT_STATUS:
+                raise
+            # Still transient: maintenance answers the same 503, and a run must not stop for it (the job
+            # retries); the hint names the settings in case the tenant is what is wrong.
+            raise WorkdayTransientError(
+                f"Workday's token endpoint on {settings.base_url} answered HTTP {UNKNOWN_TENANT_STATUS} "
+                f"Service Unavailable for tenant {settings.tenant!r}: either the tenant is unknown on that "
+                "host (check WORKDAY_TENANT and WORKDAY_BASE_URL, the services host of the tenant's data "
+                "centre) or Workday is down for maintenance.",
+                status=UNKNOWN_TENANT_STATUS,
+            ) from None
         if response.status_code in (400, 401):
             error = parse_error(response.content) or f"HTTP {response.status_code}"
             hint = _HINTS.get(error, "check the Workday API client and its refresh token")
-            raise WorkdayConfigurationError(
+            raise WorkdayCredentialsError(
                 f"Workday is not connected: credentials rejected ({error}); {hint}."
             )
         self._transport.raise_for_common(response, "token")

@@ -7,6 +7,7 @@ requested concurrently, every page after the first at once, all bounded by the r
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import re
@@ -22,6 +23,7 @@ import httpx
 
 from sync_engine.errors import (
     WorkdayConfigurationError,
+    WorkdayNotAuthorizedError,
     WorkdayNotFoundError,
     WorkdayPermanentError,
     WorkdayTransientError,
@@ -44,6 +46,7 @@ from sync_engine.workday.soap import (
     SoapFault,
     build_get_customer_payments,
     build_get_customers,
+    build_probe,
     parse_customers,
     parse_fault,
     parse_payments,
@@ -54,6 +57,7 @@ from sync_engine.workday.transport import RetryPolicy, Transport
 __all__ = [
     "CUSTOMERS_PER_REQUEST",
     "INVOICES_PAGE_SIZE",
+    "OPERATIONS",
     "PAYMENTS_PAGE_SIZE",
     "WorkdayClient",
     "minimum_requests",
@@ -68,13 +72,23 @@ INVOICES_PAGE_SIZE = 100
 #: `Count` of one `Get_Customer_Payments` page: the SOAP maximum.
 PAYMENTS_PAGE_SIZE = 999
 
+#: The Workday operations a sync calls (the REST invoices list also carries the credit notes).
+OPERATIONS = ("Get_Customers", "Get_Customer_Payments", "invoices")
+
 _SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
 # "Invalid ID value. 'CUST-999' is not a valid ID value for type = 'Customer_ID'" → CUST-999
 _INVALID_VALUE = re.compile(r"Invalid ID value\.\s+'(.*)' is not a valid ID value", re.DOTALL)
 
 
-def minimum_requests(references: int, documents: Iterable[tuple[int, int]], *, retry_rounds: int = 0) -> int:
-    """The fewest HTTP requests a batch can take (wire contract §4), for benchmark reports.
+def minimum_requests(
+    references: int,
+    documents: Iterable[tuple[int, int]],
+    *,
+    retry_rounds: int = 0,
+    invoices_page_size: int = INVOICES_PAGE_SIZE,
+    payments_page_size: int = PAYMENTS_PAGE_SIZE,
+) -> int:
+    """The fewest HTTP requests a batch can take (wire contract §4) at these page sizes, for benchmarks.
 
     Parameters:
       references: identifiers resolved (one `Get_Customers` call per `CUSTOMERS_PER_REQUEST`).
@@ -83,7 +97,7 @@ def minimum_requests(references: int, documents: Iterable[tuple[int, int]], *, r
         that mixes valid and invalid references).
     """
     pages = sum(
-        math.ceil(max(1, receivables) / INVOICES_PAGE_SIZE) + math.ceil(max(1, payments) / PAYMENTS_PAGE_SIZE)
+        math.ceil(max(1, receivables) / invoices_page_size) + math.ceil(max(1, payments) / payments_page_size)
         for receivables, payments in documents
     )
     return 1 + math.ceil(references / CUSTOMERS_PER_REQUEST) + retry_rounds + pages
@@ -217,7 +231,8 @@ class WorkdayClient:
             pending: dict[Future[Any], tuple[str, int]] = {}
 
             def submit(kind: str, number: int, task: Callable[..., Any], *args: Any) -> None:
-                pending[pool.submit(task, *args)] = (kind, number)
+                # Each request runs in the caller's context: its logs carry the job's run id and WID.
+                pending[pool.submit(contextvars.copy_context().run, task, *args)] = (kind, number)
 
             submit("invoices", 0, self._invoices_page, wid, 0, abort)
             submit("payments", 1, self._payments_page, wid, 1, None, abort)
@@ -229,7 +244,8 @@ class WorkdayClient:
                         if kind == "invoices":
                             invoices = invoice_pages[number] = future.result()
                             if number == 0:
-                                for offset in range(INVOICES_PAGE_SIZE, invoices.total, INVOICES_PAGE_SIZE):
+                                size = self._settings.invoices_page_size
+                                for offset in range(size, invoices.total, size):
                                     submit("invoices", offset, self._invoices_page, wid, offset, abort)
                         else:
                             payments = payment_pages[number] = future.result()
@@ -253,7 +269,7 @@ class WorkdayClient:
         )
 
     def _invoices_page(self, wid: str, offset: int, abort: threading.Event) -> InvoicesPage:
-        params = {"billToCustomer": wid, "limit": INVOICES_PAGE_SIZE, "offset": offset}
+        params = {"billToCustomer": wid, "limit": self._settings.invoices_page_size, "offset": offset}
         response = self._authorized("invoices", "GET", self._invoices_url, params=params, abort=abort)
         if response.status_code == 400:
             detail = parse_error(response.content) or "HTTP 400"
@@ -265,7 +281,11 @@ class WorkdayClient:
 
     def _payments_page(self, wid: str, page: int, as_of: str | None, abort: threading.Event) -> PaymentsPage:
         body = build_get_customer_payments(
-            wid, self._settings.api_version, page=page, count=PAYMENTS_PAGE_SIZE, as_of_entry=as_of
+            wid,
+            self._settings.api_version,
+            page=page,
+            count=self._settings.payments_page_size,
+            as_of_entry=as_of,
         )
         result = self._soap("Get_Customer_Payments", body, abort)
         if isinstance(result, SoapFault):
@@ -275,6 +295,25 @@ class WorkdayClient:
                 f"Workday refused Get_Customer_Payments of customer {wid}: {result.describe()}"
             )
         return parse_payments(result)
+
+    # ----------------------------------------------------------------------------------------------------
+    # Checking the connection
+
+    def refresh_token(self) -> None:
+        """Get a new access token now: proves Workday accepts the API client and its refresh token."""
+        self._tokens.refresh()
+
+    def probe(self, operation: str) -> None:
+        """The cheapest request of one of `OPERATIONS` (one item of page 1); raises what a sync would."""
+        if operation == "invoices":
+            response = self._authorized(operation, "GET", self._invoices_url, params={"limit": 1})
+            self._transport.raise_for_common(response, "invoices (Customer Accounts REST API)")
+            return
+        if operation not in OPERATIONS:
+            raise ValueError(f"not an operation we call: {operation!r}")
+        result = self._soap(operation, build_probe(operation, self._settings.api_version))
+        if isinstance(result, SoapFault):
+            raise WorkdayPermanentError(f"Workday refused {operation}: {result.describe()}")
 
     # ----------------------------------------------------------------------------------------------------
     # Requests
@@ -316,7 +355,7 @@ class WorkdayClient:
             self._transport.raise_for_common(response, operation)
             raise WorkdayPermanentError(f"Workday answered {operation} with HTTP {response.status_code}.")
         if fault.not_authorized:
-            raise WorkdayConfigurationError(
+            raise WorkdayNotAuthorizedError(
                 f"The integration user is not authorized for {operation}: grant its security group Get "
                 "access to that web service in Workday, then activate pending security policy changes "
                 f"(Workday said: {fault.processing_message or fault.string})."

@@ -27,6 +27,7 @@ __all__ = [
     "ValidationError",
     "build_get_customer_payments",
     "build_get_customers",
+    "build_probe",
     "parse_customers",
     "parse_fault",
     "parse_payments",
@@ -101,6 +102,19 @@ def build_get_customer_payments(
         _sub(response_filter, "As_Of_Entry_DateTime", as_of_entry)
     _sub(response_filter, "Page", str(page))
     _sub(response_filter, "Count", str(count))
+    return _envelope(request)
+
+
+def build_probe(operation: str, version: str) -> bytes:
+    """The cheapest request of a Get operation: no references or criteria, page 1 of one item, references
+    only. It proves the integration user may call the operation (Workday checks that first)."""
+    request = etree.Element(_wd(f"{operation}_Request"), nsmap={"wd": WD_NS})
+    request.set(_wd("version"), version)
+    response_filter = _sub(request, "Response_Filter")
+    _sub(response_filter, "Page", "1")
+    _sub(response_filter, "Count", "1")
+    if operation == "Get_Customers":  # the only one of ours with data groups to leave out
+        _sub(_sub(request, "Response_Group"), "Include_Reference", "1")
     return _envelope(request)
 
 

@@ -25,7 +25,13 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from sync_engine.errors import WorkdayConfigurationError, WorkdayPermanentError, WorkdayTransientError
+from sync_engine import metrics
+from sync_engine.errors import (
+    WorkdayConfigurationError,
+    WorkdayNotAuthorizedError,
+    WorkdayPermanentError,
+    WorkdayTransientError,
+)
 from sync_engine.settings import WorkdaySettings
 from sync_engine.workday.gate import RequestGate
 from sync_engine.workday.rest import parse_error
@@ -58,6 +64,14 @@ class RetryPolicy:
 
 class _Retry(Exception):
     """This attempt failed in a way the same request may get past."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Throttled(_Retry):
+    """Workday is throttling us: HTTP 429, or HTTP 500 without a SOAP fault (how SOAP says it)."""
 
 
 class _Aborted(Exception):
@@ -125,16 +139,31 @@ class Transport:
             reraise=True,
         )
         try:
-            return retrying(self._attempt, operation, method, url, headers, abort, kwargs)
+            return retrying(self._counted_attempt, operation, method, url, headers, abort, kwargs)
         except _Retry as last:
             raise WorkdayTransientError(
                 f"Workday {operation} failed {policy.attempts} times in a row (last: {last}); Workday is "
-                f"throttling us or unreachable at {self._settings.base_url}, try again later."
+                f"throttling us or unreachable at {self._settings.base_url}, try again later.",
+                status=last.status,
             ) from None
         except _Aborted:
             raise WorkdayTransientError(
                 f"Workday {operation} was abandoned: another request failed."
             ) from None
+
+    def _counted_attempt(self, operation: str, *args: Any) -> httpx.Response:
+        """`_attempt`, counted in the metrics by how it ended (not when it never reached Workday)."""
+        started = time.monotonic()
+        try:
+            response = self._attempt(operation, *args)
+        except _Retry as retry:
+            outcome: metrics.WorkdayOutcome = "throttled" if isinstance(retry, _Throttled) else "retried"
+            metrics.workday_request(operation, outcome, time.monotonic() - started)
+            raise
+        metrics.workday_request(
+            operation, "fault" if response.status_code >= 400 else "ok", time.monotonic() - started
+        )
+        return response
 
     def _attempt(
         self,
@@ -163,25 +192,27 @@ class Transport:
                 raise _Retry(f"{type(error).__name__}: {error}") from None
         status = response.status_code
         if status in RETRY_STATUSES:
-            raise _Retry(f"HTTP {status}")
+            raise (_Throttled if status == 429 else _Retry)(f"HTTP {status}", status)
         if status == 500:
             fault = parse_fault(response.content)
             if fault is None:
-                raise _Retry("HTTP 500 without a SOAP fault")
+                raise _Throttled("HTTP 500 without a SOAP fault", status)
             if fault.code.startswith("Server") and not fault.is_processing:
-                raise _Retry(f"SOAP fault {fault.describe()}")
+                raise _Retry(f"SOAP fault {fault.describe()}", status)
         return response
 
     @staticmethod
     def _log_retry(operation: str, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         wait = state.next_action.sleep if state.next_action is not None else 0.0
+        metrics.workday_retry(operation)
         logger.warning(
             "Workday %s attempt %d failed (%s); retrying in %.1f s.",
             operation,
             state.attempt_number,
             error,
             wait,
+            extra={"operation": operation, "attempt": state.attempt_number, "wait_seconds": round(wait, 2)},
         )
 
     def raise_for_common(self, response: httpx.Response, operation: str) -> None:
@@ -197,7 +228,7 @@ class Transport:
             )
         detail = parse_error(response.content)
         if status == 403:
-            raise WorkdayConfigurationError(
+            raise WorkdayNotAuthorizedError(
                 f"The integration user is not authorized for {operation}: grant its security group access "
                 f"to that task in Workday (Workday said: {detail or 'HTTP 403'})."
             )

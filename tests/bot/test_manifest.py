@@ -28,7 +28,7 @@ def test_manifest_declares_the_command_and_scopes_the_bot_needs() -> None:
     manifest = _manifest()
     [command] = manifest["features"]["slash_commands"]
     assert command["command"] == COMMAND == "/workday-resync"
-    assert command["usage_hint"] == "[history|help]"
+    assert command["usage_hint"] == "[status|history|help]"
     # Exactly what the app calls: commands; chat.* (chat:write); files_upload_v2 (files:write);
     # conversations.open for the DM fallback (im:write); users.info for the admin check (users:read).
     # No files:read (no file_input in the modal) and no chat:write.public.

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from harness import FAST_RETRY, assert_store_matches_workday, expected_counts, s
 
 from sync_engine import jobs
 from sync_engine.records import IdentifierType, RunStatus
+from sync_engine.resume import MAX_RUN_RESTARTS, RESTARTS_EXHAUSTED, resume_runs
 from sync_engine.runtime import Runtime, build_workday_client, configure
 from sync_engine.service import RunService
 from sync_engine.store.database import Database
@@ -162,3 +164,31 @@ def test_redis_worker_killed_midway_is_resumed_by_a_new_worker(
         assert done.status is RunStatus.COMPLETED, done.error
         assert done.counts == expected_counts(sandbox.data, wids)
         assert_store_matches_workday(postgres_database, sandbox.data, wids)
+
+
+def test_a_run_whose_start_never_completes_ends_in_error_after_its_restarts(
+    postgres_database: Database, redis_url: str
+) -> None:
+    # Nothing consumes the queue: each start the sweeper sends is lost, as if it killed its worker.
+    redis.Redis.from_url(redis_url).flushdb()
+    with _sandbox() as sandbox:
+        settings = sandbox_settings(sandbox, postgres_database, redis_url)
+        rt = configure(Runtime(settings, postgres_database))
+        broker = build_broker(rt)
+        service = RunService(postgres_database, jobs.DramatiqDispatcher(), rt.events)
+        wids = [customer.wid for customer in sandbox.data.customers[:3]]
+        run = service.submit(IdentifierType.SOURCE_ID, wids, requested_by="U1")
+
+        reports = [resume_runs(rt, jobs.DramatiqDispatcher(), quiet_for=timedelta(0)) for _ in range(6)]
+
+        assert [report.runs_restarted for report in reports] == [1] * MAX_RUN_RESTARTS + [0]
+        stopped = service.get(run.id)
+        assert stopped.status is RunStatus.ERROR
+        assert RESTARTS_EXHAUSTED.format(n=MAX_RUN_RESTARTS) in (stopped.error or "")
+        assert stopped.counts.customers == 0
+        # The submit's start and one per restart wait in Redis: nothing was sent after the run ended.
+        queued = redis.Redis.from_url(redis_url).hlen(f"dramatiq:{jobs.QUEUE}.msgs")
+        assert queued == 1 + MAX_RUN_RESTARTS
+        assert resume_runs(rt, jobs.DramatiqDispatcher(), quiet_for=timedelta(0)).runs_restarted == 0
+        broker.close()
+        rt.close()

@@ -249,7 +249,7 @@ def test_completed_shows_duration_and_every_unresolved_identifier_escaped() -> N
     )
     texts = json.dumps(messages.status_message(run).blocks)
     assert "Completed in 1 min 5 s" in texts
-    assert "*Not found on Workday (2):* C-404, &lt;!channel&gt;" in texts
+    assert "*Not found on Workday (2):* `C-404`, `&lt;!channel&gt;`" in texts
     assert "<!channel>" not in texts
 
 
@@ -262,7 +262,7 @@ def test_huge_outcomes_stay_within_limits_and_the_thread_gets_the_whole_error() 
     listed = [b["text"]["text"] for b in status.blocks if b["type"] == "section" and "text" in b][:-1]
     assert listed[0].startswith(":warning: *Not found on Workday (100):* ")
     assert "".join(listed).removeprefix(":warning: *Not found on Workday (100):* ") == ", ".join(
-        run.unresolved
+        f"`{identifier}`" for identifier in run.unresolved
     )
 
     reply = messages.error_reply(run)

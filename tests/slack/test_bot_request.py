@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from bot_harness import ADMIN, CHANNEL, Bot, running_bot
 
 from bot.ids import COMMAND, ActionId, BlockId
-from bot.slack_emulator import SlackEmulator
+from bot.slack_emulator import SlackEmulator, SlackUser
 from sync_engine.records import RunStatus
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
@@ -26,6 +27,12 @@ def counter(view: dict[str, object]) -> str:
     return str(block["elements"][0]["text"])
 
 
+def shows_count(bot: Bot, user: SlackUser, expected: str) -> dict[str, Any]:
+    """The user's open modal once its counter reads `expected` (the app updates it after the ack)."""
+    view: dict[str, Any] = bot.wait_for(lambda: counter(v := user.open_view()) == expected and v)
+    return view
+
+
 def views_updates(bot: Bot) -> int:
     return len([call for call in bot.slack.calls_to("views.update") if call.ok])
 
@@ -39,7 +46,7 @@ def test_the_command_opens_the_modal_within_the_ack(bot: Bot) -> None:
     view = ana.open_view()
     assert view["title"]["text"] == "Workday batch sync"
     assert view["submit"]["text"] == "Synchronize"
-    assert json.loads(view["private_metadata"]) == {"channel_id": CHANNEL}
+    assert json.loads(view["private_metadata"])["channel_id"] == CHANNEL
     assert counter(view) == "*0 customers selected*"
     [opened] = bot.slack.calls_to("views.open")
     assert opened.ok, opened.error  # the trigger_id was still valid (3 s, single use)
@@ -51,7 +58,7 @@ def test_the_counter_counts_both_inputs_live_and_keeps_the_text(bot: Bot) -> Non
     wids = [customer.wid for customer in bot.sandbox.data.customers[:6]]
 
     ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(wids[:3]))
-    assert counter(ana.open_view()) == "*3 customers selected*"
+    shows_count(bot, ana, "*3 customers selected*")
 
     # A duplicate and a blank line change nothing: no views.update at all.
     before = views_updates(bot)
@@ -59,15 +66,14 @@ def test_the_counter_counts_both_inputs_live_and_keeps_the_text(bot: Bot) -> Non
     assert views_updates(bot) == before
 
     ana.type(BlockId.MORE_IDENTIFIERS, ActionId.MORE_IDENTIFIERS, "\n".join(wids[2:]))
-    view = ana.open_view()
-    assert counter(view) == "*6 customers selected*"
+    view = shows_count(bot, ana, "*6 customers selected*")
     assert view["state"]["values"][BlockId.IDENTIFIERS][ActionId.IDENTIFIERS]["value"].startswith(wids[0])
 
     # Source IDs compare case-insensitively, references do not: switching the type recounts.
     ana.type(BlockId.MORE_IDENTIFIERS, ActionId.MORE_IDENTIFIERS, wids[0].upper())
-    assert counter(ana.open_view()) == "*3 customers selected*"
+    shows_count(bot, ana, "*3 customers selected*")
     ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
-    assert counter(ana.open_view()) == "*4 customers selected*"
+    shows_count(bot, ana, "*4 customers selected*")
     assert all(call.ok for call in bot.slack.calls_to("views.update"))  # hashes matched
 
 
@@ -77,7 +83,7 @@ def test_a_hundred_wids_over_both_inputs_reach_the_confirmation(bot: Bot) -> Non
     wids = [f"{n:032x}" for n in range(100)]  # 3,299 characters: more than one input takes
     ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(wids[:90]))
     ana.type(BlockId.MORE_IDENTIFIERS, ActionId.MORE_IDENTIFIERS, "\n".join(wids[90:]))
-    assert counter(ana.open_view()) == "*100 customers selected*"
+    shows_count(bot, ana, "*100 customers selected*")
 
     response = ana.submit()
 

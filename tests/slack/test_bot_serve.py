@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from bot_harness import ADMIN, CHANNEL
+from metrics_harness import free_port, scrape
 from pydantic import SecretStr
 
 import bot.serve
@@ -31,12 +32,6 @@ from sync_engine.workday.sandbox import Sandbox, SandboxData
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Served:
     url: str
@@ -46,7 +41,7 @@ class Served:
 
 @pytest.fixture
 def served(slack: SlackEmulator, sandbox_data: SandboxData, tmp_path: Path) -> Iterator[Served]:
-    port = _free_port()
+    port = free_port()
     with Sandbox(sandbox_data) as sandbox:
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -150,6 +145,8 @@ def test_socket_mode_when_an_app_token_is_set(
     tmp_path: Path, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[tuple[object, str]] = []
+    port = free_port()  # the default, 9191, may be taken on this machine
+    metrics = f"http://127.0.0.1:{port}/metrics"
 
     class FakeSocketModeHandler:
         def __init__(self, app: object, app_token: str) -> None:
@@ -157,6 +154,8 @@ def test_socket_mode_when_an_app_token_is_set(
 
         def start(self) -> None:
             started.append((self.app, self.app_token))
+            # While connected, Prometheus (and a liveness probe) reach the app at METRICS_PORT.
+            assert ("workday_resync_runs_queued_total", frozenset()) in scrape(metrics)
 
     import slack_bolt.adapter.socket_mode
 
@@ -164,13 +163,16 @@ def test_socket_mode_when_an_app_token_is_set(
     monkeypatch.setattr(bot.serve, "_stop_on_sigterm", lambda: None)
     monkeypatch.setattr(bot.serve, "configure_logging", lambda: None)
 
-    bot.serve.serve(
-        _settings(tmp_path, slack, slack_app_token=SecretStr("xapp-1-test")), http=False, host="", port=0
+    settings = _settings(
+        tmp_path, slack, slack_app_token=SecretStr("xapp-1-test"), metrics_host="127.0.0.1", metrics_port=port
     )
+    bot.serve.serve(settings, http=False, host="", port=0)
 
     [(app, token)] = started
     assert token == "xapp-1-test"
     assert type(app).__name__ == "App"
+    with pytest.raises(ConnectionRefusedError):  # stopped, `serve` let the port go
+        socket.create_connection(("127.0.0.1", port), timeout=5)
 
 
 @pytest.mark.parametrize(

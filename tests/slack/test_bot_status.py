@@ -4,6 +4,7 @@ records file and error reply in its thread; DM fallback; within chat.update's ti
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from bot_harness import ADMIN, CHANNEL, OUTSIDE, Bot, error_replies, fields, final_status, request_run
 from harness import expected_counts
@@ -41,7 +42,7 @@ def test_a_run_from_command_to_completed(bot_both: Bot) -> None:
     assert shown["Requested"].startswith(f"<!date^{int(run.created_at.timestamp())}^")
     text = json.dumps(message["blocks"])
     assert ":stopwatch: Completed in " in text
-    assert "*Not found on Workday (2):* C-999999, &lt;!channel&gt;" in text
+    assert "*Not found on Workday (2):* `C-999999`, `&lt;!channel&gt;`" in text
     assert "<!channel>" not in text and message["edited"] >= 1
 
     # The stages the admin saw: Received when posted, then In progress as customers synced.
@@ -75,6 +76,7 @@ def test_a_run_ending_in_error_says_so_in_the_message_and_the_thread(bot_both: B
 
 
 def test_a_fatal_error_arrives_whole_in_the_thread(bot: Bot) -> None:
+    bot.open_request(bot.user(ADMIN))  # Workday verified connected (cached) before the permission goes
     bot.sandbox.knobs.unauthorized_operations = {"Get_Customer_Payments"}
     wids = [c.wid for c in bot.sandbox.data.customers[10:30]]
     run = request_run(bot, wids, kind="source_id")
@@ -143,6 +145,13 @@ def test_a_claim_left_by_a_dead_worker_is_taken_over(bot: Bot) -> None:
 
     final_status(bot, draft)
     bot.wait_for(lambda: error_replies(bot))
-    notes = bot.service.get(draft).notes
+
+    # The "done" notes are saved just after the posts the emulator has already seen.
+    def both_done() -> dict[str, Any] | None:
+        notes = bot.service.get(draft).notes
+        done = all(notes.get(key, {}).get("done") for key in ("status_message#2", "error_reply#2"))
+        return notes if done else None
+
+    notes = bot.wait_for(both_done)
     assert notes["status_message#2"]["done"] and notes["error_reply#2"]["done"]
     assert len(bot.status_messages()) == 1 and len(error_replies(bot)) == 1

@@ -3,20 +3,16 @@ waited out, and the final state always arrives: in one process, and across worke
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from bot_harness import Bot, fields, final_status, request_run, running_bot
 from harness import expected_counts
+from workers import start_worker_command
 
 from bot.slack_emulator import SlackEmulator
 from sync_engine.records import RunStatus
-from sync_engine.settings import Settings
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
 
@@ -75,25 +71,6 @@ def test_slacks_429s_are_waited_out_and_the_final_state_arrives(
         assert message["edited"] == ok
 
 
-def _env(settings: Settings, database: Database) -> dict[str, str]:
-    assert settings.workday_client_secret and settings.workday_refresh_token and settings.slack_bot_token
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "DATABASE_URL": database.url,
-        "REDIS_URL": settings.redis_url or "",
-        "WORKDAY_BASE_URL": settings.workday_base_url or "",
-        "WORKDAY_TENANT": settings.workday_tenant or "",
-        "WORKDAY_CLIENT_ID": settings.workday_client_id or "",
-        "WORKDAY_CLIENT_SECRET": settings.workday_client_secret.get_secret_value(),
-        "WORKDAY_REFRESH_TOKEN": settings.workday_refresh_token.get_secret_value(),
-        "WORKDAY_RATE_LIMIT": "500",
-        "SLACK_BOT_TOKEN": settings.slack_bot_token.get_secret_value(),
-        "SLACK_API_URL": settings.slack_api_url,
-        "SLACK_STATUS_INTERVAL": str(settings.slack_status_interval),
-        "SLACK_UPDATES_PER_MINUTE": str(settings.slack_updates_per_minute),
-    }
-
-
 @pytest.fixture
 def remote_bot(
     postgres_database: Database,
@@ -104,26 +81,11 @@ def remote_bot(
 ) -> Iterator[Bot]:
     """The app in this process (no worker); two `workday-resync worker` processes do jobs and updates."""
     with running_bot(postgres_database, slack, sandbox_data, redis_url, embedded_worker=False) as bot:
-        command = [
-            str(Path(sys.executable).parent / "workday-resync"),
-            "worker",
-            "--processes",
-            "2",
-            "--threads",
-            "2",
-        ]
-        env = _env(bot.settings, postgres_database)
-        with (tmp_path / "worker.log").open("wb") as log:
-            workers = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                yield bot
-            finally:
-                workers.send_signal(signal.SIGTERM)
-                try:
-                    workers.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    workers.kill()
-                    workers.wait()
+        workers = start_worker_command(bot.settings, postgres_database, tmp_path, processes=2)
+        try:
+            yield bot
+        finally:
+            workers.stop()
 
 
 @pytest.mark.postgres

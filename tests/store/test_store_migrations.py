@@ -17,7 +17,18 @@ from sqlalchemy import Connection, inspect
 from sync_engine.store.database import MIGRATIONS_DIR, Database
 from sync_engine.store.models import Base
 
-TABLES = {"customers", "invoices", "credit_notes", "payments", "batch_runs", "run_items"}
+TABLES = {
+    "customers",
+    "invoices",
+    "credit_notes",
+    "payments",
+    "batch_runs",
+    "run_items",
+    "workday_connections",
+}
+
+#: The newest revision: the schema every process migrates to.
+HEAD = "0003"
 
 
 def schema_diff(connection: Connection) -> list[Any]:
@@ -42,7 +53,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 def test_migrated_schema_matches_the_models(database: Database) -> None:
     with database.engine.connect() as connection:
         assert schema_diff(connection) == []
-        assert revision(connection) == "0001"
+        assert revision(connection) == HEAD
 
 
 def test_the_comparison_would_notice_drift(database: Database) -> None:
@@ -62,7 +73,7 @@ def test_migrate_from_empty_then_again(empty_database_url: str) -> None:
 
     with database.engine.connect() as connection:
         assert set(inspect(connection).get_table_names()) == TABLES | {"alembic_version"}
-        assert revision(connection) == "0001"
+        assert revision(connection) == HEAD
         assert schema_diff(connection) == []
     database.dispose()
 
@@ -115,6 +126,6 @@ def test_alembic_run_by_hand_migrates_the_configured_database(tmp_path: Path) ->
 
     database = Database(url)
     with database.engine.connect() as connection:
-        assert revision(connection) == "0001"
+        assert revision(connection) == HEAD
         assert schema_diff(connection) == []
     database.dispose()

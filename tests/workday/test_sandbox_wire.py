@@ -198,15 +198,18 @@ def test_expired_access_token_is_refused_on_both_apis(http: httpx.Client, sandbo
     assert fault(root)[:2] == ("SOAP-ENV:Client.authenticationError", "invalid username or password")
 
 
-def test_unknown_tenant_is_an_html_404_everywhere(http: httpx.Client, sandbox: Sandbox) -> None:
-    for response in (
-        http.post("/ccx/oauth2/other_tenant/token", data={"grant_type": "refresh_token"}),
-        http.post("/ccx/service/other_tenant/Revenue_Management/v45.2", content=b"<x/>"),
-        http.get("/ccx/api/customerAccounts/v1/other_tenant/invoices"),
-    ):
-        assert response.status_code == 404
+def test_unknown_tenant_answers_as_workday_does_never_with_a_fault_or_token(
+    http: httpx.Client, sandbox: Sandbox
+) -> None:
+    token = http.post("/ccx/oauth2/other_tenant/token", data={"grant_type": "refresh_token"})
+    soap = http.post("/ccx/service/other_tenant/Revenue_Management/v45.2", content=b"<x/>")
+    rest = http.get("/ccx/api/customerAccounts/v1/other_tenant/invoices")
+
+    assert (token.status_code, token.text) == (503, "<html><body>503 Service Unavailable</body></html>")
+    assert (soap.status_code, soap.text) == (500, "<html><body>500 Internal Server Error</body></html>")
+    assert (rest.status_code, rest.text) == (404, "<html><body>Not Found</body></html>")
+    for response in (token, soap, rest):
         assert response.headers["content-type"].startswith("text/html")
-        assert response.text == "<html><body>Not Found</body></html>"
 
 
 # --- Get_Customers ----------------------------------------------------------------------------------------

@@ -144,7 +144,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return _html(405, "405 Method Not Allowed", headers=(("Allow", "GET"),))
             with self._in_flight():
                 return service.invoices(query, authorization)
-        # An unknown tenant or path: Workday answers with an HTML page.
+        # A tenant this host does not serve. Workday's token endpoint answers 503 Service Unavailable
+        # (Salesforce's RaaS-for-Workday guide: "503: Service Unavailable Invalid Tenant Name") and its
+        # SOAP services HTTP 500 without a SOAP fault ("a host/tenant mismatch gives HTTP 500, not an auth
+        # error": workday.md §2.1); anything else, an HTML 404.
+        if _TOKEN_PATH.fullmatch(path):
+            return _html(503, "503 Service Unavailable")
+        if _SOAP_PATH.fullmatch(path):
+            return _html(500, "500 Internal Server Error")
         return _html(404, "Not Found")
 
     def _read_body(self) -> bytes | Reply:

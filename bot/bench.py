@@ -1,0 +1,184 @@
+"""The Slack rows of `workday-resync bench`: how fast the app acknowledges Slack, and how many status
+updates a run costs.
+
+Everything real but Slack and Workday, which are the emulator and the sandbox over sockets: the Bolt app
+behind its HTTP server, the engine with its embedded worker and the Slack plugin, a scratch SQLite store.
+The emulator's users post signed requests the way Slack does; `elapsed` is what the user waits for.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import SecretStr
+
+from bot.app import build_app
+from bot.http_server import SlackHttpServer
+from bot.ids import COMMAND, ActionId, BlockId
+from bot.messages import HISTORY_PAGE_SIZE
+from bot.slack_emulator import AppResponse, SlackEmulator, SlackUser
+from sync_engine.bench import BenchRow
+from sync_engine.engine import open_engine
+from sync_engine.records import BatchRun, IdentifierType
+from sync_engine.service import RunService
+from sync_engine.settings import Settings
+from sync_engine.workday.sandbox import Sandbox, SandboxData, SandboxKnobs
+
+__all__ = ["ACK_GOAL", "slack_rows"]
+
+SECTION = "3. Slack (emulator over HTTP, embedded worker, SQLite)"
+CHANNEL = "C_BENCH"
+#: p99 of the acknowledgements, seconds (Slack gives up after 3 s).
+ACK_GOAL = 0.1
+#: The status-update runs: latency and rate so that the 100-customer run lasts several status intervals.
+RUN_LATENCY = 0.1
+RUN_RATE = 20.0
+
+T = TypeVar("T")
+
+
+def slack_rows(
+    *, requests: int = 200, concurrency: int = 20, run_sizes: tuple[int, ...] = (10, 100)
+) -> list[BenchRow]:
+    """Ack latency of `requests` signed commands and clicks, `concurrency` at a time; chat.update calls of
+    one run per size in `run_sizes`."""
+    size = max(run_sizes)
+    data = SandboxData.generate(customers=size, seed=3, big_customer_documents=20, total_documents=4 * size)
+    with (
+        tempfile.TemporaryDirectory(prefix="workday-resync-bench-") as directory,
+        SlackEmulator() as slack,
+        Sandbox(data, knobs=SandboxKnobs(latency=RUN_LATENCY)) as sandbox,
+    ):
+        users = [f"U_BENCH{n:02d}" for n in range(concurrency)]
+        for user_id in users:
+            slack.add_user(user_id, name=user_id.lower(), is_admin=True)
+        slack.add_channel(CHANNEL, name="finance", bot_member=True)
+        settings = Settings(
+            _env_file=None,
+            database_url=f"sqlite:///{Path(directory) / 'slack.db'}",
+            redis_url=None,
+            workday_base_url=sandbox.base_url,
+            workday_tenant=sandbox.tenant,
+            workday_client_id=sandbox.client_id,
+            workday_client_secret=SecretStr(sandbox.client_secret),
+            workday_refresh_token=SecretStr(sandbox.refresh_token),
+            workday_rate_limit=RUN_RATE,
+            slack_bot_token=SecretStr(slack.bot_token),
+            slack_signing_secret=SecretStr(slack.signing_secret),
+            slack_api_url=slack.api_url,
+        )
+        rows: list[BenchRow] = []
+        with open_engine(settings, work=True) as (service, _rt):
+            app = build_app(settings, service)
+            with SlackHttpServer(app) as server:
+                for size in run_sizes:
+                    references = [customer.customer_id or "" for customer in data.customers[:size]]
+                    admin = slack.user(users[0], server.url)
+                    rows.append(
+                        _status_updates(slack, service, admin, references, settings.slack_status_interval)
+                    )
+                # History needs more than a page of runs for its "more" button.
+                for n in range(HISTORY_PAGE_SIZE + 1 - len(run_sizes)):
+                    wid = data.customer_wids[n % len(data.customer_wids)]
+                    run = service.submit(IdentifierType.SOURCE_ID, [wid], requested_by="bench")
+                    _wait_final(service, run.id)
+                clients = [slack.user(user, server.url) for user in users]
+                rows[:0] = _acks(slack, clients, requests)
+    return rows
+
+
+def _acks(slack: SlackEmulator, users: list[SlackUser], requests: int) -> list[BenchRow]:
+    """Each user in turn: `/workday-resync history`, then a click on its "more" button."""
+    rounds = math.ceil(requests / (2 * len(users)))
+
+    def session(user: SlackUser) -> list[AppResponse]:
+        answers = []
+        for round_ in range(rounds):
+            answers.append(user.slash_command(COMMAND, "history", channel=CHANNEL))
+            if round_ == 0:
+                # The page arrives after the ack, as on Slack; later clicks may hit an older page's button.
+                _wait(lambda: _shows_more(slack, user), 10)
+            answers.append(user.click(ActionId.HISTORY_MORE))
+        return answers
+
+    with ThreadPoolExecutor(len(users)) as pool:
+        answers = [answer for answers in pool.map(session, users) for answer in answers][:requests]
+    failed = sum(answer.error is not None for answer in answers)
+    elapsed = sorted(answer.elapsed for answer in answers)
+    p99 = statistics.quantiles(elapsed, n=100, method="inclusive")[98]
+    return [
+        BenchRow(
+            SECTION,
+            f"Ack of a signed command / click ({len(answers)} requests, {len(users)} at once): p50",
+            f"{statistics.median(elapsed) * 1000:.0f} ms",
+        ),
+        BenchRow(
+            SECTION,
+            "Ack p99 / max",
+            f"{p99 * 1000:.0f} ms / {elapsed[-1] * 1000:.0f} ms",
+            f"p99 < {ACK_GOAL * 1000:.0f} ms, none failed ({failed} failed)",
+            p99 < ACK_GOAL and failed == 0,
+        ),
+    ]
+
+
+def _shows_more(slack: SlackEmulator, user: SlackUser) -> bool:
+    return any(ActionId.HISTORY_MORE in json.dumps(m["blocks"]) for m in slack.ephemeral(user.user_id))
+
+
+def _status_updates(
+    slack: SlackEmulator, service: RunService, user: SlackUser, references: list[str], interval: float
+) -> BenchRow:
+    """Request a run as an admin does (command, modal, submit, Confirm) and count its chat.update calls."""
+    before = len(slack.calls_to("chat.update"))
+    assert user.slash_command(COMMAND, channel=CHANNEL).error is None
+    user.open_view()
+    user.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
+    user.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(references))
+    submitted = user.submit()
+    assert submitted.error is None, submitted.error
+    _wait(lambda: any(m["text"].startswith("This re-imports") for m in slack.ephemeral(user.user_id)), 10)
+    started = time.monotonic()
+    assert user.click(ActionId.CONFIRM).error is None
+    run = _wait(lambda: service.history(limit=1)[0], 10)
+    final = _wait_final(service, run.id)
+    # The final state is never held back: wait until the status message shows it.
+    _wait(lambda: any(final.status.label in json.dumps(m["blocks"]) for m in slack.messages(CHANNEL)), 30)
+    duration = time.monotonic() - started
+    updates = len(slack.calls_to("chat.update")) - before
+    bound = math.ceil(duration / interval) + 1
+    return BenchRow(
+        SECTION,
+        f"chat.update calls, run of {len(references)} customers ({duration:.1f} s)",
+        f"{updates}",
+        f"≤ {bound} (one per {interval:g} s + the final one)",
+        updates <= bound,
+    )
+
+
+def _wait_final(service: RunService, run_id: int) -> BatchRun:
+    deadline = time.monotonic() + 600
+    while not (run := service.get(run_id)).is_final:
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"run {run_id} still {run.status.label} after 600 s")
+        time.sleep(0.05)
+    return run
+
+
+def _wait(condition: Callable[[], T | None], timeout: float) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"still waiting after {timeout:g} s")
+        time.sleep(0.02)

@@ -1,0 +1,19 @@
+"""`python -m sync_engine.worker_cli ARGS`: Dramatiq's CLI, its own events logged like ours.
+
+`workday-resync worker` runs it with `--skip-logging`, so that every line of the command's output,
+its main process's (boot, a worker process that died) included, is a JSON line off a terminal. It
+imports nothing else: the worker processes forked from it must import prometheus_client themselves,
+after PROMETHEUS_MULTIPROC_DIR is set (see `sync_engine.metrics`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from dramatiq.cli import main as dramatiq_main
+
+from sync_engine.logs import configure_logging
+
+if __name__ == "__main__":
+    configure_logging()
+    sys.exit(dramatiq_main())  # type: ignore[no-untyped-call]

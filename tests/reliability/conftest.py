@@ -1,0 +1,47 @@
+"""Fixtures of the reliability tests: a client-side engine (submits runs, reads the store) against the
+shared PostgreSQL and the test's Redis database, and a Redis server of the test's own when it must die."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from bot_harness import ADMIN, CHANNEL
+from reliability.kit import PrivateRedis
+
+from bot.slack_emulator import SlackEmulator
+from sync_engine import jobs
+
+
+@pytest.fixture
+def clean_redis(redis_url: str) -> str:
+    redis.Redis.from_url(redis_url).flushdb()
+    return redis_url
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fast_job_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dramatiq retries (in this process) after milliseconds instead of seconds."""
+    for actor in jobs.actors():
+        monkeypatch.setitem(actor.options, "min_backoff", 10)
+        monkeypatch.setitem(actor.options, "max_backoff", 50)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emulator:
+        emulator.add_user(ADMIN, name="ana", is_admin=True)
+        emulator.add_channel(CHANNEL, name="finance", bot_member=True)
+        yield emulator
