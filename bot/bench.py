@@ -13,10 +13,8 @@ import math
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
 
 from pydantic import SecretStr
 
@@ -41,8 +39,6 @@ ACK_GOAL = 0.1
 #: The status-update runs: latency and rate so that the 100-customer run lasts several status intervals.
 RUN_LATENCY = 0.1
 RUN_RATE = 20.0
-
-T = TypeVar("T")
 
 
 def slack_rows(
@@ -105,12 +101,15 @@ def _acks(slack: SlackEmulator, users: list[SlackUser], requests: int) -> list[B
             answers.append(user.slash_command(COMMAND, "history", channel=CHANNEL))
             if round_ == 0:
                 # The page arrives after the ack, as on Slack; later clicks may hit an older page's button.
-                _wait(lambda: _shows_more(slack, user), 10)
+                slack.wait_for(lambda: _shows_more(slack, user), 10)
             answers.append(user.click(ActionId.HISTORY_MORE))
         return answers
 
+    answered = len(slack.calls_to("response_url"))
     with ThreadPoolExecutor(len(users)) as pool:
         answers = [answer for answers in pool.map(session, users) for answer in answers][:requests]
+    # Each request's page follows its ack through its response_url: let them all arrive before stopping.
+    slack.wait_for(lambda: len(slack.calls_to("response_url")) - answered >= len(answers), 30)
     failed = sum(answer.error is not None for answer in answers)
     elapsed = sorted(answer.elapsed for answer in answers)
     p99 = statistics.quantiles(elapsed, n=100, method="inclusive")[98]
@@ -145,13 +144,17 @@ def _status_updates(
     user.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(references))
     submitted = user.submit()
     assert submitted.error is None, submitted.error
-    _wait(lambda: any(m["text"].startswith("This re-imports") for m in slack.ephemeral(user.user_id)), 10)
+    slack.wait_for(
+        lambda: any(m["text"].startswith("This re-imports") for m in slack.ephemeral(user.user_id)), 10
+    )
     started = time.monotonic()
     assert user.click(ActionId.CONFIRM).error is None
-    run = _wait(lambda: service.history(limit=1)[0], 10)
+    run = slack.wait_for(lambda: service.history(limit=1)[0], 10)
     final = _wait_final(service, run.id)
     # The final state is never held back: wait until the status message shows it.
-    _wait(lambda: any(final.status.label in json.dumps(m["blocks"]) for m in slack.messages(CHANNEL)), 30)
+    slack.wait_for(
+        lambda: any(final.status.label in json.dumps(m["blocks"]) for m in slack.messages(CHANNEL)), 30
+    )
     duration = time.monotonic() - started
     updates = len(slack.calls_to("chat.update")) - before
     bound = math.ceil(duration / interval) + 1
@@ -171,14 +174,3 @@ def _wait_final(service: RunService, run_id: int) -> BatchRun:
             raise TimeoutError(f"run {run_id} still {run.status.label} after 600 s")
         time.sleep(0.05)
     return run
-
-
-def _wait(condition: Callable[[], T | None], timeout: float) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"still waiting after {timeout:g} s")
-        time.sleep(0.02)
