@@ -19,19 +19,11 @@ from sync_engine.periodic import Periodic
 from sync_engine.records import RunStatus
 from sync_engine.runtime import Runtime
 from sync_engine.store import runs
-from sync_engine.sync import end_run_in_error, finish_if_done
+from sync_engine.sync import finish_if_done
 
-__all__ = ["MAX_RUN_RESTARTS", "RESTARTS_EXHAUSTED", "ResumeReport", "Sweeper", "resume_runs"]
+__all__ = ["ResumeReport", "Sweeper", "resume_runs"]
 
 log = logging.getLogger(__name__)
-
-#: Starts the sweeper sends again for one run. A run whose start kills its worker every time (a poison
-#: message) must end, not loop; real interruptions (a deploy, a crash) need one or two.
-MAX_RUN_RESTARTS = 5
-RESTARTS_EXHAUSTED = (
-    "The run was interrupted {n} times while it was starting (the worker resolving its identifiers with "
-    "Workday stopped each time), so it was stopped. Check the workers' logs, then run it again."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +49,10 @@ def resume_runs(rt: Runtime, dispatcher: Dispatcher, *, quiet_for: timedelta) ->
         with rt.database.session() as session:
             run = runs.get_run(session, run_id)
             needs_start = run.status is RunStatus.RECEIVED or bool(runs.items_to_resolve(session, run_id))
-            restarts = None
-            if needs_start:
-                restarts = runs.claim_run_restart(session, run_id, now, untouched_since=threshold)
+            restart = needs_start and runs.claim_run_restart(session, run_id, now, untouched_since=threshold)
             item_ids = runs.claim_items_to_enqueue(
                 session, run_id, now, enqueued_before=threshold, queue_moving=moving
             )
-        restart = restarts is not None
-        if restarts is not None and restarts > MAX_RUN_RESTARTS:
-            end_run_in_error(rt, run_id, RESTARTS_EXHAUSTED.format(n=MAX_RUN_RESTARTS))
-            continue
         if restart:
             dispatcher.start_run(run_id)
             restarted += 1

@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 #: Claims of one customer before it is marked failed, however they came (Dramatiq retries, or resends by
 #: the sweeper after a worker died or a time limit struck): a customer that always fails ends the run.
 MAX_ITEM_ATTEMPTS = 4
+#: Attempts at resolving a run's identifiers, however they came: more than the job's own retries (7
+#: attempts) plus restarts after a few crashes; a run whose start kills its worker every time (Dramatiq
+#: redelivers a dead worker's message without counting a retry) ends instead of looping.
+MAX_START_ATTEMPTS = 12
+START_ATTEMPTS_EXHAUSTED = (
+    "The run's start was attempted {n} times without finishing (the worker resolving its identifiers "
+    "with Workday stopped or failed each time), so it was stopped. Check the workers' logs, then run it "
+    "again."
+)
 
 
 def resolve_run(rt: Runtime, run_id: int, *, final_attempt: bool) -> list[int]:
@@ -53,20 +62,25 @@ def _resolve_and_start(rt: Runtime, run_id: int, *, final_attempt: bool) -> list
             return []
         to_resolve = runs.items_to_resolve(session, run_id)
     if to_resolve:
+        with rt.database.session() as session:
+            attempts = runs.count_start_attempt(session, run_id)
+        if attempts > MAX_START_ATTEMPTS:
+            _stop(rt, run_id, START_ATTEMPTS_EXHAUSTED.format(n=MAX_START_ATTEMPTS))
+            return []
         try:
             resolution = rt.workday().resolve_customers(to_resolve, IdentifierType(run.identifier_type))
         except WorkdayPermanentError as error:
-            end_run_in_error(rt, run_id, str(error))
+            _stop(rt, run_id, str(error))
             return []
         except WorkdayTransientError as error:
             if not final_attempt:
                 raise
-            end_run_in_error(rt, run_id, f"Workday could not be reached: {error}")
+            _stop(rt, run_id, f"Workday could not be reached: {error}")
             return []
         except Exception as error:
             if not final_attempt:
                 raise
-            end_run_in_error(rt, run_id, _describe_failure(error))
+            _stop(rt, run_id, _describe_failure(error))
             return []
         with rt.database.session() as session:
             runs.record_resolution(session, run_id, resolution.found, resolution.unresolved, utcnow())
@@ -122,7 +136,7 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
             log.info("Customer fetched", extra={**customer, **counts})
             committed = _write(rt, item, snapshot)
         except WorkdayConfigurationError as error:
-            end_run_in_error(rt, item.run_id, str(error))
+            _stop(rt, item.run_id, str(error))
             return
         except WorkdayPermanentError as error:
             _fail(rt, item, str(error))
@@ -191,8 +205,7 @@ def _fail(rt: Runtime, item: ItemToSync, error: str) -> None:
     finish_if_done(rt, item.run_id)
 
 
-def end_run_in_error(rt: Runtime, run_id: int, error: str) -> None:
-    """Stop an unfinished run in Error with `error`; what synced stays synced."""
+def _stop(rt: Runtime, run_id: int, error: str) -> None:
     log.error("Run stopped", extra={"run_id": run_id, "error": error})
     with rt.database.session() as session:
         stopped = runs.stop_run(session, run_id, error, utcnow())

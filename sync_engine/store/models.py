@@ -183,8 +183,9 @@ class BatchRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: Last time a worker changed this run; a run left unfinished and untouched is resumed.
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    #: Times the sweeper sent the run's start again; capped, so a run that kills its worker does not loop.
-    restarts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Attempts at resolving the identifiers, however they came (retries, redeliveries, restarts): capped,
+    #: so a run whose start kills its worker every time ends instead of looping.
+    start_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_message_ts: Mapped[str | None] = mapped_column(String(32))

@@ -37,6 +37,7 @@ __all__ = [
     "claim_run_restart",
     "complete_item",
     "confirm_run",
+    "count_start_attempt",
     "create_run",
     "fail_item",
     "finish_run_if_done",
@@ -250,22 +251,29 @@ def claim_items_to_enqueue(
     return claimed
 
 
-def claim_run_restart(
-    session: Session, run_id: int, now: datetime, *, untouched_since: datetime
-) -> int | None:
-    """Mark an unfinished run untouched since `untouched_since` as restarted now, for one caller: the
-    number of restarts this makes, or None when the run is not due (or another caller claimed it)."""
-    restarts = session.scalar(
+def claim_run_restart(session: Session, run_id: int, now: datetime, *, untouched_since: datetime) -> bool:
+    """Mark an unfinished run untouched since `untouched_since` as restarted now; True for one caller."""
+    result = session.execute(
         update(BatchRunRow)
         .where(
             BatchRunRow.id == run_id,
             BatchRunRow.status.in_([RunStatus.RECEIVED.value, RunStatus.IN_PROGRESS.value]),
             BatchRunRow.updated_at <= untouched_since,
         )
-        .values(updated_at=now, restarts=BatchRunRow.restarts + 1)
-        .returning(BatchRunRow.restarts)
+        .values(updated_at=now)
     )
-    return None if restarts is None else int(restarts)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def count_start_attempt(session: Session, run_id: int) -> int:
+    """Count one more attempt at resolving the run's identifiers; the attempts so far, this one included."""
+    attempts = session.scalar(
+        update(BatchRunRow)
+        .where(BatchRunRow.id == run_id)
+        .values(start_attempts=BatchRunRow.start_attempts + 1)
+        .returning(BatchRunRow.start_attempts)
+    )
+    return int(attempts or 0)
 
 
 def queue_moving(session: Session, *, since: datetime, now: datetime) -> bool:

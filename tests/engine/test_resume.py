@@ -12,19 +12,19 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import redis
 from harness import FAST_RETRY, assert_store_matches_workday, expected_counts, sandbox_settings
 
-from sync_engine import jobs
+from sync_engine import jobs, sync
+from sync_engine.errors import WorkdayTransientError
 from sync_engine.records import IdentifierType, RunStatus
-from sync_engine.resume import MAX_RUN_RESTARTS, RESTARTS_EXHAUSTED, resume_runs
 from sync_engine.runtime import Runtime, build_workday_client, configure
 from sync_engine.service import RunService
 from sync_engine.store.database import Database
+from sync_engine.sync import MAX_START_ATTEMPTS, START_ATTEMPTS_EXHAUSTED
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 from sync_engine.worker import EmbeddedWorker, build_broker
 
@@ -166,29 +166,29 @@ def test_redis_worker_killed_midway_is_resumed_by_a_new_worker(
         assert_store_matches_workday(postgres_database, sandbox.data, wids)
 
 
-def test_a_run_whose_start_never_completes_ends_in_error_after_its_restarts(
-    postgres_database: Database, redis_url: str
-) -> None:
-    # Nothing consumes the queue: each start the sweeper sends is lost, as if it killed its worker.
-    redis.Redis.from_url(redis_url).flushdb()
+def test_a_run_whose_start_never_finishes_ends_in_error_instead_of_looping(sqlite_database: Database) -> None:
+    # Every delivery of its start fails before resolving (here Workday's SOAP answers a plain 500 each
+    # time; a worker killed mid-resolve is the same to the count): Dramatiq would redeliver it for ever.
     with _sandbox() as sandbox:
-        settings = sandbox_settings(sandbox, postgres_database, redis_url)
-        rt = configure(Runtime(settings, postgres_database))
-        broker = build_broker(rt)
-        service = RunService(postgres_database, jobs.DramatiqDispatcher(), rt.events)
-        wids = [customer.wid for customer in sandbox.data.customers[:3]]
-        run = service.submit(IdentifierType.SOURCE_ID, wids, requested_by="U1")
+        sandbox.knobs.soap_500_rate = 1.0
+        sandbox.knobs.latency = 0.0
+        settings = sandbox_settings(sandbox, sqlite_database, None)
+        rt = configure(Runtime(settings, sqlite_database))
+        broker = build_broker(rt)  # holds the start the submit sends; no worker takes it
+        rt.workday_client = build_workday_client(settings, retry=FAST_RETRY)
+        service = RunService(sqlite_database, jobs.DramatiqDispatcher(), rt.events)
+        run = service.submit(IdentifierType.SOURCE_ID, [sandbox.data.customers[0].wid], requested_by="U1")
 
-        reports = [resume_runs(rt, jobs.DramatiqDispatcher(), quiet_for=timedelta(0)) for _ in range(6)]
+        for _ in range(MAX_START_ATTEMPTS):
+            with pytest.raises(WorkdayTransientError):
+                sync.resolve_run(rt, run.id, final_attempt=False)
+            assert service.get(run.id).status is RunStatus.RECEIVED
+        asked = sandbox.stats.count("Get_Customers")
+        assert sync.resolve_run(rt, run.id, final_attempt=False) == []
 
-        assert [report.runs_restarted for report in reports] == [1] * MAX_RUN_RESTARTS + [0]
         stopped = service.get(run.id)
         assert stopped.status is RunStatus.ERROR
-        assert RESTARTS_EXHAUSTED.format(n=MAX_RUN_RESTARTS) in (stopped.error or "")
-        assert stopped.counts.customers == 0
-        # The submit's start and one per restart wait in Redis: nothing was sent after the run ended.
-        queued = redis.Redis.from_url(redis_url).hlen(f"dramatiq:{jobs.QUEUE}.msgs")
-        assert queued == 1 + MAX_RUN_RESTARTS
-        assert resume_runs(rt, jobs.DramatiqDispatcher(), quiet_for=timedelta(0)).runs_restarted == 0
+        assert START_ATTEMPTS_EXHAUSTED.format(n=MAX_START_ATTEMPTS) in (stopped.error or "")
+        assert sandbox.stats.count("Get_Customers") == asked  # the last delivery asked Workday nothing
         broker.close()
         rt.close()

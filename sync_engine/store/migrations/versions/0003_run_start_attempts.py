@@ -1,4 +1,5 @@
-"""How many times the sweeper restarted a run that did not get going (its worker died while starting it).
+"""How many times each run's start (resolving its identifiers) was attempted: capped, so a run whose start
+kills its worker every time ends instead of looping.
 
 Revision ID: 0003
 Revises: 0002
@@ -19,9 +20,9 @@ depends_on: str | tuple[str, ...] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("batch_runs") as batch:
-        batch.add_column(sa.Column("restarts", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("start_attempts", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("batch_runs") as batch:
-        batch.drop_column("restarts")
+        batch.drop_column("start_attempts")
