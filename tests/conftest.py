@@ -7,17 +7,17 @@ its absence fails the run.
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from sync_engine.store.database import Database, normalise_url
+from sync_engine import jobs
+from sync_engine.bench.stores import scratch_store
+from sync_engine.store.database import Database
 from sync_engine.store.models import Base
 
 #: Server-side test targets; override to point the suite elsewhere.
@@ -58,36 +58,17 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-@contextmanager
-def scratch_postgres_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the server of `server_url` (made via its `postgres` db), dropped after."""
-    url = normalise_url(server_url)
-    name = f"wr_test_{secrets.token_hex(6)}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                # FORCE: a test that failed may have left connections open.
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
-
-
 @pytest.fixture
 def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
     """URL of an empty PostgreSQL database of this test's own (not migrated)."""
-    with scratch_postgres_database(postgres_url) as url:
+    with scratch_store(postgres_url) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def _migrated_postgres(postgres_url: str) -> Iterator[Database]:
     # One throwaway database per test session: migrating it once keeps each test fast.
-    with scratch_postgres_database(postgres_url) as url:
+    with scratch_store(postgres_url) as url:
         database = Database(url)
         database.migrate()
         yield database
@@ -119,3 +100,11 @@ def database(request: pytest.FixtureRequest) -> Database:
     """A migrated, empty store: the test runs once on SQLite and once on PostgreSQL."""
     migrated: Database = request.getfixturevalue(f"{request.param}_database")
     return migrated
+
+
+@pytest.fixture
+def fast_job_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dramatiq retries (in this process) after milliseconds instead of seconds."""
+    for actor in jobs.actors():
+        monkeypatch.setitem(actor.options, "min_backoff", 10)
+        monkeypatch.setitem(actor.options, "max_backoff", 50)

@@ -1,4 +1,4 @@
-"""Throwaway stores for benchmarks: the configured store is never written to.
+"""Throwaway stores, for benchmarks (the configured store is never written to) and the tests.
 
 SQLite: a file in a temporary directory. PostgreSQL: a new database on the server the URL names (the
 role needs CREATEDB), dropped afterwards.
@@ -28,7 +28,7 @@ def scratch_store(postgres_url: str | None) -> Iterator[str]:
             yield f"sqlite:///{Path(directory) / 'bench.db'}"
         return
     url = normalise_url(postgres_url)
-    name = f"workday_resync_bench_{secrets.token_hex(4)}"
+    name = f"workday_resync_scratch_{secrets.token_hex(4)}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         try:
@@ -36,7 +36,7 @@ def scratch_store(postgres_url: str | None) -> Iterator[str]:
                 connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
         except Exception as error:
             raise SettingsError(
-                f"Cannot create a scratch database for the benchmark on {url.host}: "
+                f"Cannot create a scratch database on {url.host}: "
                 f"{type(error).__name__} (the role needs CREATEDB)."
             ) from None
         try:

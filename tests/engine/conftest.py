@@ -23,14 +23,6 @@ def sandbox_data() -> SandboxData:
 
 
 @pytest.fixture
-def fast_job_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Dramatiq retries after milliseconds instead of seconds."""
-    for actor in jobs.actors():
-        monkeypatch.setitem(actor.options, "min_backoff", 10)
-        monkeypatch.setitem(actor.options, "max_backoff", 50)
-
-
-@pytest.fixture
 def stack(
     database: Database, sandbox_data: SandboxData, request: pytest.FixtureRequest, fast_job_retries: None
 ) -> Iterator[Stack]:

@@ -12,7 +12,6 @@ from bot_harness import ADMIN, CHANNEL
 from reliability.kit import PrivateRedis
 
 from bot.slack_emulator import SlackEmulator
-from sync_engine import jobs
 
 
 @pytest.fixture
@@ -29,14 +28,6 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def fast_job_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Dramatiq retries (in this process) after milliseconds instead of seconds."""
-    for actor in jobs.actors():
-        monkeypatch.setitem(actor.options, "min_backoff", 10)
-        monkeypatch.setitem(actor.options, "max_backoff", 50)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 from bot_harness import ADMIN, ALLOWED, CHANNEL, OUTSIDE, OWNER, PLAIN, Bot, running_bot
 
 from bot.slack_emulator import SlackEmulator
-from sync_engine import jobs
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
 
@@ -21,13 +20,6 @@ from sync_engine.workday.sandbox import SandboxData
 def sandbox_data() -> SandboxData:
     """Shared by every Slack test (they never change Workday's data)."""
     return SandboxData.generate(customers=40, seed=5, big_customer_documents=150)
-
-
-@pytest.fixture
-def fast_job_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    for actor in jobs.actors():
-        monkeypatch.setitem(actor.options, "min_backoff", 10)
-        monkeypatch.setitem(actor.options, "max_backoff", 50)
 
 
 @pytest.fixture
