@@ -40,6 +40,20 @@ CHANNEL = "C_FIN"
 OUTSIDE = "C_OUTSIDE"
 
 
+@contextmanager
+def slack_workspace() -> Iterator[SlackEmulator]:
+    """The emulator with the tests' workspace: an admin, an owner, a plain member, a user allowed by
+    RESYNC_ADMIN_USER_IDS; the app's channel and one it is not in."""
+    with SlackEmulator() as emulator:
+        emulator.add_user(ADMIN, name="ana", is_admin=True)
+        emulator.add_user(OWNER, name="olga", is_owner=True)
+        emulator.add_user(PLAIN, name="bob")
+        emulator.add_user(ALLOWED, name="carl")
+        emulator.add_channel(CHANNEL, name="finance", bot_member=True)
+        emulator.add_channel(OUTSIDE, name="random", bot_member=False)
+        yield emulator
+
+
 @dataclass
 class Bot:
     """The app, its engine and its Slack, as a test drives them."""

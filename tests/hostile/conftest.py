@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from bot_harness import ADMIN, ALLOWED, CHANNEL, OUTSIDE, OWNER, PLAIN, Bot, running_bot
+from bot_harness import Bot, running_bot, slack_workspace
 from hostile.kit import LoggedErrors, WireRecorder
 
 from bot.slack_emulator import SlackEmulator
@@ -26,13 +26,7 @@ def hostile_data() -> SandboxData:
 
 @pytest.fixture(scope="module")
 def hostile_slack() -> Iterator[SlackEmulator]:
-    with SlackEmulator() as emulator:
-        emulator.add_user(ADMIN, name="ana", is_admin=True)
-        emulator.add_user(OWNER, name="olga", is_owner=True)
-        emulator.add_user(PLAIN, name="bob")
-        emulator.add_user(ALLOWED, name="carl")
-        emulator.add_channel(CHANNEL, name="finance", bot_member=True)
-        emulator.add_channel(OUTSIDE, name="random", bot_member=False)
+    with slack_workspace() as emulator:
         yield emulator
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from bot_harness import ADMIN, ALLOWED, CHANNEL, OUTSIDE, OWNER, PLAIN, Bot, running_bot
+from bot_harness import Bot, running_bot, slack_workspace
 
 from bot.slack_emulator import SlackEmulator
 from sync_engine.store.database import Database
@@ -24,13 +24,7 @@ def sandbox_data() -> SandboxData:
 
 @pytest.fixture
 def slack() -> Iterator[SlackEmulator]:
-    with SlackEmulator() as emulator:
-        emulator.add_user(ADMIN, name="ana", is_admin=True)
-        emulator.add_user(OWNER, name="olga", is_owner=True)
-        emulator.add_user(PLAIN, name="bob")
-        emulator.add_user(ALLOWED, name="carl")
-        emulator.add_channel(CHANNEL, name="finance", bot_member=True)
-        emulator.add_channel(OUTSIDE, name="random", bot_member=False)
+    with slack_workspace() as emulator:
         yield emulator
 
 
