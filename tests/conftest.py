@@ -7,12 +7,14 @@ its absence fails the run.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 from sqlalchemy import text
 
 from sync_engine import jobs
@@ -22,7 +24,9 @@ from sync_engine.store.models import Base
 
 #: Server-side test targets; override to point the suite elsewhere.
 POSTGRES_URL = os.environ.get("DATABASE_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+# Unset: the suite claims a free database number on this server (see `redis_url`).
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL")
+REDIS_SERVER_URL = REDIS_TEST_URL or "redis://127.0.0.1:6379/0"
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
@@ -51,11 +55,38 @@ def postgres_url() -> str:
     return POSTGRES_URL
 
 
+#: Claims of Redis database numbers, kept in database 0 so that flushing a claimed database keeps them.
+_CLAIM_KEY = "workday-resync-tests:claimed-db:{}"
+_CLAIM_SECONDS = 3 * 3600  # longer than any suite; a crashed suite's claim lapses on its own
+
+
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    """URL of a reachable Redis database for tests (flushed by the tests that use it)."""
-    _need("Redis", REDIS_URL)
-    return REDIS_URL
+def redis_url() -> Iterator[str]:
+    """URL of a Redis database of this test session's own (the tests that use it may flush it).
+
+    Two copies of the suite may run at once on one server, so each claims a free database number
+    (15 down to 1; 0 is the product's default) with SET NX in database 0, and releases it at the end.
+    """
+    _need("Redis", REDIS_SERVER_URL)
+    if REDIS_TEST_URL:
+        yield REDIS_TEST_URL
+        return
+    claims = redis.Redis.from_url(REDIS_SERVER_URL)
+    token = secrets.token_hex(8)
+    count = int(claims.config_get("databases").get("databases", 16))
+    for number in range(count - 1, 0, -1):
+        if claims.set(_CLAIM_KEY.format(number), token, nx=True, ex=_CLAIM_SECONDS):
+            break
+    else:
+        pytest.fail("every Redis database of the test server is claimed by another test session")
+    url = REDIS_SERVER_URL.rsplit("/", 1)[0] + f"/{number}"
+    redis.Redis.from_url(url).flushdb()  # ours now: clear what a crashed earlier session left
+    try:
+        yield url
+    finally:
+        if claims.get(_CLAIM_KEY.format(number)) == token.encode():
+            claims.delete(_CLAIM_KEY.format(number))
+        claims.close()
 
 
 @pytest.fixture
