@@ -46,6 +46,15 @@ class SandboxKnobs:
     revoked: bool = False
     #: Operations the API client may not call: "Get_Customers", "Get_Customer_Payments", "invoices".
     unauthorized_operations: set[str] = field(default_factory=set)
+    #: How REST amounts are written: "object" `{"value", "currency": "USD"}`, "number", "string",
+    #: "reference" `{"value", "currency": {"id", "descriptor"}}`, or "mixed" (each document one of them).
+    amount_shape: str = "object"
+    #: Whether REST invoices carry their own `currency` field (else only their amounts may name it).
+    document_currency: bool = True
+    #: REST adjustments carry `totalAmount` 0, their figures only in net, tax and due amounts (the current
+    #: spec: "When the reporting transaction is not an instance of a customer invoice, the amount value is
+    #: zero").
+    zero_adjustment_totals: bool = False
     #: Seed of the random faults.
     fault_seed: int = 0
 

@@ -218,7 +218,9 @@ def get_customer_payments(data: SandboxData, request: etree._Element, version: s
     return Reply(200, SOAP_CONTENT_TYPE, body, operation, detail=detail, references=sent, page=used.page)
 
 
-def list_invoices(data: SandboxData, query: str, href_base: str) -> Reply:
+def list_invoices(
+    data: SandboxData, query: str, href_base: str, style: rest.AmountStyle = rest.DEFAULT_STYLE
+) -> Reply:
     """`GET .../invoices`: invoices and adjustments of the billToCustomer(s), `limit` at a time."""
     operation = "invoices"
     params = parse_qs(query, keep_blank_values=True)
@@ -259,6 +261,7 @@ def list_invoices(data: SandboxData, query: str, href_base: str) -> Reply:
             view.related_invoice.get(document.wid),
             view.related_adjustments.get(document.wid, ()),
             f"{href_base}/{document.wid}",
+            style,
         )
         for document, view in rows[offset : offset + limit]
     ]

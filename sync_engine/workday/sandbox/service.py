@@ -140,7 +140,10 @@ class SandboxService:
             return Reply(401, JSON_CONTENT_TYPE, body, operation, "unauthorized", headers=(challenge,))
         if operation in self._knobs.unauthorized_operations:
             return Reply(403, JSON_CONTENT_TYPE, rest.error(NOT_AUTHORIZED), operation, "unauthorized")
-        return operations.list_invoices(self._data, query, self._invoices_href)
+        style = rest.AmountStyle(
+            self._knobs.amount_shape, self._knobs.document_currency, self._knobs.zero_adjustment_totals
+        )
+        return operations.list_invoices(self._data, query, self._invoices_href, style)
 
     def _gate(self, operation: str, *, rest_api: bool) -> Reply | None:
         """Throttling and simulated timeouts, which come before anything is checked (a gateway's work)."""
