@@ -321,7 +321,9 @@ class WorkdayClient:
     def _authorized(
         self, operation: str, method: str, url: str, *, abort: threading.Event | None = None, **kwargs: Any
     ) -> httpx.Response:
-        """Send with the access token; when Workday rejects it, once more with a fresh one."""
+        """Send with the access token; when Workday rejects it (401, or a 403 that a token minted before a
+        change of the API client's scopes also gets), once more with a fresh one. A 403 that the fresh
+        token gets too is the caller's: a permission the integration user lacks."""
         headers: dict[str, str] = kwargs.pop("headers", {})
         token = self._tokens.token()
         for attempt in range(2):
@@ -333,11 +335,18 @@ class WorkdayClient:
                 abort=abort,
                 **kwargs,
             )
-            if not _authentication_failed(response):
+            forbidden = response.status_code == 403
+            if not forbidden and not _authentication_failed(response):
                 return response
             if attempt == 0:
-                logger.info("Workday rejected the access token for %s; refreshing it.", operation)
+                logger.info(
+                    "Workday %s the access token for %s; refreshing it.",
+                    "refused (HTTP 403)" if forbidden else "rejected",
+                    operation,
+                )
                 token = self._tokens.rejected(token)
+            elif forbidden:
+                return response
         raise WorkdayConfigurationError(
             f"Workday is not connected: it rejected a freshly issued access token for {operation}; "
             "check that the API client is active and has the scopes this service needs."

@@ -221,12 +221,23 @@ class Transport:
         if status < 400:
             return
         settings = self._settings
-        if status == 404:
-            raise WorkdayConfigurationError(
-                f"Workday tenant {settings.tenant!r} not found on host {settings.base_url} "
-                f"({operation} answered HTTP 404); check WORKDAY_TENANT and WORKDAY_BASE_URL."
-            )
         detail = parse_error(response.content)
+        if status == 404:
+            # Say what was not found: on REST it is as often a service the tenant has not enabled as a
+            # wrong tenant or host.
+            path = response.request.url.path
+            said = f" (Workday said: {detail})" if detail else ""
+            cause = (
+                "the Customer Accounts REST API may not be enabled for the tenant (ask its Workday admin "
+                "to enable the service and the API client's Customer Accounts scope), or "
+                if "/ccx/api/" in path
+                else ""
+            )
+            raise WorkdayConfigurationError(
+                f"Workday found no resource {path} for {operation} (HTTP 404){said}: {cause}tenant "
+                f"{settings.tenant!r} is not served by {settings.base_url}; check WORKDAY_TENANT and "
+                "WORKDAY_BASE_URL."
+            )
         if status == 403:
             raise WorkdayNotAuthorizedError(
                 f"The integration user is not authorized for {operation}: grant its security group access "

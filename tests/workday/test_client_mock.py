@@ -165,7 +165,7 @@ def test_what_is_retried(failure: httpx.Response) -> None:
         (
             httpx.Response(404, text="<html><body>Not Found</body></html>"),
             WorkdayConfigurationError,
-            "not found",
+            "no resource /ccx/service/acme/Revenue_Management/v45.2 for Get_Customers",
         ),
         (httpx.Response(200, content=b"<env:Envelope"), WorkdayTransientError, "unreadable"),
     ],

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sync_engine.errors import WorkdayConfigurationError, WorkdayNotAuthorizedError
 from sync_engine.records import CustomerSnapshot
 from sync_engine.workday import RetryPolicy, WorkdayClient
 from sync_engine.workday.sandbox import Sandbox, SandboxData
@@ -86,3 +87,44 @@ def test_adjustments_with_a_zero_total_are_stored_with_their_real_amount(
         snapshot = client.fetch_customer(sandbox.data.customer(wid))
         assert_receivables(sandbox, snapshot)
         assert all(note.total_amount != 0 for note in snapshot.credit_notes)
+
+
+# --- 8. HTTP statuses -----------------------------------------------------------------------------------
+
+
+def test_a_403_for_a_token_minted_before_a_scope_change_is_refreshed_once(
+    sandbox: Sandbox, client: WorkdayClient
+) -> None:
+    wid = sandbox.data.big_customer_wid
+    client.fetch_customer(sandbox.data.customer(wid))
+    sandbox.knobs.stale_token_scopes = True
+
+    snapshot = client.fetch_customer(sandbox.data.customer(wid))
+
+    assert_receivables(sandbox, snapshot)
+    assert client.request_counts["token"] == 2
+    assert sandbox.stats.count("invoices", "unauthorized") == 1
+
+
+def test_a_403_a_fresh_token_also_gets_is_a_missing_permission(
+    sandbox: Sandbox, client: WorkdayClient
+) -> None:
+    sandbox.knobs.unauthorized_operations = {"invoices"}
+
+    with pytest.raises(WorkdayNotAuthorizedError, match="not authorized for invoices"):
+        client.fetch_customer(sandbox.data.customer(sandbox.data.big_customer_wid))
+
+    assert (client.request_counts["token"], sandbox.stats.count("invoices", "unauthorized")) == (2, 2)
+
+
+def test_a_rest_404_names_the_resource_not_found(sandbox: Sandbox, client: WorkdayClient) -> None:
+    sandbox.knobs.rest_service_disabled = True
+
+    with pytest.raises(WorkdayConfigurationError) as raised:
+        client.fetch_customer(sandbox.data.customer(sandbox.data.big_customer_wid))
+
+    message = str(raised.value)
+    assert f"no resource /ccx/api/customerAccounts/v1/{sandbox.tenant}/invoices" in message
+    assert "Customer Accounts REST API may not be enabled" in message
+    assert "Workday said: Resource not found." in message
+    assert sandbox.stats.count("invoices") == 1

@@ -229,7 +229,8 @@ def test_each_operation_the_integration_user_may_not_call_is_named(
     assert status.reason is not None
     assert "Get_Customer_Payments" in status.reason and "invoices and credit notes" in status.reason
     assert "Get_Customers," not in status.reason
-    assert sandbox.stats.by_operation() == CHECK_REQUESTS
+    # The REST 403 is asked once more with a fresh token before it counts as a missing permission.
+    assert sandbox.stats.by_operation() == {**CHECK_REQUESTS, "token": 2, "invoices": 2}
 
 
 def test_missing_settings_are_named_without_asking_workday(

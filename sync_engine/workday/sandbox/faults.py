@@ -46,6 +46,11 @@ class SandboxKnobs:
     revoked: bool = False
     #: Operations the API client may not call: "Get_Customers", "Get_Customer_Payments", "invoices".
     unauthorized_operations: set[str] = field(default_factory=set)
+    #: The API client's scopes changed: access tokens issued before the knob was first seen on are answered
+    #: HTTP 403 on REST (a fresh token works), as Workday does for a token minted under the old scopes.
+    stale_token_scopes: bool = False
+    #: The Customer Accounts REST service is not enabled for the tenant: its resources answer HTTP 404.
+    rest_service_disabled: bool = False
     #: How REST amounts are written: "object" `{"value", "currency": "USD"}`, "number", "string",
     #: "reference" `{"value", "currency": {"id", "descriptor"}}`, or "mixed" (each document one of them).
     amount_shape: str = "object"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
+import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, unquote_plus
 
@@ -17,10 +18,18 @@ from sync_engine.workday.sandbox.data import SandboxData
 from sync_engine.workday.sandbox.faults import FaultDice, RateLimiter, SandboxKnobs
 from sync_engine.workday.sandbox.operations import HTML_CONTENT_TYPE, JSON_CONTENT_TYPE, Reply, soap_reply
 
-__all__ = ["GATEWAY_TIMEOUT_BODY", "NOT_AUTHORIZED", "NOT_IMPLEMENTED", "SandboxService"]
+__all__ = [
+    "GATEWAY_TIMEOUT_BODY",
+    "NOT_AUTHORIZED",
+    "NOT_IMPLEMENTED",
+    "RESOURCE_NOT_FOUND",
+    "SandboxService",
+]
 
 #: Processing_Fault text of an operation the API client is not allowed to call.
 NOT_AUTHORIZED = "The task submitted is not authorized."
+#: REST error text of a resource the tenant does not serve (CA-OAS: 404 "Resource not found").
+RESOURCE_NOT_FOUND = "Resource not found."
 #: What a held (timed-out) request finally gets, if its client is still there.
 GATEWAY_TIMEOUT_BODY = b"<html><body>504 Gateway Time-out</body></html>"
 #: Real Revenue_Management operations the sandbox does not serve (our client does not use them).
@@ -57,6 +66,8 @@ class SandboxService:
         self._stopping = stopping
         self._dice = FaultDice(knobs)
         self._limiter = RateLimiter()
+        # When `stale_token_scopes` was first seen on (monotonic); tokens issued before it get 403.
+        self._scopes_changed_at: float | None = None
 
     def token(self, authorization: str | None, body: bytes) -> Reply:
         """`POST /ccx/oauth2/{tenant}/token`: the refresh-token grant, client authenticated by HTTP Basic."""
@@ -138,7 +149,9 @@ class SandboxService:
             challenge = ("WWW-Authenticate", 'Bearer error="invalid_token"')
             body = rest.error("invalid_token")
             return Reply(401, JSON_CONTENT_TYPE, body, operation, "unauthorized", headers=(challenge,))
-        if operation in self._knobs.unauthorized_operations:
+        if self._knobs.rest_service_disabled:
+            return Reply(404, JSON_CONTENT_TYPE, rest.error(RESOURCE_NOT_FOUND), operation, "fault")
+        if operation in self._knobs.unauthorized_operations or self._stale_scopes(authorization):
             return Reply(403, JSON_CONTENT_TYPE, rest.error(NOT_AUTHORIZED), operation, "unauthorized")
         style = rest.AmountStyle(
             self._knobs.amount_shape, self._knobs.document_currency, self._knobs.zero_adjustment_totals
@@ -158,6 +171,15 @@ class SandboxService:
             self._pause(knobs.hang_seconds)
             return Reply(504, HTML_CONTENT_TYPE, GATEWAY_TIMEOUT_BODY, operation, "timeout")
         return None
+
+    def _stale_scopes(self, authorization: str | None) -> bool:
+        if not self._knobs.stale_token_scopes:
+            self._scopes_changed_at = None
+            return False
+        if self._scopes_changed_at is None:
+            self._scopes_changed_at = time.monotonic()
+        token = (authorization or "").partition(" ")[2].strip()
+        return self._tokens.issued_before(token, self._scopes_changed_at)
 
     def _bearer_valid(self, authorization: str | None) -> bool:
         if self._knobs.revoked or authorization is None:
