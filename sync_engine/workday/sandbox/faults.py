@@ -51,6 +51,17 @@ class SandboxKnobs:
     stale_token_scopes: bool = False
     #: The Customer Accounts REST service is not enabled for the tenant: its resources answer HTTP 404.
     rest_service_disabled: bool = False
+    #: Every n-th document of a REST invoice list (0: none) is counted in `total` and keeps its place on
+    #: its page but is not returned, as documents the integration user may not see: pages come short and
+    #: the count never adds up.
+    rest_invisible_every: int = 0
+    #: The next n REST invoice pages past a list's first are served from the list in another order (a
+    #: seeded shuffle), as a list without a sort may come; the sandbox counts the knob down to 0.
+    rest_order_moves: int = 0
+    #: Largest response body in bytes (None: no limit). Workday "will abort any requests that would return
+    #: too much data" (its only public word on it, via CData); the sandbox sends the status, the headers
+    #: and this many bytes of a larger REST or SOAP body, then closes the connection.
+    max_response_bytes: int | None = None
     #: How REST amounts are written: "object" `{"value", "currency": "USD"}`, "number", "string",
     #: "reference" `{"value", "currency": {"id", "descriptor"}}`, or "mixed" (each document one of them).
     amount_shape: str = "object"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ class Reply:
     body: bytes
     #: "token", "Get_Customers", "Get_Customer_Payments", "invoices", another SOAP operation or "unknown".
     operation: str
-    #: "ok", "fault", "throttled", "unauthorized" or "timeout".
+    #: "ok", "fault", "throttled", "unauthorized", "timeout" or "too_large" (broken off).
     outcome: str = "ok"
     detail: str = ""
     references: frozenset[tuple[str, str]] = frozenset()
@@ -59,6 +60,8 @@ class Reply:
     page: int | None = None
     #: Close the connection after answering (the body may not have been read).
     close: bool = False
+    #: Send only this many bytes of the body, then close the connection (a response broken off).
+    cut_at: int | None = None
 
 
 def soap_reply(operation: str, body: bytes, *, outcome: str = "fault", detail: str = "") -> Reply:
@@ -219,9 +222,19 @@ def get_customer_payments(data: SandboxData, request: etree._Element, version: s
 
 
 def list_invoices(
-    data: SandboxData, query: str, href_base: str, style: rest.AmountStyle = rest.DEFAULT_STYLE
+    data: SandboxData,
+    query: str,
+    href_base: str,
+    style: rest.AmountStyle = rest.DEFAULT_STYLE,
+    *,
+    invisible_every: int = 0,
+    shuffle_seed: int | None = None,
 ) -> Reply:
-    """`GET .../invoices`: invoices and adjustments of the billToCustomer(s), `limit` at a time."""
+    """`GET .../invoices`: invoices and adjustments of the billToCustomer(s), `limit` at a time.
+
+    `invisible_every`: every n-th document is counted and takes its place but is not returned.
+    `shuffle_seed`: the list in another order (pages past the first only).
+    """
     operation = "invoices"
     params = parse_qs(query, keep_blank_values=True)
     limit = _whole_number(params, "limit", DEFAULT_LIMIT)
@@ -248,12 +261,17 @@ def list_invoices(
                 400, "invalid request", detail, errors=[{"error": message, "field": "billToCustomer"}]
             )
         views.append(view)
-    rows: Sequence[tuple[SandboxInvoice, CustomerView]] = [
+    rows: list[tuple[SandboxInvoice, CustomerView]] = [
         (document, view)
         for view in views
         for document in view.documents
         if kind is None or document.transaction_type == kind
     ]
+    if shuffle_seed is not None and offset > 0:
+        random.Random(shuffle_seed).shuffle(rows)
+    on_page: Sequence[tuple[SandboxInvoice, CustomerView]] = rows[offset : offset + limit]
+    if invisible_every > 0:
+        on_page = [row for position, row in enumerate(on_page, offset + 1) if position % invisible_every != 0]
     items = [
         rest.invoice_json(
             document,
@@ -263,7 +281,7 @@ def list_invoices(
             f"{href_base}/{document.wid}",
             style,
         )
-        for document, view in rows[offset : offset + limit]
+        for document, view in on_page
     ]
     return Reply(200, JSON_CONTENT_TYPE, rest.invoices_page(len(rows), items), operation, detail=detail)
 

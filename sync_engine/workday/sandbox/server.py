@@ -185,6 +185,12 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.close:
                 self.send_header("Connection", "close")
             self.end_headers()
+            if reply.cut_at is not None:
+                # Broken off: the client reads a body shorter than its Content-Length, then the end.
+                self.wfile.write(reply.body[: reply.cut_at])
+                self.wfile.flush()
+                self.close_connection = True
+                return
             self.wfile.write(reply.body)
         except OSError:
             # The client is gone (it may have timed out first); nothing to tell it.

@@ -8,6 +8,7 @@ import binascii
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import parse_qs, unquote_plus
 
 from lxml import etree
@@ -68,6 +69,8 @@ class SandboxService:
         self._limiter = RateLimiter()
         # When `stale_token_scopes` was first seen on (monotonic); tokens issued before it get 403.
         self._scopes_changed_at: float | None = None
+        self._order_lock = threading.Lock()
+        self._order_moves = 0
 
     def token(self, authorization: str | None, body: bytes) -> Reply:
         """`POST /ccx/oauth2/{tenant}/token`: the refresh-token grant, client authenticated by HTTP Basic."""
@@ -136,7 +139,7 @@ class SandboxService:
         reply = answer(self._data, request, version)
         if operation == "Get_Customer_Payments" and reply.page == 1:
             self._pause(knobs.slow_page_seconds)
-        return reply
+        return self._size_limited(reply)
 
     def invoices(self, query: str, authorization: str | None) -> Reply:
         """`GET /ccx/api/customerAccounts/v1/{tenant}/invoices`."""
@@ -153,10 +156,36 @@ class SandboxService:
             return Reply(404, JSON_CONTENT_TYPE, rest.error(RESOURCE_NOT_FOUND), operation, "fault")
         if operation in self._knobs.unauthorized_operations or self._stale_scopes(authorization):
             return Reply(403, JSON_CONTENT_TYPE, rest.error(NOT_AUTHORIZED), operation, "unauthorized")
-        style = rest.AmountStyle(
-            self._knobs.amount_shape, self._knobs.document_currency, self._knobs.zero_adjustment_totals
+        knobs = self._knobs
+        style = rest.AmountStyle(knobs.amount_shape, knobs.document_currency, knobs.zero_adjustment_totals)
+        reply = operations.list_invoices(
+            self._data,
+            query,
+            self._invoices_href,
+            style,
+            invisible_every=knobs.rest_invisible_every,
+            shuffle_seed=self._order_move(query),
         )
-        return operations.list_invoices(self._data, query, self._invoices_href, style)
+        return self._size_limited(reply)
+
+    def _order_move(self, query: str) -> int | None:
+        """A seed to serve this page in another order, while `rest_order_moves` lasts (not for page 1)."""
+        if "offset=" not in query or "offset=0" in query.split("&"):
+            return None
+        with self._order_lock:
+            if self._knobs.rest_order_moves <= 0:
+                return None
+            self._knobs.rest_order_moves -= 1
+            self._order_moves += 1
+            return self._knobs.fault_seed * 7919 + self._order_moves
+
+    def _size_limited(self, reply: Reply) -> Reply:
+        """`reply`, broken off after `max_response_bytes` when its body is longer."""
+        limit = self._knobs.max_response_bytes
+        if limit is None or reply.status != 200 or len(reply.body) <= limit:
+            return reply
+        detail = f"{reply.detail} broken off at {limit} of {len(reply.body)} bytes".strip()
+        return replace(reply, outcome="too_large", detail=detail, cut_at=limit)
 
     def _gate(self, operation: str, *, rest_api: bool) -> Reply | None:
         """Throttling and simulated timeouts, which come before anything is checked (a gateway's work)."""
