@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -67,6 +67,10 @@ PAYMENTS_PAGE_SIZE = 999
 
 #: The Workday operations a sync calls (the REST invoices list also carries the credit notes).
 OPERATIONS = ("Get_Customers", "Get_Customer_Payments", "invoices")
+
+#: The one day a connection check asks for documents of: long before any tenant's receivables, so the
+#: answer is empty and cheap whatever the tenant's size.
+PROBE_DAY = date(2000, 1, 1)
 
 _SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
 # "Invalid ID value. 'CUST-999' is not a valid ID value for type = 'Customer_ID'" → CUST-999
@@ -312,14 +316,17 @@ class WorkdayClient:
         self._tokens.refresh()
 
     def probe(self, operation: str) -> None:
-        """The cheapest request of one of `OPERATIONS` (one item of page 1); raises what a sync would."""
+        """The cheapest request of one of `OPERATIONS` (one item of page 1 of the narrowest query it takes:
+        one Customer_ID, or the documents of `PROBE_DAY`); raises what a sync would."""
         if operation == "invoices":
-            response = self._authorized(operation, "GET", self._invoices_url, params={"limit": 1})
+            day = PROBE_DAY.isoformat()
+            params = {"fromInvoiceDate": day, "toInvoiceDate": day, "limit": 1}
+            response = self._authorized(operation, "GET", self._invoices_url, params=params)
             self._transport.raise_for_common(response, "invoices (Customer Accounts REST API)")
             return
         if operation not in OPERATIONS:
             raise ValueError(f"not an operation we call: {operation!r}")
-        result = self._soap(operation, build_probe(operation, self._settings.api_version))
+        result = self._soap(operation, build_probe(operation, self._settings.api_version, PROBE_DAY))
         if isinstance(result, SoapFault):
             raise WorkdayPermanentError(f"Workday refused {operation}: {result.describe()}")
 

@@ -36,6 +36,10 @@ class SandboxKnobs:
     hang_seconds: float = DEFAULT_HANG_SECONDS
     #: Seconds added to page 1 of Get_Customer_Payments (Workday builds its page cache then).
     slow_page_seconds: float = 0.0
+    #: Seconds added to page 1 of a query (REST invoices, Get_Customers, Get_Customer_Payments) per document
+    #: or customer it matches over all pages: Workday builds the whole result set then, so a query over a
+    #: whole tenant is slow however small its page.
+    seconds_per_result: float = 0.0
     #: Lifetime of new access tokens, in seconds.
     token_lifetime: float = 3600.0
     #: Whether a refresh grant also returns a new refresh token (the old one then lasts `rotation_grace`).

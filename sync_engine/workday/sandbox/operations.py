@@ -62,6 +62,8 @@ class Reply:
     close: bool = False
     #: Send only this many bytes of the body, then close the connection (a response broken off).
     cut_at: int | None = None
+    #: Documents (or customers) the query matched over all its pages, for the knob that prices page 1.
+    matched: int = 0
 
 
 def soap_reply(operation: str, body: bytes, *, outcome: str = "fault", detail: str = "") -> Reply:
@@ -129,7 +131,16 @@ def get_customers(data: SandboxData, request: etree._Element, version: str) -> R
     ]
     results = soap.PageResults(len(selected), used.count, used.page, len(on_page))
     body = soap.response(operation, version, echoes, results, fragments)
-    return Reply(200, SOAP_CONTENT_TYPE, body, operation, detail=detail, references=sent, page=used.page)
+    return Reply(
+        200,
+        SOAP_CONTENT_TYPE,
+        body,
+        operation,
+        detail=detail,
+        references=sent,
+        page=used.page,
+        matched=len(selected),
+    )
 
 
 def _customers_by_criteria(
@@ -218,7 +229,16 @@ def get_customer_payments(data: SandboxData, request: etree._Element, version: s
     results = soap.PageResults(len(payments), used.count, used.page, len(on_page))
     fragments = [soap.payment_fragment(payment, customer) for payment, customer in on_page]
     body = soap.response(operation, version, echoes, results, fragments)
-    return Reply(200, SOAP_CONTENT_TYPE, body, operation, detail=detail, references=sent, page=used.page)
+    return Reply(
+        200,
+        SOAP_CONTENT_TYPE,
+        body,
+        operation,
+        detail=detail,
+        references=sent,
+        page=used.page,
+        matched=len(payments),
+    )
 
 
 def list_invoices(
@@ -248,6 +268,12 @@ def list_invoices(
     kind = None if kind_param is None else _TRANSACTION_TYPES.get(kind_param.lower())
     if kind_param is not None and kind is None:
         return _json_error(400, "transactionType must be invoice or adjustment", detail)
+    bounds: dict[str, date | None] = {}
+    for name in ("fromInvoiceDate", "toInvoiceDate", "fromDueDate", "toDueDate"):
+        raw = params.get(name, [None])[-1]
+        bounds[name] = None if raw is None else _iso_date(raw)
+        if raw is not None and bounds[name] is None:
+            return _json_error(400, f"{name} must be a date (YYYY-MM-DD)", detail)
 
     moment = data.moment()
     wids = params.get("billToCustomer") or data.customer_wids
@@ -265,7 +291,7 @@ def list_invoices(
         (document, view)
         for view in views
         for document in view.documents
-        if kind is None or document.transaction_type == kind
+        if (kind is None or document.transaction_type == kind) and _within(document, bounds)
     ]
     if shuffle_seed is not None and offset > 0:
         random.Random(shuffle_seed).shuffle(rows)
@@ -283,7 +309,29 @@ def list_invoices(
         )
         for document, view in on_page
     ]
-    return Reply(200, JSON_CONTENT_TYPE, rest.invoices_page(len(rows), items), operation, detail=detail)
+    body = rest.invoices_page(len(rows), items)
+    page = offset // limit + 1
+    return Reply(200, JSON_CONTENT_TYPE, body, operation, detail=detail, page=page, matched=len(rows))
+
+
+def _iso_date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
+def _within(document: SandboxInvoice, bounds: dict[str, date | None]) -> bool:
+    """Whether the document's invoice and due dates fall within the query's from/to bounds."""
+    for day, low, high in (
+        (document.invoice_date, bounds["fromInvoiceDate"], bounds["toInvoiceDate"]),
+        (document.due_date, bounds["fromDueDate"], bounds["toDueDate"]),
+    ):
+        if (low is not None or high is not None) and day is None:
+            return False
+        if day is not None and ((low is not None and day < low) or (high is not None and day > high)):
+            return False
+    return True
 
 
 def _page(items: list[_T], used: soap.ResponseFilter) -> list[_T]:

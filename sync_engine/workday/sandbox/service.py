@@ -139,7 +139,7 @@ class SandboxService:
         reply = answer(self._data, request, version)
         if operation == "Get_Customer_Payments" and reply.page == 1:
             self._pause(knobs.slow_page_seconds)
-        return self._size_limited(reply)
+        return self._size_limited(self._priced(reply))
 
     def invoices(self, query: str, authorization: str | None) -> Reply:
         """`GET /ccx/api/customerAccounts/v1/{tenant}/invoices`."""
@@ -166,7 +166,13 @@ class SandboxService:
             invisible_every=knobs.rest_invisible_every,
             shuffle_seed=self._order_move(query),
         )
-        return self._size_limited(reply)
+        return self._size_limited(self._priced(reply))
+
+    def _priced(self, reply: Reply) -> Reply:
+        """`reply`, after the time page 1 of its query takes to build (`seconds_per_result`)."""
+        if reply.page == 1:
+            self._pause(self._knobs.seconds_per_result * reply.matched)
+        return reply
 
     def _order_move(self, query: str) -> int | None:
         """A seed to serve this page in another order, while `rest_order_moves` lasts (not for page 1)."""
