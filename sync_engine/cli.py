@@ -155,17 +155,67 @@ def serve(
     serve_slack(load_settings(), http=http, host=host, port=port)
 
 
+class AmountShape(StrEnum):
+    """The sandbox's `amount_shape` knob (sync_engine/workday/sandbox/rest.py AMOUNT_SHAPES)."""
+
+    OBJECT = "object"
+    NUMBER = "number"
+    STRING = "string"
+    REFERENCE = "reference"
+    MIXED = "mixed"
+
+
 @app.command()
 def sandbox(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8089,
     customers: Annotated[int, typer.Option(min=1, help="Customers in the data set.")] = 120,
     seed: Annotated[int, typer.Option(help="Seed of the data set.")] = 42,
     latency: Annotated[float, typer.Option(min=0, help="Seconds added to every response.")] = 0.0,
+    amount_shape: Annotated[
+        AmountShape,
+        typer.Option(help="How REST amounts are written (mixed: each document one of the others)."),
+    ] = AmountShape.OBJECT,
+    document_currency: Annotated[
+        bool, typer.Option(help="REST invoices carry their own currency field (else only their amounts may).")
+    ] = True,
+    zero_adjustment_totals: Annotated[
+        bool, typer.Option(help="REST adjustments carry totalAmount 0 (figures in net, tax, due amounts).")
+    ] = False,
+    stale_token_scopes: Annotated[
+        bool, typer.Option(help="REST answers 403 to access tokens issued before the start; fresh ones work.")
+    ] = False,
+    rest_service_disabled: Annotated[
+        bool, typer.Option(help="The Customer Accounts REST service is not enabled: HTTP 404.")
+    ] = False,
+    rest_invisible_every: Annotated[
+        int, typer.Option(min=0, help="Every n-th REST invoice is counted in total but not returned.")
+    ] = 0,
+    rest_order_moves: Annotated[
+        int, typer.Option(min=0, help="The next n REST invoice pages past a list's first come reordered.")
+    ] = 0,
+    max_response_bytes: Annotated[
+        int | None, typer.Option(min=1, help="Larger REST/SOAP bodies are broken off at this many bytes.")
+    ] = None,
+    seconds_per_result: Annotated[
+        float, typer.Option(min=0, help="Seconds page 1 of a query takes per document it matches.")
+    ] = 0.0,
 ) -> None:
     """Serve the built-in Workday sandbox (prints the WORKDAY_* settings that point at it)."""
-    from sync_engine.workday.sandbox import serve
+    from sync_engine.workday.sandbox import SandboxKnobs, serve
 
-    serve(port=port, customers=customers, seed=seed, latency=latency)
+    knobs = SandboxKnobs(
+        latency=latency,
+        amount_shape=amount_shape.value,
+        document_currency=document_currency,
+        zero_adjustment_totals=zero_adjustment_totals,
+        stale_token_scopes=stale_token_scopes,
+        rest_service_disabled=rest_service_disabled,
+        rest_invisible_every=rest_invisible_every,
+        rest_order_moves=rest_order_moves,
+        max_response_bytes=max_response_bytes,
+        seconds_per_result=seconds_per_result,
+    )
+    serve(port=port, customers=customers, seed=seed, latency=latency, knobs=knobs)
 
 
 @app.command()

@@ -28,6 +28,7 @@ __all__ = [
     "WorkdayError",
     "WorkdayNotAuthorizedError",
     "WorkdayNotFoundError",
+    "WorkdayPageTooLargeError",
     "WorkdayPermanentError",
     "WorkdayTransientError",
 ]
@@ -60,6 +61,11 @@ class WorkdayTransientError(WorkdayError):
         super().__init__(message)
         #: HTTP status of the last attempt, if Workday answered at all.
         self.status = status
+
+
+class WorkdayPageTooLargeError(WorkdayTransientError):
+    """A page request timed out or was broken off after it was sent: Workday aborts requests that would
+    return too much data, so a smaller page may pass."""
 
 
 class WorkdayPermanentError(WorkdayError):

@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -25,21 +25,14 @@ from sync_engine.errors import (
     WorkdayConfigurationError,
     WorkdayNotAuthorizedError,
     WorkdayNotFoundError,
+    WorkdayPageTooLargeError,
     WorkdayPermanentError,
-    WorkdayTransientError,
 )
-from sync_engine.records import (
-    CreditNote,
-    Customer,
-    CustomerSnapshot,
-    IdentifierType,
-    Invoice,
-    Payment,
-    Resolution,
-)
+from sync_engine.records import Customer, CustomerSnapshot, IdentifierType, Resolution
 from sync_engine.settings import WorkdaySettings
 from sync_engine.workday.auth import MemoryTokenStore, TokenManager, TokenStore
 from sync_engine.workday.gate import LocalGate, RequestGate
+from sync_engine.workday.paging import InvoiceListRead, PageSizes, PaymentPagesRead, Request
 from sync_engine.workday.rest import InvoicesPage, parse_error, parse_invoices
 from sync_engine.workday.soap import (
     PaymentsPage,
@@ -74,6 +67,10 @@ PAYMENTS_PAGE_SIZE = 999
 
 #: The Workday operations a sync calls (the REST invoices list also carries the credit notes).
 OPERATIONS = ("Get_Customers", "Get_Customer_Payments", "invoices")
+
+#: The one day a connection check asks for documents of: long before any tenant's receivables, so the
+#: answer is empty and cheap whatever the tenant's size.
+PROBE_DAY = date(2000, 1, 1)
 
 _SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
 # "Invalid ID value. 'CUST-999' is not a valid ID value for type = 'Customer_ID'" → CUST-999
@@ -133,6 +130,10 @@ class WorkdayClient:
         base = settings.base_url.rstrip("/")
         self._soap_url = f"{base}/ccx/service/{settings.tenant}/Revenue_Management/{settings.api_version}"
         self._invoices_url = f"{base}/ccx/api/customerAccounts/v1/{settings.tenant}/invoices"
+        # Shared by every fetch of this client: a size Workday broke off stays halved for the rest of the run.
+        self._page_sizes = PageSizes(
+            {"invoices": settings.invoices_page_size, "Get_Customer_Payments": settings.payments_page_size}
+        )
 
     def __repr__(self) -> str:
         return f"WorkdayClient(base_url={self._settings.base_url!r}, tenant={self._settings.tenant!r})"
@@ -219,58 +220,67 @@ class WorkdayClient:
         """All invoices, credit notes and payments of the customer, or an error: never a partial snapshot.
 
         Page 1 of the invoices and of the payments go out at once; when each tells its total, its other
-        pages go out at once too. Every task is one request, so the per-call pool cannot deadlock.
+        pages go out at once too (which pages: `paging`). Every task is one request, so the per-call pool
+        cannot deadlock.
         """
         fetched_at = datetime.now(UTC)
         wid = customer.wid
         abort = threading.Event()
-        invoice_pages: dict[int, InvoicesPage] = {}
-        payment_pages: dict[int, PaymentsPage] = {}
+        invoices = InvoiceListRead(wid, self._page_sizes)
+        payments = PaymentPagesRead(wid, self._page_sizes)
+        own_as_of = fetched_at.isoformat(timespec="milliseconds")
         workers = max(2, self._settings.max_in_flight)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workday-fetch") as pool:
-            pending: dict[Future[Any], tuple[str, int]] = {}
+            pending: dict[Future[Any], tuple[str, Request]] = {}
 
-            def submit(kind: str, number: int, task: Callable[..., Any], *args: Any) -> None:
-                # Each request runs in the caller's context: its logs carry the job's run id and WID.
-                pending[pool.submit(contextvars.copy_context().run, task, *args)] = (kind, number)
+            def submit(kind: str, requests: list[Request]) -> None:
+                for request in requests:
+                    if kind == "invoices":
+                        task: Callable[..., Any] = self._invoices_page
+                        args: tuple[Any, ...] = (wid, *request, abort)
+                    else:
+                        task, args = self._payments_page, (wid, *request, payments.as_of, abort)
+                    # Each request runs in the caller's context: its logs carry the job's run id and WID.
+                    pending[pool.submit(contextvars.copy_context().run, task, *args)] = (kind, request)
 
-            submit("invoices", 0, self._invoices_page, wid, 0, abort)
-            submit("payments", 1, self._payments_page, wid, 1, None, abort)
+            submit("invoices", invoices.start())
+            submit("payments", payments.start())
             try:
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
-                        kind, number = pending.pop(future)
-                        if kind == "invoices":
-                            invoices = invoice_pages[number] = future.result()
-                            if number == 0:
-                                size = self._settings.invoices_page_size
-                                for offset in range(size, invoices.total, size):
-                                    submit("invoices", offset, self._invoices_page, wid, offset, abort)
+                        kind, request = pending.pop(future)
+                        reader: InvoiceListRead | PaymentPagesRead = (
+                            invoices if kind == "invoices" else payments
+                        )
+                        try:
+                            page = future.result()
+                        except WorkdayPageTooLargeError:
+                            submit(kind, reader.too_large(request))
+                            continue
+                        if isinstance(page, InvoicesPage):
+                            submit(kind, invoices.page(request, page))
                         else:
-                            payments = payment_pages[number] = future.result()
-                            if number == 1:
-                                # Pin later pages to the moment page 1 was served, so they stay consistent.
-                                as_of = payments.as_of_entry or fetched_at.isoformat(timespec="milliseconds")
-                                for page in range(2, payments.results.total_pages + 1):
-                                    submit("payments", page, self._payments_page, wid, page, as_of, abort)
+                            submit(kind, payments.page(request, page, own_as_of))
             except BaseException:
                 abort.set()
                 for future in pending:
                     future.cancel()
                 raise
-        invoices_list, credit_notes = _receivables(wid, invoice_pages)
+        invoices_list, credit_notes = invoices.result()
         return CustomerSnapshot(
             customer=customer,
             invoices=invoices_list,
             credit_notes=credit_notes,
-            payments=_payments(wid, payment_pages),
+            payments=payments.result(),
             fetched_at=fetched_at,
         )
 
-    def _invoices_page(self, wid: str, offset: int, abort: threading.Event) -> InvoicesPage:
-        params = {"billToCustomer": wid, "limit": self._settings.invoices_page_size, "offset": offset}
-        response = self._authorized("invoices", "GET", self._invoices_url, params=params, abort=abort)
+    def _invoices_page(self, wid: str, offset: int, limit: int, abort: threading.Event) -> InvoicesPage:
+        params = {"billToCustomer": wid, "limit": limit, "offset": offset}
+        response = self._authorized(
+            "invoices", "GET", self._invoices_url, params=params, abort=abort, shrinkable=limit > 1
+        )
         if response.status_code == 400:
             detail = parse_error(response.content) or "HTTP 400"
             if "Invalid ID value" in detail:
@@ -279,15 +289,17 @@ class WorkdayClient:
         self._transport.raise_for_common(response, "invoices (Customer Accounts REST API)")
         return parse_invoices(response.content)
 
-    def _payments_page(self, wid: str, page: int, as_of: str | None, abort: threading.Event) -> PaymentsPage:
+    def _payments_page(
+        self, wid: str, page: int, count: int, as_of: str | None, abort: threading.Event
+    ) -> PaymentsPage:
         body = build_get_customer_payments(
             wid,
             self._settings.api_version,
             page=page,
-            count=self._settings.payments_page_size,
+            count=count,
             as_of_entry=as_of,
         )
-        result = self._soap("Get_Customer_Payments", body, abort)
+        result = self._soap("Get_Customer_Payments", body, abort, shrinkable=count > 1)
         if isinstance(result, SoapFault):
             if _names_invalid_ids(result):
                 raise WorkdayNotFoundError(f"Workday does not know customer {wid} ({result.string}).")
@@ -304,14 +316,17 @@ class WorkdayClient:
         self._tokens.refresh()
 
     def probe(self, operation: str) -> None:
-        """The cheapest request of one of `OPERATIONS` (one item of page 1); raises what a sync would."""
+        """The cheapest request of one of `OPERATIONS` (one item of page 1 of the narrowest query it takes:
+        one Customer_ID, or the documents of `PROBE_DAY`); raises what a sync would."""
         if operation == "invoices":
-            response = self._authorized(operation, "GET", self._invoices_url, params={"limit": 1})
+            day = PROBE_DAY.isoformat()
+            params = {"fromInvoiceDate": day, "toInvoiceDate": day, "limit": 1}
+            response = self._authorized(operation, "GET", self._invoices_url, params=params)
             self._transport.raise_for_common(response, "invoices (Customer Accounts REST API)")
             return
         if operation not in OPERATIONS:
             raise ValueError(f"not an operation we call: {operation!r}")
-        result = self._soap(operation, build_probe(operation, self._settings.api_version))
+        result = self._soap(operation, build_probe(operation, self._settings.api_version, PROBE_DAY))
         if isinstance(result, SoapFault):
             raise WorkdayPermanentError(f"Workday refused {operation}: {result.describe()}")
 
@@ -321,7 +336,9 @@ class WorkdayClient:
     def _authorized(
         self, operation: str, method: str, url: str, *, abort: threading.Event | None = None, **kwargs: Any
     ) -> httpx.Response:
-        """Send with the access token; when Workday rejects it, once more with a fresh one."""
+        """Send with the access token; when Workday rejects it (401, or a 403 that a token minted before a
+        change of the API client's scopes also gets), once more with a fresh one. A 403 that the fresh
+        token gets too is the caller's: a permission the integration user lacks."""
         headers: dict[str, str] = kwargs.pop("headers", {})
         token = self._tokens.token()
         for attempt in range(2):
@@ -333,20 +350,35 @@ class WorkdayClient:
                 abort=abort,
                 **kwargs,
             )
-            if not _authentication_failed(response):
+            forbidden = response.status_code == 403
+            if not forbidden and not _authentication_failed(response):
                 return response
             if attempt == 0:
-                logger.info("Workday rejected the access token for %s; refreshing it.", operation)
+                logger.info(
+                    "Workday %s the access token for %s; refreshing it.",
+                    "refused (HTTP 403)" if forbidden else "rejected",
+                    operation,
+                )
                 token = self._tokens.rejected(token)
+            elif forbidden:
+                return response
         raise WorkdayConfigurationError(
             f"Workday is not connected: it rejected a freshly issued access token for {operation}; "
             "check that the API client is active and has the scopes this service needs."
         )
 
-    def _soap(self, operation: str, body: bytes, abort: threading.Event | None = None) -> bytes | SoapFault:
+    def _soap(
+        self, operation: str, body: bytes, abort: threading.Event | None = None, *, shrinkable: bool = False
+    ) -> bytes | SoapFault:
         """The response body, or a `Client.validationError` fault for the caller to read."""
         response = self._authorized(
-            operation, "POST", self._soap_url, content=body, headers=_SOAP_HEADERS, abort=abort
+            operation,
+            "POST",
+            self._soap_url,
+            content=body,
+            headers=_SOAP_HEADERS,
+            abort=abort,
+            shrinkable=shrinkable,
         )
         if response.status_code == 200:
             return response.content
@@ -429,34 +461,3 @@ def _invalid_positions(fault: SoapFault, batch: list[str]) -> set[int]:
             return set()
         positions.add(position)
     return positions
-
-
-def _receivables(wid: str, pages: dict[int, InvoicesPage]) -> tuple[list[Invoice], list[CreditNote]]:
-    totals = {page.total for page in pages.values()}
-    invoices: dict[str, Invoice] = {}
-    credit_notes: dict[str, CreditNote] = {}
-    for offset in sorted(pages):
-        invoices.update(
-            (invoice.wid, invoice) for invoice in pages[offset].invoices if invoice.wid not in invoices
-        )
-        credit_notes.update(
-            (note.wid, note) for note in pages[offset].credit_notes if note.wid not in credit_notes
-        )
-    # REST paging has no snapshot: if the list changed between pages, offsets shifted and we may have missed
-    # or doubled a document. Better to fail (the job retries) than to store a partial list.
-    if len(totals) > 1 or len(invoices) + len(credit_notes) != next(iter(totals)):
-        raise WorkdayTransientError(
-            f"The invoices of customer {wid} changed while we were reading them; fetch the customer again."
-        )
-    return list(invoices.values()), list(credit_notes.values())
-
-
-def _payments(wid: str, pages: dict[int, PaymentsPage]) -> list[Payment]:
-    payments = [payment for page in sorted(pages) for payment in pages[page].payments]
-    expected = pages[1].results.total_results
-    if len(payments) != expected or len({payment.wid for payment in payments}) != len(payments):
-        raise WorkdayTransientError(
-            f"Workday sent {len(payments)} payments of customer {wid} where it announced {expected}; "
-            "fetch the customer again."
-        )
-    return payments

@@ -19,6 +19,7 @@ from sync_engine.errors import WorkdayPermanentError, WorkdayTransientError
 from sync_engine.records import Customer, Payment
 
 __all__ = [
+    "PROBE_CUSTOMER_ID",
     "SOAP_NS",
     "WD_NS",
     "PaymentsPage",
@@ -105,11 +106,24 @@ def build_get_customer_payments(
     return _envelope(request)
 
 
-def build_probe(operation: str, version: str) -> bytes:
-    """The cheapest request of a Get operation: no references or criteria, page 1 of one item, references
-    only. It proves the integration user may call the operation (Workday checks that first)."""
+#: The Customer_ID a connection check asks for: a criterion (not a reference), so no such customer is an
+#: empty answer rather than a fault.
+PROBE_CUSTOMER_ID = "workday-resync-connection-check"
+
+
+def build_probe(operation: str, version: str, day: date) -> bytes:
+    """The cheapest request of a Get operation: the narrowest criteria it takes (one Customer_ID, or the
+    payments of one day), page 1 of one item, references only. Workday builds a query's whole result set
+    on page 1, so a probe without criteria would cost a read of the whole tenant. It proves the
+    integration user may call the operation (Workday checks that first)."""
     request = etree.Element(_wd(f"{operation}_Request"), nsmap={"wd": WD_NS})
     request.set(_wd("version"), version)
+    criteria = _sub(request, "Request_Criteria")
+    if operation == "Get_Customers":
+        _sub(criteria, "Customer_ID", PROBE_CUSTOMER_ID)
+    else:
+        _sub(criteria, "Payment_Date_On_or_After", day.isoformat())
+        _sub(criteria, "Payment_Date_On_or_Before", day.isoformat())
     response_filter = _sub(request, "Response_Filter")
     _sub(response_filter, "Page", "1")
     _sub(response_filter, "Count", "1")

@@ -4,6 +4,10 @@ Retried, with exponential backoff and jitter: HTTP 429, 502, 503 and 504, timeou
 connections, and HTTP 500 whose body is not a SOAP fault (how Workday throttles SOAP) or is a `Server.*`
 fault other than a processing error. Everything else is the caller's to read: a SOAP `Client.*` fault is
 never retried (Workday penalises clients that repeat invalid requests).
+
+A page request may say that a smaller page would do (`shrinkable`): Workday aborts requests that would
+return too much data, so a page timed out or broken off after it was sent is not sent again as it was; it
+raises `WorkdayPageTooLargeError` at once for the caller to ask for a smaller page.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception_type,
+    retry_if_not_exception_type,
     stop_after_attempt,
 )
 
@@ -29,6 +34,7 @@ from sync_engine import metrics
 from sync_engine.errors import (
     WorkdayConfigurationError,
     WorkdayNotAuthorizedError,
+    WorkdayPageTooLargeError,
     WorkdayPermanentError,
     WorkdayTransientError,
 )
@@ -72,6 +78,10 @@ class _Retry(Exception):
 
 class _Throttled(_Retry):
     """Workday is throttling us: HTTP 429, or HTTP 500 without a SOAP fault (how SOAP says it)."""
+
+
+class _BrokenOff(_Retry):
+    """A shrinkable page timed out or was cut off after it was sent: maybe too much data for Workday."""
 
 
 class _Aborted(Exception):
@@ -122,24 +132,31 @@ class Transport:
         *,
         headers: Mapping[str, str] | None = None,
         abort: threading.Event | None = None,
+        shrinkable: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send until a response that is not worth retrying; `WorkdayTransientError` once attempts run out.
 
         `kwargs` go to `httpx.Client.request` (params, content, data, auth). When `abort` is set, no
-        further attempt starts and backoff sleeps end at once.
+        further attempt starts and backoff sleeps end at once. When `shrinkable`, a response that times
+        out or is cut off (or a gateway's 504) raises `WorkdayPageTooLargeError` without a retry.
         """
         policy = self._retry
         retrying = Retrying(
             stop=stop_after_attempt(policy.attempts),
             wait=policy.wait,
-            retry=retry_if_exception_type(_Retry),
+            retry=retry_if_exception_type(_Retry) & retry_if_not_exception_type(_BrokenOff),
             before_sleep=lambda state: self._log_retry(operation, state),
             sleep=_sleeper(abort),
             reraise=True,
         )
         try:
-            return retrying(self._counted_attempt, operation, method, url, headers, abort, kwargs)
+            return retrying(self._counted_attempt, operation, method, url, headers, abort, shrinkable, kwargs)
+        except _BrokenOff as broken:
+            raise WorkdayPageTooLargeError(
+                f"Workday {operation} broke off a page ({broken}); a smaller page may pass.",
+                status=broken.status,
+            ) from None
         except _Retry as last:
             raise WorkdayTransientError(
                 f"Workday {operation} failed {policy.attempts} times in a row (last: {last}); Workday is "
@@ -172,25 +189,34 @@ class Transport:
         url: str,
         headers: Mapping[str, str] | None,
         abort: threading.Event | None,
+        shrinkable: bool,
         kwargs: dict[str, Any],
     ) -> httpx.Response:
         if abort is not None and abort.is_set():
             raise _Aborted
+        # Failures after the request went out: what Workday does to a page that holds too much data.
+        broken_off = _BrokenOff if shrinkable else _Retry
         with self._gate.slot():
             with self._counts_lock:
                 self._counts[operation] += 1
             try:
                 response = self._http.request(method, url, headers=headers, **kwargs)
-            except httpx.TimeoutException as error:
+            except (httpx.ConnectTimeout, httpx.PoolTimeout) as error:
                 raise _Retry(f"{type(error).__name__} after {self._settings.timeout:g} s") from None
+            except httpx.TimeoutException as error:
+                raise broken_off(f"{type(error).__name__} after {self._settings.timeout:g} s") from None
             except httpx.UnsupportedProtocol:
                 raise WorkdayConfigurationError(
                     f"Workday base URL {self._settings.base_url!r} is not an http(s) URL; "
                     "check WORKDAY_BASE_URL."
                 ) from None
+            except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+                raise broken_off(f"{type(error).__name__}: {error}") from None
             except httpx.TransportError as error:
                 raise _Retry(f"{type(error).__name__}: {error}") from None
         status = response.status_code
+        if status == 504:
+            raise broken_off("HTTP 504", status)
         if status in RETRY_STATUSES:
             raise (_Throttled if status == 429 else _Retry)(f"HTTP {status}", status)
         if status == 500:
@@ -221,12 +247,23 @@ class Transport:
         if status < 400:
             return
         settings = self._settings
-        if status == 404:
-            raise WorkdayConfigurationError(
-                f"Workday tenant {settings.tenant!r} not found on host {settings.base_url} "
-                f"({operation} answered HTTP 404); check WORKDAY_TENANT and WORKDAY_BASE_URL."
-            )
         detail = parse_error(response.content)
+        if status == 404:
+            # Say what was not found: on REST it is as often a service the tenant has not enabled as a
+            # wrong tenant or host.
+            path = response.request.url.path
+            said = f" (Workday said: {detail})" if detail else ""
+            cause = (
+                "the Customer Accounts REST API may not be enabled for the tenant (ask its Workday admin "
+                "to enable the service and the API client's Customer Accounts scope), or "
+                if "/ccx/api/" in path
+                else ""
+            )
+            raise WorkdayConfigurationError(
+                f"Workday found no resource {path} for {operation} (HTTP 404){said}: {cause}tenant "
+                f"{settings.tenant!r} is not served by {settings.base_url}; check WORKDAY_TENANT and "
+                "WORKDAY_BASE_URL."
+            )
         if status == 403:
             raise WorkdayNotAuthorizedError(
                 f"The integration user is not authorized for {operation}: grant its security group access "

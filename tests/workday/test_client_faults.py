@@ -127,7 +127,8 @@ def test_an_operation_the_integration_user_may_not_call(sandbox: Sandbox, operat
                 client.resolve_customers([customer.customer_id or ""], IdentifierType.REFERENCE)
             else:
                 client.fetch_customer(customer)
-        assert client.request_counts[operation] == 1
+        # A REST 403 is asked once more with a fresh token (it may be a token of stale scopes).
+        assert client.request_counts[operation] == (2 if operation == "invoices" else 1)
     assert f"integration user is not authorized for {operation}" in str(raised.value)
 
 

@@ -11,7 +11,7 @@ from lxml import etree
 from pydantic import SecretStr
 
 from sync_engine.errors import WorkdayConfigurationError, WorkdayPermanentError, WorkdayTransientError
-from sync_engine.records import IdentifierType
+from sync_engine.records import Customer, IdentifierType
 from sync_engine.settings import WorkdaySettings
 from sync_engine.workday import RetryPolicy, WorkdayClient
 from sync_engine.workday.soap import WD_NS
@@ -165,7 +165,7 @@ def test_what_is_retried(failure: httpx.Response) -> None:
         (
             httpx.Response(404, text="<html><body>Not Found</body></html>"),
             WorkdayConfigurationError,
-            "not found",
+            "no resource /ccx/service/acme/Revenue_Management/v45.2 for Get_Customers",
         ),
         (httpx.Response(200, content=b"<env:Envelope"), WorkdayTransientError, "unreadable"),
     ],
@@ -214,3 +214,35 @@ def test_token_request_uses_basic_auth_and_the_refresh_grant() -> None:
         "refresh_token": "refresh",
     }
     assert client.request_counts == {"token": 1, "Get_Customers": 1}
+
+
+def test_a_page_that_times_out_is_asked_for_again_at_half_the_size() -> None:
+    # The sandbox breaks big pages off (see test_client_real_tenant); a page may also just run out of time.
+    invoices = [
+        {"id": f"{n:032x}", "invoiceNumber": f"INV-{n}", "totalAmount": n, "currency": "USD"}
+        for n in range(150)
+    ]
+    limits: list[int] = []
+
+    def workday(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/invoices"):
+            limit, offset = int(request.url.params["limit"]), int(request.url.params["offset"])
+            limits.append(limit)
+            if limit > 50:
+                raise httpx.ReadTimeout("timed out", request=request)
+            return httpx.Response(200, json={"total": 150, "data": invoices[offset : offset + limit]})
+        empty = "<wd:Response_Results><wd:Total_Results>0</wd:Total_Results></wd:Response_Results>"
+        return httpx.Response(
+            200,
+            content=envelope(
+                f"<wd:Get_Customer_Payments_Response>{empty}</wd:Get_Customer_Payments_Response>"
+            ),
+        )
+
+    customer = Customer("a" * 32, "C-1", None, "C", "USD", "Active", None)
+    with client_with(workday) as client:
+        snapshot = client.fetch_customer(customer)
+        assert [invoice.invoice_number for invoice in snapshot.invoices] == [f"INV-{n}" for n in range(150)]
+        client.fetch_customer(customer)
+    # A page of 100 timed out once; every later page, of this fetch and the next, asks for 50.
+    assert limits == [100, 50, 50, 50, 50, 50, 50]

@@ -102,13 +102,98 @@ def test_a_garbled_page_is_transient() -> None:
         ),
         (
             {"total": 1, "data": [{"id": "a", "invoiceNumber": "1", "totalAmount": {"value": "1.00"}}]},
-            "totalAmount.value",
+            "currency is missing",
         ),
     ],
 )
 def test_a_page_of_the_wrong_shape_is_permanent(body: object, problem: str) -> None:
     with pytest.raises(WorkdayPermanentError, match=problem):
         parse_invoices(json.dumps(body).encode())
+
+
+def one_invoice(**fields: object) -> bytes:
+    item = {"id": INVOICE_WID, "invoiceNumber": "INV-1", "transactionType": "Invoice", **fields}
+    # Written by hand so that numbers keep their digits (json.dumps would go through float).
+    return ('{"total": 1, "data": [' + json.dumps(item).replace('"@', "").replace('@"', "") + "]}").encode()
+
+
+@pytest.mark.parametrize(
+    ("total", "currency_field", "expected"),
+    [
+        ("@1200.10@", {"descriptor": "EUR"}, ("1200.10", "EUR")),
+        ("1200.10", {"descriptor": "EUR"}, ("1200.10", "EUR")),
+        ("-0.001", "JPY", ("-0.001", "JPY")),
+        ({"value": "@1200.10@", "currency": "USD"}, None, ("1200.10", "USD")),
+        ({"value": "1E+3", "currency": "USD"}, None, ("1E+3", "USD")),
+        (
+            {"value": "@12345678901234567.89@", "currency": {"id": "9e9", "descriptor": "GBP"}},
+            None,
+            ("12345678901234567.89", "GBP"),
+        ),
+        ({"value": "@7@", "currency": {"id": "CHF"}}, None, ("7", "CHF")),
+    ],
+)
+def test_every_amount_shape_of_the_specs_is_read_exactly(
+    total: object, currency_field: object, expected: tuple[str, str]
+) -> None:
+    fields: dict[str, object] = {"totalAmount": total}
+    if currency_field is not None:
+        fields["currency"] = currency_field
+    [invoice] = parse_invoices(one_invoice(**fields)).invoices
+    assert (str(invoice.total_amount), invoice.currency) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        (
+            "totalAmount",
+            {"amount": "1.00", "currencyCode": "USD"},
+            '{"amount": "1.00", "currencyCode": "USD"}',
+        ),
+        ("totalAmount", "1,200.10", '"1,200.10"'),
+        ("taxAmount", {"value": "NaN", "currency": "USD"}, '{"value": "NaN", "currency": "USD"}'),
+        (
+            "dueAmount",
+            {"value": 5, "currency": {"id": "0123abcd"}},
+            '{"value": 5, "currency": {"id": "0123abcd"}}',
+        ),
+        ("dueAmount", [5], "[5]"),
+    ],
+)
+def test_an_amount_in_an_unknown_shape_is_named_and_shown(field: str, value: object, shown: str) -> None:
+    fields = {"totalAmount": {"value": 1, "currency": "USD"}, field: value}
+    with pytest.raises(WorkdayPermanentError) as raised:
+        parse_invoices(one_invoice(**fields))
+    message = str(raised.value)
+    assert f"invoice INV-1 ({INVOICE_WID}) with {field} in a shape we do not read: {shown}" in message
+
+
+def adjustment(**amounts: object) -> bytes:
+    return one_invoice(transactionType="Adjustment", currency={"descriptor": "USD"}, **amounts)
+
+
+@pytest.mark.parametrize(
+    ("amounts", "expected"),
+    [
+        # Workday's own total wins when it is not zero.
+        ({"totalAmount": "-120.50", "netAmount": "-100.00", "taxAmount": "-20.00"}, "-120.50"),
+        # "When the reporting transaction is not an instance of a customer invoice, the amount value is zero."
+        (
+            {"totalAmount": "@0@", "netAmount": "@-100.40@", "taxAmount": "@-20.10@", "dueAmount": "@-3@"},
+            "-120.50",
+        ),
+        ({"totalAmount": {"value": "0.00", "currency": "USD"}, "netAmount": "-100.00"}, "-100.00"),
+        ({"totalAmount": "0", "netAmount": "0", "taxAmount": "0", "dueAmount": "-75.25"}, "-75.25"),
+        ({"netAmount": "-10.00", "taxAmount": "-1.00"}, "-11.00"),
+        ({"totalAmount": "0.00", "dueAmount": "0"}, "0.00"),
+    ],
+)
+def test_an_adjustment_with_a_zero_total_stores_its_real_amount(
+    amounts: dict[str, object], expected: str
+) -> None:
+    [note] = parse_invoices(adjustment(**amounts)).credit_notes
+    assert str(note.total_amount) == expected
 
 
 def test_rest_error_text() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,7 +10,9 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -262,6 +265,147 @@ def test_serve_prints_its_environment_and_stops_on_sigterm() -> None:
             auth=(lines["WORKDAY_CLIENT_ID"], lines["WORKDAY_CLIENT_SECRET"]),
         )
         assert response.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        process.communicate()
+
+
+# --- shapes of a real tenant (issue 12) -----------------------------------------------------------------
+
+
+def invoice_items(http: httpx.Client, sandbox: Sandbox, token: str, **params: Any) -> dict[str, Any]:
+    query = {"billToCustomer": sandbox.data.big_customer_wid, "limit": 100, "offset": 0, **params}
+    response = http.get(
+        f"/ccx/api/customerAccounts/v1/{sandbox.tenant}/invoices",
+        params=query,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = json.loads(response.content, parse_float=Decimal)
+    return body
+
+
+def test_amount_shapes_and_zero_adjustment_totals(http: httpx.Client, sandbox: Sandbox, token: str) -> None:
+    default = invoice_items(http, sandbox, token)["data"][0]
+    assert set(default["totalAmount"]) == {"value", "currency"} and default["currency"]["descriptor"]
+
+    sandbox.knobs.amount_shape = "number"
+    assert isinstance(invoice_items(http, sandbox, token)["data"][0]["totalAmount"], Decimal | int)
+    sandbox.knobs.amount_shape = "string"
+    assert isinstance(invoice_items(http, sandbox, token)["data"][0]["taxAmount"], str)
+    sandbox.knobs.amount_shape = "reference"
+    sandbox.knobs.document_currency = False
+    item = invoice_items(http, sandbox, token)["data"][0]
+    assert set(item["dueAmount"]["currency"]) == {"id", "descriptor"} and "currency" not in item
+    sandbox.knobs.amount_shape = "mixed"
+    kinds = {type(i["netAmount"]).__name__ for i in invoice_items(http, sandbox, token)["data"]}
+    assert kinds >= {"dict", "str"}
+
+    sandbox.knobs.amount_shape = "object"
+    sandbox.knobs.zero_adjustment_totals = True
+    adjustments = invoice_items(http, sandbox, token, transactionType="adjustment")["data"]
+    assert adjustments and all(a["totalAmount"]["value"] == 0 for a in adjustments)
+    assert any(a["netAmount"]["value"] != 0 for a in adjustments)
+
+
+def test_totals_counting_invisible_documents_and_moving_order(
+    http: httpx.Client, sandbox: Sandbox, token: str
+) -> None:
+    first = invoice_items(http, sandbox, token, limit=10)
+    second = invoice_items(http, sandbox, token, limit=10, offset=10)
+
+    sandbox.knobs.rest_invisible_every = 5
+    hidden = invoice_items(http, sandbox, token, limit=10)
+    assert hidden["total"] == first["total"] and len(hidden["data"]) == 8
+    assert [i["id"] for i in hidden["data"]] == [i["id"] for n, i in enumerate(first["data"], 1) if n % 5]
+
+    sandbox.knobs.rest_invisible_every = 0
+    sandbox.knobs.rest_order_moves = 1
+    assert invoice_items(http, sandbox, token, limit=10) == first  # page 1 never moves
+    assert invoice_items(http, sandbox, token, limit=10, offset=10) != second
+    assert invoice_items(http, sandbox, token, limit=10, offset=10) == second
+    assert sandbox.knobs.rest_order_moves == 0
+
+
+def test_a_response_over_the_maximum_size_is_broken_off(
+    http: httpx.Client, sandbox: Sandbox, token: str
+) -> None:
+    sandbox.knobs.max_response_bytes = 5_000
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        invoice_items(http, sandbox, token)
+    with pytest.raises(httpx.RemoteProtocolError):
+        soap(http, sandbox, token, payments_request(sandbox.data.big_customer_wid))
+    assert len(invoice_items(http, sandbox, token, limit=2)["data"]) == 2
+    assert sandbox.stats.by_outcome() == {"ok": 2, "too_large": 2}
+
+
+def test_stale_token_scopes_and_a_disabled_rest_service(
+    http: httpx.Client, sandbox: Sandbox, token: str
+) -> None:
+    sandbox.knobs.stale_token_scopes = True
+    assert invoices(http, sandbox, token).status_code == 403
+    assert soap(http, sandbox, token, payments_request(sandbox.data.big_customer_wid)).status_code == 200
+    fresh = http.post(
+        f"/ccx/oauth2/{sandbox.tenant}/token",
+        data={"grant_type": "refresh_token", "refresh_token": sandbox.refresh_token},
+        auth=(sandbox.client_id, sandbox.client_secret),
+    ).json()["access_token"]
+    assert invoices(http, sandbox, fresh).status_code == 200
+
+    sandbox.knobs.rest_service_disabled = True
+    response = invoices(http, sandbox, fresh)
+    assert (response.status_code, response.json()) == (404, {"error": "Resource not found."})
+
+
+def test_page_one_is_priced_by_what_the_query_matches(
+    http: httpx.Client, sandbox: Sandbox, token: str
+) -> None:
+    matched = invoice_items(http, sandbox, token, limit=1)["total"]
+    sandbox.knobs.seconds_per_result = 0.4 / matched
+
+    started = time.perf_counter()
+    invoice_items(http, sandbox, token, limit=1)
+    whole_list = time.perf_counter() - started
+    started = time.perf_counter()
+    narrow = invoice_items(
+        http, sandbox, token, limit=1, fromInvoiceDate="2000-01-01", toInvoiceDate="2000-01-01"
+    )
+    one_day = time.perf_counter() - started
+    started = time.perf_counter()
+    invoice_items(http, sandbox, token, limit=1, offset=1)
+    page_two = time.perf_counter() - started
+
+    assert narrow == {"total": 0, "data": []}
+    assert whole_list >= 0.4 > max(one_day, page_two)
+
+
+def test_the_sandbox_command_sets_the_knobs() -> None:
+    knobs = ["--rest-service-disabled", "--amount-shape", "string", "--max-response-bytes", "100000"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sync_engine", "sandbox", "--port", "0", "--customers", "3", *knobs],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert process.stdout is not None
+        lines = dict(process.stdout.readline().strip().split("=", 1) for _ in range(6))
+        base, tenant = lines["WORKDAY_BASE_URL"], lines["WORKDAY_TENANT"]
+        token = httpx.post(
+            f"{base}/ccx/oauth2/{tenant}/token",
+            data={"grant_type": "refresh_token", "refresh_token": lines["WORKDAY_REFRESH_TOKEN"]},
+            auth=(lines["WORKDAY_CLIENT_ID"], lines["WORKDAY_CLIENT_SECRET"]),
+        ).json()["access_token"]
+        response = httpx.get(
+            f"{base}/ccx/api/customerAccounts/v1/{tenant}/invoices",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 404
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:

@@ -48,7 +48,8 @@ class TokenStore:
         # Refresh token → monotonic expiry; None until it is rotated out.
         self._refresh_tokens: dict[str, float | None] = {refresh_token: None}
         self._current_refresh_token = refresh_token
-        self._access_tokens: dict[str, float] = {}
+        # Access token → (monotonic issue time, monotonic expiry).
+        self._access_tokens: dict[str, tuple[float, float]] = {}
 
     @property
     def refresh_token(self) -> str:
@@ -71,9 +72,11 @@ class TokenStore:
             if expiry is not None and expiry <= now:
                 return None
             if len(self._access_tokens) > _PRUNE_ABOVE:
-                self._access_tokens = {token: end for token, end in self._access_tokens.items() if end > now}
+                self._access_tokens = {
+                    token: times for token, times in self._access_tokens.items() if times[1] > now
+                }
             access_token = secrets.token_urlsafe(32)
-            self._access_tokens[access_token] = now + lifetime
+            self._access_tokens[access_token] = (now, now + lifetime)
             new_refresh_token = None
             if rotate:
                 new_refresh_token = secrets.token_urlsafe(48)
@@ -85,5 +88,11 @@ class TokenStore:
 
     def access_token_valid(self, token: str) -> bool:
         with self._lock:
-            expiry = self._access_tokens.get(token)
-            return expiry is not None and time.monotonic() < expiry
+            times = self._access_tokens.get(token)
+            return times is not None and time.monotonic() < times[1]
+
+    def issued_before(self, token: str, moment: float) -> bool:
+        """Whether the access token was issued before the monotonic `moment`."""
+        with self._lock:
+            times = self._access_tokens.get(token)
+            return times is not None and times[0] < moment

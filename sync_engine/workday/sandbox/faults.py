@@ -36,6 +36,10 @@ class SandboxKnobs:
     hang_seconds: float = DEFAULT_HANG_SECONDS
     #: Seconds added to page 1 of Get_Customer_Payments (Workday builds its page cache then).
     slow_page_seconds: float = 0.0
+    #: Seconds added to page 1 of a query (REST invoices, Get_Customers, Get_Customer_Payments) per document
+    #: or customer it matches over all pages: Workday builds the whole result set then, so a query over a
+    #: whole tenant is slow however small its page.
+    seconds_per_result: float = 0.0
     #: Lifetime of new access tokens, in seconds.
     token_lifetime: float = 3600.0
     #: Whether a refresh grant also returns a new refresh token (the old one then lasts `rotation_grace`).
@@ -46,6 +50,31 @@ class SandboxKnobs:
     revoked: bool = False
     #: Operations the API client may not call: "Get_Customers", "Get_Customer_Payments", "invoices".
     unauthorized_operations: set[str] = field(default_factory=set)
+    #: The API client's scopes changed: access tokens issued before the knob was first seen on are answered
+    #: HTTP 403 on REST (a fresh token works), as Workday does for a token minted under the old scopes.
+    stale_token_scopes: bool = False
+    #: The Customer Accounts REST service is not enabled for the tenant: its resources answer HTTP 404.
+    rest_service_disabled: bool = False
+    #: Every n-th document of a REST invoice list (0: none) is counted in `total` and keeps its place on
+    #: its page but is not returned, as documents the integration user may not see: pages come short and
+    #: the count never adds up.
+    rest_invisible_every: int = 0
+    #: The next n REST invoice pages past a list's first are served from the list in another order (a
+    #: seeded shuffle), as a list without a sort may come; the sandbox counts the knob down to 0.
+    rest_order_moves: int = 0
+    #: Largest response body in bytes (None: no limit). Workday "will abort any requests that would return
+    #: too much data" (its only public word on it, via CData); the sandbox sends the status, the headers
+    #: and this many bytes of a larger REST or SOAP body, then closes the connection.
+    max_response_bytes: int | None = None
+    #: How REST amounts are written: "object" `{"value", "currency": "USD"}`, "number", "string",
+    #: "reference" `{"value", "currency": {"id", "descriptor"}}`, or "mixed" (each document one of them).
+    amount_shape: str = "object"
+    #: Whether REST invoices carry their own `currency` field (else only their amounts may name it).
+    document_currency: bool = True
+    #: REST adjustments carry `totalAmount` 0, their figures only in net, tax and due amounts (the current
+    #: spec: "When the reporting transaction is not an instance of a customer invoice, the amount value is
+    #: zero").
+    zero_adjustment_totals: bool = False
     #: Seed of the random faults.
     fault_seed: int = 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ class Reply:
     body: bytes
     #: "token", "Get_Customers", "Get_Customer_Payments", "invoices", another SOAP operation or "unknown".
     operation: str
-    #: "ok", "fault", "throttled", "unauthorized" or "timeout".
+    #: "ok", "fault", "throttled", "unauthorized", "timeout" or "too_large" (broken off).
     outcome: str = "ok"
     detail: str = ""
     references: frozenset[tuple[str, str]] = frozenset()
@@ -59,6 +60,10 @@ class Reply:
     page: int | None = None
     #: Close the connection after answering (the body may not have been read).
     close: bool = False
+    #: Send only this many bytes of the body, then close the connection (a response broken off).
+    cut_at: int | None = None
+    #: Documents (or customers) the query matched over all its pages, for the knob that prices page 1.
+    matched: int = 0
 
 
 def soap_reply(operation: str, body: bytes, *, outcome: str = "fault", detail: str = "") -> Reply:
@@ -126,7 +131,16 @@ def get_customers(data: SandboxData, request: etree._Element, version: str) -> R
     ]
     results = soap.PageResults(len(selected), used.count, used.page, len(on_page))
     body = soap.response(operation, version, echoes, results, fragments)
-    return Reply(200, SOAP_CONTENT_TYPE, body, operation, detail=detail, references=sent, page=used.page)
+    return Reply(
+        200,
+        SOAP_CONTENT_TYPE,
+        body,
+        operation,
+        detail=detail,
+        references=sent,
+        page=used.page,
+        matched=len(selected),
+    )
 
 
 def _customers_by_criteria(
@@ -215,11 +229,32 @@ def get_customer_payments(data: SandboxData, request: etree._Element, version: s
     results = soap.PageResults(len(payments), used.count, used.page, len(on_page))
     fragments = [soap.payment_fragment(payment, customer) for payment, customer in on_page]
     body = soap.response(operation, version, echoes, results, fragments)
-    return Reply(200, SOAP_CONTENT_TYPE, body, operation, detail=detail, references=sent, page=used.page)
+    return Reply(
+        200,
+        SOAP_CONTENT_TYPE,
+        body,
+        operation,
+        detail=detail,
+        references=sent,
+        page=used.page,
+        matched=len(payments),
+    )
 
 
-def list_invoices(data: SandboxData, query: str, href_base: str) -> Reply:
-    """`GET .../invoices`: invoices and adjustments of the billToCustomer(s), `limit` at a time."""
+def list_invoices(
+    data: SandboxData,
+    query: str,
+    href_base: str,
+    style: rest.AmountStyle = rest.DEFAULT_STYLE,
+    *,
+    invisible_every: int = 0,
+    shuffle_seed: int | None = None,
+) -> Reply:
+    """`GET .../invoices`: invoices and adjustments of the billToCustomer(s), `limit` at a time.
+
+    `invisible_every`: every n-th document is counted and takes its place but is not returned.
+    `shuffle_seed`: the list in another order (pages past the first only).
+    """
     operation = "invoices"
     params = parse_qs(query, keep_blank_values=True)
     limit = _whole_number(params, "limit", DEFAULT_LIMIT)
@@ -233,6 +268,12 @@ def list_invoices(data: SandboxData, query: str, href_base: str) -> Reply:
     kind = None if kind_param is None else _TRANSACTION_TYPES.get(kind_param.lower())
     if kind_param is not None and kind is None:
         return _json_error(400, "transactionType must be invoice or adjustment", detail)
+    bounds: dict[str, date | None] = {}
+    for name in ("fromInvoiceDate", "toInvoiceDate", "fromDueDate", "toDueDate"):
+        raw = params.get(name, [None])[-1]
+        bounds[name] = None if raw is None else _iso_date(raw)
+        if raw is not None and bounds[name] is None:
+            return _json_error(400, f"{name} must be a date (YYYY-MM-DD)", detail)
 
     moment = data.moment()
     wids = params.get("billToCustomer") or data.customer_wids
@@ -246,12 +287,17 @@ def list_invoices(data: SandboxData, query: str, href_base: str) -> Reply:
                 400, "invalid request", detail, errors=[{"error": message, "field": "billToCustomer"}]
             )
         views.append(view)
-    rows: Sequence[tuple[SandboxInvoice, CustomerView]] = [
+    rows: list[tuple[SandboxInvoice, CustomerView]] = [
         (document, view)
         for view in views
         for document in view.documents
-        if kind is None or document.transaction_type == kind
+        if (kind is None or document.transaction_type == kind) and _within(document, bounds)
     ]
+    if shuffle_seed is not None and offset > 0:
+        random.Random(shuffle_seed).shuffle(rows)
+    on_page: Sequence[tuple[SandboxInvoice, CustomerView]] = rows[offset : offset + limit]
+    if invisible_every > 0:
+        on_page = [row for position, row in enumerate(on_page, offset + 1) if position % invisible_every != 0]
     items = [
         rest.invoice_json(
             document,
@@ -259,10 +305,33 @@ def list_invoices(data: SandboxData, query: str, href_base: str) -> Reply:
             view.related_invoice.get(document.wid),
             view.related_adjustments.get(document.wid, ()),
             f"{href_base}/{document.wid}",
+            style,
         )
-        for document, view in rows[offset : offset + limit]
+        for document, view in on_page
     ]
-    return Reply(200, JSON_CONTENT_TYPE, rest.invoices_page(len(rows), items), operation, detail=detail)
+    body = rest.invoices_page(len(rows), items)
+    page = offset // limit + 1
+    return Reply(200, JSON_CONTENT_TYPE, body, operation, detail=detail, page=page, matched=len(rows))
+
+
+def _iso_date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
+def _within(document: SandboxInvoice, bounds: dict[str, date | None]) -> bool:
+    """Whether the document's invoice and due dates fall within the query's from/to bounds."""
+    for day, low, high in (
+        (document.invoice_date, bounds["fromInvoiceDate"], bounds["toInvoiceDate"]),
+        (document.due_date, bounds["fromDueDate"], bounds["toDueDate"]),
+    ):
+        if (low is not None or high is not None) and day is None:
+            return False
+        if day is not None and ((low is not None and day < low) or (high is not None and day > high)):
+            return False
+    return True
 
 
 def _page(items: list[_T], used: soap.ResponseFilter) -> list[_T]:

@@ -2,27 +2,63 @@
 
 Amounts are written from Decimal as exact JSON numbers (1200.10 stays `1200.10`, never a rounded float),
 which the standard `json` module cannot do; every string goes through the `json` encoder. An invoice's JSON
-is cached per record version.
+is cached per record version and shape.
+
+Workday's specs disagree on how an amount is written, so the sandbox writes each shape they allow
+(`AMOUNT_SHAPES`): `{"value": 1.5, "currency": "USD"}` (the default), a plain number (2019 swagger), a
+numeric string, and `{"value": 1.5, "currency": {"id": <WID>, "descriptor": "USD"}}` (a Currency reference).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import TypeAlias
 
-from sync_engine.workday.sandbox.catalog import INVOICE_STATUS_WIDS, PAYMENT_STATUS_WIDS
+from sync_engine.workday.sandbox.catalog import INVOICE_STATUS_WIDS, PAYMENT_STATUS_WIDS, fixed_wid
 from sync_engine.workday.sandbox.model import DocumentLink, SandboxInvoice
 
-__all__ = ["JsonValue", "encode", "error", "invoice_json", "invoices_page"]
+__all__ = [
+    "AMOUNT_SHAPES",
+    "DEFAULT_STYLE",
+    "AmountStyle",
+    "JsonValue",
+    "encode",
+    "error",
+    "invoice_json",
+    "invoices_page",
+]
 
 JsonValue: TypeAlias = "Decimal | str | int | bool | Mapping[str, JsonValue] | Sequence[JsonValue] | None"
 #: Cached invoice JSON strings; generously above the largest benchmark (~20,000 documents).
 INVOICE_CACHE_SIZE = 65_536
 # A JSON string literal for a str (the encoder's fast path for strings).
 _quote = json.JSONEncoder(ensure_ascii=False).encode
+#: How amounts are written: "object" (the default), "number", "string", "reference", or "mixed" (each
+#: document in one of the four, by its WID).
+AMOUNT_SHAPES = ("object", "number", "string", "reference", "mixed")
+_ROTATION = AMOUNT_SHAPES[:4]
+
+
+@dataclass(frozen=True, slots=True)
+class AmountStyle:
+    """How a document's amounts are written (the sandbox's knobs; the defaults are the historical shape)."""
+
+    shape: str = "object"
+    #: Whether the document has its own `currency` field.
+    document_currency: bool = True
+    #: Adjustments written with `totalAmount` 0 (their figures only in net, tax and due amounts).
+    zero_adjustment_totals: bool = False
+
+    def __post_init__(self) -> None:
+        if self.shape not in AMOUNT_SHAPES:
+            raise ValueError(f"amount shape must be one of {', '.join(AMOUNT_SHAPES)}, not {self.shape!r}")
+
+
+DEFAULT_STYLE = AmountStyle()
 
 
 def encode(value: JsonValue) -> str:
@@ -48,11 +84,22 @@ def invoice_json(
     related_invoice: DocumentLink | None,
     related_adjustments: tuple[DocumentLink, ...],
     href: str,
+    style: AmountStyle = DEFAULT_STYLE,
 ) -> str:
     """One CustomerInvoice item: an invoice, or an adjustment (credit memo) with its signed total."""
     # Assembled from JSON-encoded strings rather than by `encode`: several times faster, which shows when a
     # benchmark's 20,000 documents are served for the first time.
     currency = document.currency
+    shape = style.shape
+    if shape == "mixed":
+        shape = _ROTATION[int(document.wid[-4:], 16) % len(_ROTATION)]
+    total = document.total_amount
+    if style.zero_adjustment_totals and document.transaction_type == "Adjustment":
+        total = Decimal(0)
+
+    def money(amount: Decimal) -> str:
+        return _money(amount, currency, shape)
+
     fields = (
         ("id", _quote(document.wid)),
         ("descriptor", _quote(document.invoice_number)),
@@ -60,11 +107,11 @@ def invoice_json(
         ("transactionType", _quote(document.transaction_type)),
         ("invoiceDate", _quote(document.invoice_date.isoformat())),
         ("dueDate", _quote(document.due_date.isoformat()) if document.due_date else "null"),
-        ("totalAmount", _money(document.total_amount, currency)),
-        ("netAmount", _money(document.net_amount, currency)),
-        ("taxAmount", _money(document.tax_amount, currency)),
-        ("dueAmount", _money(document.due_amount, currency)),
-        ("currency", f'{{"descriptor":{_quote(currency)}}}'),
+        ("totalAmount", money(total)),
+        ("netAmount", money(document.net_amount)),
+        ("taxAmount", money(document.tax_amount)),
+        ("dueAmount", money(document.due_amount)),
+        ("currency", f'{{"descriptor":{_quote(currency)}}}' if style.document_currency else None),
         ("company", _link(document.company.wid, document.company.name)),
         ("billToCustomer", _link(document.customer_wid, customer_name)),
         ("invoiceStatus", _link(INVOICE_STATUS_WIDS[document.invoice_status], document.invoice_status)),
@@ -79,7 +126,7 @@ def invoice_json(
         ),
         ("href", _quote(href)),
     )
-    return "{" + ",".join(f'"{name}":{value}' for name, value in fields) + "}"
+    return "{" + ",".join(f'"{name}":{value}' for name, value in fields if value is not None) + "}"
 
 
 def invoices_page(total: int, items: Sequence[str]) -> bytes:
@@ -87,7 +134,14 @@ def invoices_page(total: int, items: Sequence[str]) -> bytes:
     return f'{{"total":{total},"data":[{",".join(items)}]}}'.encode()
 
 
-def _money(amount: Decimal, currency: str) -> str:
+def _money(amount: Decimal, currency: str, shape: str) -> str:
+    if shape == "number":
+        return f"{amount:f}"
+    if shape == "string":
+        return _quote(f"{amount:f}")
+    if shape == "reference":
+        reference = _link(fixed_wid("currency", currency), currency)
+        return f'{{"value":{amount:f},"currency":{reference}}}'
     return f'{{"value":{amount:f},"currency":{_quote(currency)}}}'
 
 

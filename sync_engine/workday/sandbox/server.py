@@ -185,6 +185,12 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.close:
                 self.send_header("Connection", "close")
             self.end_headers()
+            if reply.cut_at is not None:
+                # Broken off: the client reads a body shorter than its Content-Length, then the end.
+                self.wfile.write(reply.body[: reply.cut_at])
+                self.wfile.flush()
+                self.close_connection = True
+                return
             self.wfile.write(reply.body)
         except OSError:
             # The client is gone (it may have timed out first); nothing to tell it.
@@ -303,10 +309,12 @@ class Sandbox:
         }
 
 
-def serve(port: int, customers: int, seed: int, latency: float) -> None:
-    """Run a sandbox until Ctrl-C or SIGTERM; print its WORKDAY_* lines on stdout (`.env`-ready)."""
+def serve(port: int, customers: int, seed: int, latency: float, knobs: SandboxKnobs | None = None) -> None:
+    """Run a sandbox until Ctrl-C or SIGTERM; print its WORKDAY_* lines on stdout (`.env`-ready).
+    `knobs` (default: all off) start as given; `latency` overrides theirs."""
+    knobs = replace(knobs or SandboxKnobs(), latency=latency)
     data = SandboxData.generate(customers=customers, seed=seed)
-    with Sandbox(data, port=port, knobs=SandboxKnobs(latency=latency)) as sandbox:
+    with Sandbox(data, port=port, knobs=knobs) as sandbox:
         for name, value in sandbox.workday_env().items():
             print(f"{name}={value}")
         sys.stdout.flush()

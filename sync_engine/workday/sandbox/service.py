@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import parse_qs, unquote_plus
 
 from lxml import etree
@@ -17,10 +19,18 @@ from sync_engine.workday.sandbox.data import SandboxData
 from sync_engine.workday.sandbox.faults import FaultDice, RateLimiter, SandboxKnobs
 from sync_engine.workday.sandbox.operations import HTML_CONTENT_TYPE, JSON_CONTENT_TYPE, Reply, soap_reply
 
-__all__ = ["GATEWAY_TIMEOUT_BODY", "NOT_AUTHORIZED", "NOT_IMPLEMENTED", "SandboxService"]
+__all__ = [
+    "GATEWAY_TIMEOUT_BODY",
+    "NOT_AUTHORIZED",
+    "NOT_IMPLEMENTED",
+    "RESOURCE_NOT_FOUND",
+    "SandboxService",
+]
 
 #: Processing_Fault text of an operation the API client is not allowed to call.
 NOT_AUTHORIZED = "The task submitted is not authorized."
+#: REST error text of a resource the tenant does not serve (CA-OAS: 404 "Resource not found").
+RESOURCE_NOT_FOUND = "Resource not found."
 #: What a held (timed-out) request finally gets, if its client is still there.
 GATEWAY_TIMEOUT_BODY = b"<html><body>504 Gateway Time-out</body></html>"
 #: Real Revenue_Management operations the sandbox does not serve (our client does not use them).
@@ -57,6 +67,10 @@ class SandboxService:
         self._stopping = stopping
         self._dice = FaultDice(knobs)
         self._limiter = RateLimiter()
+        # When `stale_token_scopes` was first seen on (monotonic); tokens issued before it get 403.
+        self._scopes_changed_at: float | None = None
+        self._order_lock = threading.Lock()
+        self._order_moves = 0
 
     def token(self, authorization: str | None, body: bytes) -> Reply:
         """`POST /ccx/oauth2/{tenant}/token`: the refresh-token grant, client authenticated by HTTP Basic."""
@@ -125,7 +139,7 @@ class SandboxService:
         reply = answer(self._data, request, version)
         if operation == "Get_Customer_Payments" and reply.page == 1:
             self._pause(knobs.slow_page_seconds)
-        return reply
+        return self._size_limited(self._priced(reply))
 
     def invoices(self, query: str, authorization: str | None) -> Reply:
         """`GET /ccx/api/customerAccounts/v1/{tenant}/invoices`."""
@@ -138,9 +152,46 @@ class SandboxService:
             challenge = ("WWW-Authenticate", 'Bearer error="invalid_token"')
             body = rest.error("invalid_token")
             return Reply(401, JSON_CONTENT_TYPE, body, operation, "unauthorized", headers=(challenge,))
-        if operation in self._knobs.unauthorized_operations:
+        if self._knobs.rest_service_disabled:
+            return Reply(404, JSON_CONTENT_TYPE, rest.error(RESOURCE_NOT_FOUND), operation, "fault")
+        if operation in self._knobs.unauthorized_operations or self._stale_scopes(authorization):
             return Reply(403, JSON_CONTENT_TYPE, rest.error(NOT_AUTHORIZED), operation, "unauthorized")
-        return operations.list_invoices(self._data, query, self._invoices_href)
+        knobs = self._knobs
+        style = rest.AmountStyle(knobs.amount_shape, knobs.document_currency, knobs.zero_adjustment_totals)
+        reply = operations.list_invoices(
+            self._data,
+            query,
+            self._invoices_href,
+            style,
+            invisible_every=knobs.rest_invisible_every,
+            shuffle_seed=self._order_move(query),
+        )
+        return self._size_limited(self._priced(reply))
+
+    def _priced(self, reply: Reply) -> Reply:
+        """`reply`, after the time page 1 of its query takes to build (`seconds_per_result`)."""
+        if reply.page == 1:
+            self._pause(self._knobs.seconds_per_result * reply.matched)
+        return reply
+
+    def _order_move(self, query: str) -> int | None:
+        """A seed to serve this page in another order, while `rest_order_moves` lasts (not for page 1)."""
+        if "offset=" not in query or "offset=0" in query.split("&"):
+            return None
+        with self._order_lock:
+            if self._knobs.rest_order_moves <= 0:
+                return None
+            self._knobs.rest_order_moves -= 1
+            self._order_moves += 1
+            return self._knobs.fault_seed * 7919 + self._order_moves
+
+    def _size_limited(self, reply: Reply) -> Reply:
+        """`reply`, broken off after `max_response_bytes` when its body is longer."""
+        limit = self._knobs.max_response_bytes
+        if limit is None or reply.status != 200 or len(reply.body) <= limit:
+            return reply
+        detail = f"{reply.detail} broken off at {limit} of {len(reply.body)} bytes".strip()
+        return replace(reply, outcome="too_large", detail=detail, cut_at=limit)
 
     def _gate(self, operation: str, *, rest_api: bool) -> Reply | None:
         """Throttling and simulated timeouts, which come before anything is checked (a gateway's work)."""
@@ -155,6 +206,15 @@ class SandboxService:
             self._pause(knobs.hang_seconds)
             return Reply(504, HTML_CONTENT_TYPE, GATEWAY_TIMEOUT_BODY, operation, "timeout")
         return None
+
+    def _stale_scopes(self, authorization: str | None) -> bool:
+        if not self._knobs.stale_token_scopes:
+            self._scopes_changed_at = None
+            return False
+        if self._scopes_changed_at is None:
+            self._scopes_changed_at = time.monotonic()
+        token = (authorization or "").partition(" ")[2].strip()
+        return self._tokens.issued_before(token, self._scopes_changed_at)
 
     def _bearer_valid(self, authorization: str | None) -> bool:
         if self._knobs.revoked or authorization is None:
