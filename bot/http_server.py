@@ -11,6 +11,7 @@ their Content-Length before they are read.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import resource
 import threading
@@ -116,7 +117,10 @@ class SlackHttpServer:
         """Stop serving: close every connection and the listening socket, then the request threads."""
         if self._thread is not None:
             # Closed on the loop's own thread (the loop ends when it has nothing left to watch).
-            self._server.trigger.pull_trigger(lambda: close_all(self._server._map))
+            with contextlib.suppress(OSError):
+                # The loop, woken by a response, may run the thunk and close the trigger before the
+                # wake-up byte is written: the write then fails, the work is done.
+                self._server.trigger.pull_trigger(lambda: close_all(self._server._map))
             self._thread.join(timeout=10)
             self._thread = None
         else:
