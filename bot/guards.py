@@ -1,5 +1,6 @@
 """Requests Slack would never send, refused before any listener: every command and interaction names
-its user, so one without a user is forged (a listener would fail on it, and with no user to answer).
+its user, so one without a user is forged (a listener would fail on it, and with no user to answer);
+the objects of a payload are objects (Bolt fails on a `view` that is a string: a 500 and a traceback).
 The app subscribes to no Events API events (those name users elsewhere)."""
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from typing import Any
 
 from slack_bolt import BoltResponse
 
-__all__ = ["require_user"]
+__all__ = ["require_user", "well_formed"]
 
 log = logging.getLogger(__name__)
+
+#: Fields of a payload that Slack always sends as JSON objects, and that Bolt and the listeners read as such.
+_OBJECTS = ("user", "team", "channel", "container", "view", "message", "enterprise", "event")
 
 
 def require_user(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
@@ -21,5 +25,21 @@ def require_user(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Bolt
     user_id = user.get("id") if isinstance(user, dict) else body.get("user_id")
     if not isinstance(user_id, str) or not user_id:
         log.warning("Slack request without a user refused", extra={"type": body.get("type") or "command"})
+        return BoltResponse(status=400, body="")
+    return next()
+
+
+def well_formed(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
+    """Bolt middleware: 400 for a payload whose objects are not objects (or whose `actions` are not a
+    list of objects)."""
+    # null is what Slack sends for an absent one (e.g. `enterprise` outside Enterprise Grid).
+    wrong = [name for name in _OBJECTS if not isinstance(body.get(name), dict | None)]
+    actions = body.get("actions")
+    if actions is not None and not (
+        isinstance(actions, list) and all(isinstance(action, dict) for action in actions)
+    ):
+        wrong.append("actions")
+    if wrong:
+        log.warning("Malformed Slack request refused", extra={"fields": ",".join(wrong)})
         return BoltResponse(status=400, body="")
     return next()

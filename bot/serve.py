@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from types import FrameType
 
 from bot.app import build_app
-from bot.http_server import SlackHttpServer
+from bot.http_server import HttpLimits, SlackHttpServer
 from bot.plugin import catch_up
 from sync_engine.engine import open_engine
 from sync_engine.errors import SettingsError
@@ -70,13 +70,21 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
                 handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
                 handler.start()  # type: ignore[no-untyped-call]
             else:
-                server = SlackHttpServer(app, host, port)
+                limits = HttpLimits.of(settings)
+                server = SlackHttpServer(app, host, port, limits=limits)
                 log.info(
                     "Serving Slack over HTTP",
-                    extra={"url": server.url, "health": "/healthz", "metrics": "/metrics"},
+                    extra={
+                        "url": server.url,
+                        "health": "/healthz",
+                        "metrics": "/metrics",
+                        "idle_timeout": limits.idle_timeout,
+                        "max_connections": server.max_connections,
+                    },
                 )
                 try:
-                    server.serve_forever()
+                    server.serve_forever()  # returns on SIGTERM or Ctrl-C
+                    log.info("Stopping")
                 finally:
                     server.close()
         except KeyboardInterrupt:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import getpass
 import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec
 
 import typer
 from rich.console import Console
@@ -28,10 +30,31 @@ from sync_engine.terminal import follow_run, history_table, print_connection, pr
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+# No boxed tracebacks: an unexpected error prints Python's own (services log it, see `_service`).
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 # Piped output is not cut to 80 columns: history tables and errors stay whole in logs and files.
 console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True)
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+
+
+def _service(command: Callable[P, None]) -> Callable[P, None]:
+    """A long-running process's command: its errors, at start-up or later, are log events like the rest of
+    its output (one JSON line each off a terminal, for log collectors), never a box or a bare traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except ResyncError as error:
+            log.error(str(error))
+            raise SystemExit(2) from None
+        except Exception:
+            log.critical(f"`workday-resync {command.__name__}` failed", exc_info=True)
+            raise SystemExit(1) from None
+
+    return run
 
 
 class CliIdentifierType(StrEnum):
@@ -111,6 +134,7 @@ def migrate() -> None:
 
 
 @app.command()
+@_service
 def worker(
     processes: Annotated[int, typer.Option(min=1, help="Worker processes on this host.")] = 2,
     threads: Annotated[
@@ -141,6 +165,7 @@ def worker(
 
 
 @app.command()
+@_service
 def serve(
     http: Annotated[
         bool, typer.Option("--http", help="Receive Slack's requests at POST /slack/events (no Socket Mode).")

@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     slack_status_interval: float = Field(default=3.0, gt=0, le=600)
     #: chat.update calls per minute for the whole workspace, every run together (Slack's Tier 3: 50).
     slack_updates_per_minute: float = Field(default=40.0, gt=0, le=1000)
+    # `serve --http` (waitress; see bot/http_server.py). An idle connection holds a descriptor, never a
+    # thread: the cap keeps descriptors below the process's limit.
+    #: Seconds a connection may stay idle (mid-request or between requests) before it is closed: longer
+    #: than a load balancer's keep-alive (60 s on the common ones), so the balancer closes first.
+    slack_http_idle_timeout: int = Field(default=75, ge=1, le=3600)
+    #: Connections open at once; past it, new ones wait in the listen backlog.
+    slack_http_max_connections: int = Field(default=4000, ge=10, le=1_000_000)
+    #: The listen backlog (the kernel caps it at net.core.somaxconn).
+    slack_http_backlog: int = Field(default=1024, ge=1, le=65535)
+    #: Threads running complete requests (each waits for its listener's ack: milliseconds, seconds at most).
+    slack_http_threads: int = Field(default=32, ge=1, le=256)
 
     #: Dramatiq worker threads per process (customers synced at once per process).
     worker_threads: int = Field(default=8, ge=1, le=64)
@@ -81,6 +92,14 @@ class Settings(BaseSettings):
     #: Where a worker's processes keep their metric values (wiped when it starts); default: a directory
     #: per METRICS_PORT in the system's temporary directory.
     metrics_dir: str | None = None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        # Checked here, not first in a worker process forked later, where it would end in a traceback.
+        if value and value.partition("://")[0] not in ("redis", "rediss", "unix"):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
 
     @field_validator("resync_admin_user_ids", mode="before")
     @classmethod

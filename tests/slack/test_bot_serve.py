@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -39,28 +40,30 @@ class Served:
     log: Path
 
 
+def _serve_env(slack: SlackEmulator, sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+        "WORKDAY_BASE_URL": sandbox.base_url,
+        "WORKDAY_TENANT": sandbox.tenant,
+        "WORKDAY_CLIENT_ID": sandbox.client_id,
+        "WORKDAY_CLIENT_SECRET": sandbox.client_secret,
+        "WORKDAY_REFRESH_TOKEN": sandbox.refresh_token,
+        "WORKDAY_RATE_LIMIT": "500",
+        **slack.slack_env(),
+    }
+
+
+def _serve_http(port: int) -> list[str]:
+    return [str(Path(sys.executable).parent / "workday-resync"), "serve", "--http", "--port", str(port)]
+
+
 @pytest.fixture
 def served(slack: SlackEmulator, sandbox_data: SandboxData, tmp_path: Path) -> Iterator[Served]:
     port = free_port()
     with Sandbox(sandbox_data) as sandbox:
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
-            "WORKDAY_BASE_URL": sandbox.base_url,
-            "WORKDAY_TENANT": sandbox.tenant,
-            "WORKDAY_CLIENT_ID": sandbox.client_id,
-            "WORKDAY_CLIENT_SECRET": sandbox.client_secret,
-            "WORKDAY_REFRESH_TOKEN": sandbox.refresh_token,
-            "WORKDAY_RATE_LIMIT": "500",
-            **slack.slack_env(),
-        }
-        command = [
-            str(Path(sys.executable).parent / "workday-resync"),
-            "serve",
-            "--http",
-            "--port",
-            str(port),
-        ]
+        env = _serve_env(slack, sandbox, tmp_path)
+        command = _serve_http(port)
         log = tmp_path / "serve.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
@@ -129,6 +132,66 @@ def test_serve_over_http_runs_the_whole_journey_and_stops_cleanly(
     assert served.process.wait(timeout=15) == 0
     logged = served.log.read_text()
     assert slack.bot_token not in logged and slack.signing_secret not in logged
+
+
+MARKER = "FORGED-MARKER-51d0"
+
+
+def _hang_up(port: int, request: bytes) -> None:
+    """Send `request` and reset the connection (SO_LINGER 0) without reading the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.sendall(request)
+
+
+def test_every_line_serve_prints_is_json_whatever_clients_send_or_drop(served: Served) -> None:
+    port = int(served.url.rsplit(":", 1)[1])
+    partial = b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\ntext=partial"
+    for _ in range(20):
+        _hang_up(port, partial)  # gone mid-body
+        _hang_up(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")  # gone before the answer
+    events = f"{served.url}/slack/events"
+    body = f"command=%2Fworkday-resync&text={MARKER}&token={MARKER}&user_id=U_{MARKER}".encode()
+    for timestamp in (str(int(time.time())), "abc"):
+        forged = urllib.request.Request(
+            events, data=body, headers={"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": "v0=00"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _OPENER.open(forged, timeout=5)
+        assert refused.value.code == 401
+    assert _healthy(served.url)
+
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(timeout=15) == 0
+    logged = served.log.read_text()
+    events_logged = [json.loads(line) for line in logged.splitlines()]  # every line is one JSON event
+    assert MARKER not in logged
+    refusals = [e for e in events_logged if e["event"] == "Slack request refused: bad signature"]
+    assert [e["reason"] for e in refusals] == ["signature does not match", "timestamp not a number"]
+    assert [e for e in events_logged if e["level"] in ("error", "critical")] == []
+
+
+def test_serve_on_a_port_already_taken_says_so_in_a_json_line(
+    slack: SlackEmulator, sandbox_data: SandboxData, tmp_path: Path
+) -> None:
+    with Sandbox(sandbox_data) as sandbox, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*_serve_http(port), "--host", "127.0.0.1"],
+            env=_serve_env(slack, sandbox, tmp_path),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert result.returncode == 2
+    events = [json.loads(line) for line in result.stderr.splitlines()]  # every line is one JSON event
+    [error] = [event for event in events if event["level"] in ("error", "critical")]
+    assert f"127.0.0.1:{port} is not available" in error["event"]
+    assert "exception" not in error
 
 
 def _settings(tmp_path: Path, slack: SlackEmulator, **changes: Any) -> Settings:

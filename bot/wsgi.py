@@ -1,0 +1,57 @@
+"""The Slack app's HTTP endpoints as one WSGI application: POST /slack/events into the Bolt app (Bolt's
+WSGI adapter), GET /healthz for load balancers, GET /metrics for Prometheus (`sync_engine.metrics`).
+
+Bolt verifies each request's signature against the raw body (`bot.verification`), so the adapter passes
+the body on exactly as received.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from sync_engine import metrics
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+__all__ = ["EVENTS_PATH", "HEALTH_PATH", "METRICS_PATH", "SlackWsgi"]
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
+_HEALTHY = json.dumps({"ok": True}).encode()
+
+
+class SlackWsgi:
+    """The WSGI application `bot.http_server` serves."""
+
+    def __init__(self, app: App) -> None:
+        self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "GET":
+            path = environ.get("PATH_INFO", "")
+            if path == HEALTH_PATH:
+                return _answer(start_response, "200 OK", _HEALTHY, "application/json")
+            if path == METRICS_PATH:
+                return _answer(start_response, "200 OK", metrics.exposition(), metrics.CONTENT_TYPE_LATEST)
+        try:
+            return self._slack(environ, start_response)
+        except Exception as error:
+            # Bolt could not even read the request (a body that is not UTF-8, a `payload` that is not
+            # JSON): nothing Slack sends. One line, no traceback, nothing of the request.
+            log.warning("Unreadable Slack request refused", extra={"error": type(error).__name__})
+            return _answer(start_response, "400 Bad Request", b"", "text/plain")
+
+
+def _answer(start_response: StartResponse, status: str, body: bytes, content_type: str) -> list[bytes]:
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
