@@ -102,6 +102,9 @@ class _Handler(BaseHTTPRequestHandler):
         call = ApiCall(method, params)
         reply = dispatch(ws, call, token)
         self._record(method, params, reply, call.note)
+        delay = ws.knobs.answer_delay.get(method, 0.0)
+        if delay > 0:
+            time.sleep(delay)
         self._send_json(reply)
 
     def _upload(self, file_id: str, body: bytes) -> None:
