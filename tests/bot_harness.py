@@ -68,10 +68,12 @@ class Bot:
     def user(self, user_id: str = ADMIN) -> SlackUser:
         return self.slack.user(user_id, app_url=self.server.url)
 
-    def wait_for(self, condition: Callable[[], T | None], timeout: float = 15.0) -> T:
+    # Caps on waits for a state, never figures: generous, so that a loaded machine (two suites on two
+    # cores, worker processes booting) still passes.
+    def wait_for(self, condition: Callable[[], T | None], timeout: float = 30.0) -> T:
         return self.slack.wait_for(condition, timeout=timeout)
 
-    def wait_run(self, run_id: int, timeout: float = 30.0) -> BatchRun:
+    def wait_run(self, run_id: int, timeout: float = 120.0) -> BatchRun:
         return self.wait_for(lambda: (run := self.service.get(run_id)).is_final and run, timeout)
 
     def status_messages(self, channel: str = CHANNEL) -> list[dict[str, Any]]:
