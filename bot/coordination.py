@@ -1,6 +1,7 @@
 """Shared state that keeps status updates serial and within Slack's rate tier across processes.
 
-Per run: a short lock (one updater per Slack message at a time), the time and digest of the last
+Per run: a short lock (one updater per Slack message at a time; its holder renews it while alive,
+see `LockHeartbeat`, so it dies with its holder within seconds), the time and digest of the last
 update, and a "trailing update scheduled" flag (so that of many deferred updates only one is queued).
 Per workspace: chat.update's budget (a GCRA limiter, the same idea as a token bucket) and a hard pause
 after a 429. With REDIS_URL every worker process on every host shares it (`RedisCoordination`); without
@@ -11,15 +12,26 @@ Times are wall-clock seconds (`time.time()`), comparable across hosts.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Protocol
 
 import redis
 
-__all__ = ["Coordination", "LastUpdate", "LocalCoordination", "RateBudget", "RedisCoordination"]
+__all__ = [
+    "Coordination",
+    "LastUpdate",
+    "LocalCoordination",
+    "LockHeartbeat",
+    "RateBudget",
+    "RedisCoordination",
+]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +59,9 @@ class RateBudget:
 class Coordination(Protocol):
     def acquire(self, run_id: int, ttl: float) -> str | None:
         """Take the run's update lock for `ttl` seconds; a token, or None if someone holds it."""
+
+    def renew(self, run_id: int, token: str, ttl: float) -> bool:
+        """Extend the lock to `ttl` seconds from now if `token` still holds it; False if it does not."""
 
     def release(self, run_id: int, token: str) -> None: ...
 
@@ -90,6 +105,15 @@ class LocalCoordination:
             token = uuid.uuid4().hex
             self._locks[run_id] = (token, moment + ttl)
             return token
+
+    def renew(self, run_id: int, token: str, ttl: float) -> bool:
+        moment = time.time()
+        with self._lock:
+            held = self._locks.get(run_id)
+            if held is None or held[0] != token or held[1] <= moment:
+                return False
+            self._locks[run_id] = (token, moment + ttl)
+            return True
 
     def release(self, run_id: int, token: str) -> None:
         with self._lock:
@@ -135,6 +159,11 @@ class LocalCoordination:
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# KEYS[1] lock; ARGV[1] token, ARGV[2] ttl ms. 1 = still ours, extended.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
 # KEYS[1] flag; ARGV[1] 'final' or 'update', ARGV[2] ttl ms. 1 = caller queues the update.
@@ -187,6 +216,7 @@ class RedisCoordination:
         self._budget = budget
         self._prefix = prefix
         self._release = connection.register_script(_RELEASE)
+        self._renew = connection.register_script(_RENEW)
         self._request_trailing = connection.register_script(_REQUEST_TRAILING)
         self._take_trailing = connection.register_script(_TAKE_TRAILING)
         self._reserve = connection.register_script(_RESERVE)
@@ -199,6 +229,9 @@ class RedisCoordination:
         token = uuid.uuid4().hex
         taken = self._redis.set(self._key("run", run_id, "lock"), token, nx=True, px=int(ttl * 1000))
         return token if taken else None
+
+    def renew(self, run_id: int, token: str, ttl: float) -> bool:
+        return bool(self._renew(keys=[self._key("run", run_id, "lock")], args=[token, int(ttl * 1000)]))
 
     def release(self, run_id: int, token: str) -> None:
         self._release(keys=[self._key("run", run_id, "lock")], args=[token])
@@ -244,6 +277,57 @@ class RedisCoordination:
         self._pause(
             keys=[self._key("chat.update", "paused"), self._key("chat.update", "tat")], args=[repr(until)]
         )
+
+
+class LockHeartbeat:
+    """Keeps a run's update lock alive while its holder works: renewed every `every` seconds to `ttl`.
+
+    The lock's TTL is short so that it dies with a killed holder (no renewal) within `ttl` seconds, while
+    a live holder keeps it through a slow Slack call. `lost` tells that the lock expired under the holder
+    (it stalled longer than `ttl`): another updater may have shown a newer state meanwhile.
+    """
+
+    def __init__(
+        self, coordination: Coordination, run_id: int, token: str, *, ttl: float, every: float
+    ) -> None:
+        self._coordination = coordination
+        self._run_id = run_id
+        self._token = token
+        self._ttl = ttl
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"status-lock-{run_id}", daemon=True)
+        self.lost = False
+
+    def __enter__(self) -> LockHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        if not self.lost:
+            # The last renewal may be up to `every` old: was the lock still ours when the work ended?
+            self.lost = not self._renew()
+
+    def _renew(self) -> bool:
+        try:
+            return self._coordination.renew(self._run_id, self._token, self._ttl)
+        except redis.RedisError:
+            # Redis blinked: the lock may still be ours; the next renewal tells.
+            log.warning("Could not renew the status lock", extra={"run_id": self._run_id})
+            return True
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._every):
+            if not self._renew():
+                self.lost = True
+                return
 
 
 def _text(value: object) -> str:

@@ -4,8 +4,10 @@
 whichever worker process picks the message up. Each call renders the run's *current* state from the
 run service, so updates coalesce: of many queued calls, any one shows everything committed before it.
 
-- One updater per message at a time: a short per-run lock (`bot.coordination`). A call that finds it
-  taken flags a trailing update instead of waiting.
+- One updater per message at a time: a short per-run lock (`bot.coordination`), renewed every second
+  while its holder works, so a killed holder's lock is gone within `lock_ttl` (5 s) and the final state
+  still reaches Slack within seconds. A call that finds it taken flags a trailing update instead of
+  waiting; a holder that lost it (stalled past the TTL) queues another update, which shows the newest.
 - Throttled: one message is updated at most every `min_interval` seconds, and the workspace's
   chat.update calls stay within `per_minute` (Tier 3 is 50+ per minute, shared by every run). A call
   that must wait flags one trailing update, queued with that delay; more calls while it is queued add
@@ -33,7 +35,7 @@ from slack_sdk.errors import SlackApiError
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from bot import messages
-from bot.coordination import Coordination, LastUpdate
+from bot.coordination import Coordination, LastUpdate, LockHeartbeat
 from bot.slack import NO_ACCESS, error_code, open_dm, retry_after
 from sync_engine.errors import RunNotFoundError
 from sync_engine.records import BatchRun, RunStatus
@@ -53,8 +55,10 @@ class StatusPolicy:
     min_interval: float = 3.0
     #: Seconds a deferred update waits when another process is updating the same message.
     busy_retry: float = 1.0
-    #: Lifetime of the per-run lock: longer than the slowest update (three calls of at most 10 s).
-    lock_ttl: float = 120.0
+    #: Lifetime of the per-run lock without renewal: how long a killed holder keeps it.
+    lock_ttl: float = 5.0
+    #: How often a live holder renews it (well inside `lock_ttl`, whatever a Slack call takes).
+    lock_renew_every: float = 1.0
 
 
 class RateLimited(Exception):
@@ -107,8 +111,12 @@ class StatusUpdater:
         if token is None:
             self._defer(run_id, final, self._policy.busy_retry if final else self._policy.min_interval)
             return
+        heartbeat = LockHeartbeat(
+            self._coordination, run_id, token, ttl=self._policy.lock_ttl, every=self._policy.lock_renew_every
+        )
         try:
-            self._update(run_id, final, token)
+            with heartbeat:
+                self._update(run_id, final, token)
         except RateLimited as limited:
             self._coordination.pause(self._clock() + limited.seconds)
             log.warning(
@@ -121,6 +129,9 @@ class StatusUpdater:
             log.error("Slack refused a status update", extra={"run_id": run_id, "error": error_code(error)})
         finally:
             self._coordination.release(run_id, token)
+        if heartbeat.lost:
+            # Our update may have landed after a newer one made while we stalled: show the newest again.
+            self._defer(run_id, final, self._policy.busy_retry)
 
     def _defer(self, run_id: int, final: bool, delay: float) -> None:
         if self._coordination.request_trailing(run_id, final=final, ttl=delay + 30):

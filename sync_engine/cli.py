@@ -17,6 +17,7 @@ from typing import Annotated, Any, ParamSpec
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import OperationalError
 
 from sync_engine.engine import open_engine
 from sync_engine.errors import IdentifierError, ResyncError
@@ -153,7 +154,15 @@ def worker(
     settings.workday()
     # Dramatiq serves GET /metrics on METRICS_PORT for all of this host's worker processes.
     environment = {**os.environ, **worker_environment(settings)}
-    Database(settings.database_url).migrate()
+    database = Database(settings.database_url)
+    try:
+        # A worker started during a PostgreSQL outage waits for it (up to 15 minutes) instead of exiting.
+        database.migrate_when_reachable()
+    except OperationalError as error:
+        reason = database.redact(str(error.orig).splitlines()[0] if error.orig else str(error))
+        raise ResyncError(f"The store at {database.server} cannot be reached: {reason}") from None
+    finally:
+        database.dispose()
     # No --queues: the workers consume every queue declared, the engine's and its plugins' (Slack updates).
     argv = [
         sys.executable, "-m", "sync_engine.worker_cli", "sync_engine.worker_process",

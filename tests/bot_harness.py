@@ -68,10 +68,12 @@ class Bot:
     def user(self, user_id: str = ADMIN) -> SlackUser:
         return self.slack.user(user_id, app_url=self.server.url)
 
-    def wait_for(self, condition: Callable[[], T | None], timeout: float = 15.0) -> T:
+    # Caps on waits for a state, never figures: generous, so that a loaded machine (two suites on two
+    # cores, worker processes booting) still passes.
+    def wait_for(self, condition: Callable[[], T | None], timeout: float = 30.0) -> T:
         return self.slack.wait_for(condition, timeout=timeout)
 
-    def wait_run(self, run_id: int, timeout: float = 30.0) -> BatchRun:
+    def wait_run(self, run_id: int, timeout: float = 120.0) -> BatchRun:
         return self.wait_for(lambda: (run := self.service.get(run_id)).is_final and run, timeout)
 
     def status_messages(self, channel: str = CHANNEL) -> list[dict[str, Any]]:
@@ -83,9 +85,25 @@ class Bot:
         return [m for m in self.slack.messages(channel) if _reply(m)]
 
     def open_request(self, user: SlackUser, channel: str = CHANNEL) -> dict[str, Any]:
+        """The command, then the form it opens. The app opens it after the ack (as late as the check's
+        2.3 s on a loaded machine), so a form left open before (a submission answered with errors) is
+        still on screen for a moment: wait for the new one, as the admin does."""
+        before = _open_view(user)
         response = user.slash_command(COMMAND, channel=channel)
         assert response.status == 200 and response.error is None, response
-        return user.open_view()
+
+        def new_form() -> dict[str, Any] | None:
+            view = _open_view(user)
+            return view if view is not None and (before is None or view["id"] != before["id"]) else None
+
+        return self.wait_for(new_form)
+
+
+def _open_view(user: SlackUser) -> dict[str, Any] | None:
+    try:
+        return user.open_view(timeout=0)
+    except LookupError:
+        return None
 
 
 def _workday_configured(settings: Settings) -> bool:

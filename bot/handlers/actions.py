@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import connection, messages
-from bot.handlers.badge import show_outcome
+from bot.handlers.badge import form_closed, show_outcome
 from bot.handlers.commands import send_history
 from bot.handlers.deps import Deps
 from bot.ids import ActionId
@@ -119,17 +119,22 @@ def register(app: App, deps: Deps) -> None:
             )
 
         try:
-            shown = client.views_update(view_id=view["id"], hash=view.get("hash"), view=render(badge))["view"]
+            try:
+                shown = client.views_update(view_id=view["id"], hash=view.get("hash"), view=render(badge))
+            except SlackApiError as error:
+                if error_code(error) != "hash_conflict":
+                    raise
+                # Another keystroke's update landed first; if this event is still the newest, its count wins.
+                if not recent.is_newest(view["id"], action_ts):
+                    return
+                shown = client.views_update(view_id=view["id"], view=render(badge))
         except SlackApiError as error:
-            if error_code(error) != "hash_conflict":
+            if not form_closed(error, view["id"]):
                 raise
-            # Another keystroke's update landed first; if this event is still the newest, its count wins.
-            if not recent.is_newest(view["id"], action_ts):
-                return
-            shown = client.views_update(view_id=view["id"], view=render(badge))["view"]
+            return  # the admin closed the form while we counted: nothing left to update
         if badge == connection.CHECKING:
             # This update put "checking" back (over the opener's hash): it must replace it itself.
-            show_outcome(deps, client, shown, render)
+            show_outcome(deps, client, shown["view"], render)
 
     for action in (ActionId.IDENTIFIERS, ActionId.MORE_IDENTIFIERS, ActionId.ID_TYPE):
         app.action(action.value)(on_counter)

@@ -7,6 +7,7 @@ changed since, whoever changed it later follows up instead, so the last "checkin
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,9 +18,20 @@ from bot import connection
 from bot.handlers.deps import Deps
 from bot.slack import error_code
 
-__all__ = ["show_outcome"]
+__all__ = ["form_closed", "show_outcome"]
 
 JsonDict = dict[str, Any]
+
+log = logging.getLogger(__name__)
+
+
+def form_closed(error: SlackApiError, view_id: str) -> bool:
+    """A views.update refused because the form is gone: the admin closed it (Cancel, or a new command)
+    between the event and our update. Nothing is left to show; not a failure (logged at INFO)."""
+    if error_code(error) != "not_found":
+        return False
+    log.info("The form was closed before its update", extra={"view_id": view_id})
+    return True
 
 
 def show_outcome(deps: Deps, client: WebClient, shown: JsonDict, render: Callable[[str], JsonDict]) -> None:
@@ -28,11 +40,12 @@ def show_outcome(deps: Deps, client: WebClient, shown: JsonDict, render: Callabl
 
     `render`: the form with a given badge (and the counter the view shows)."""
     status = deps.connection.status()
-    if status.blocks_runs:
-        client.views_update(view_id=shown["id"], view=connection.not_connected_view(status))
-        return
     try:
+        if status.blocks_runs:
+            client.views_update(view_id=shown["id"], view=connection.not_connected_view(status))
+            return
         client.views_update(view_id=shown["id"], hash=shown["hash"], view=render(connection.badge(status)))
     except SlackApiError as error:
-        if error_code(error) != "hash_conflict":
+        # hash_conflict: the admin's keystroke updated the form since; that update shows the outcome.
+        if error_code(error) != "hash_conflict" and not form_closed(error, shown["id"]):
             raise

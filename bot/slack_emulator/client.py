@@ -223,6 +223,15 @@ class SlackUser:
             response = replace(response, error=self._apply_submission_answer(opened, response))
         return self._record("view_submission", f"{opened.view.get('callback_id')!r} {opened.id}", response)
 
+    def close(self) -> None:
+        """Press the modal's Close button (or Escape): Slack closes it at once. (view_closed goes out only
+        for a modal with notify_on_close; none of ours asks for it, so it is not emulated.)"""
+        with self._ws.lock:
+            opened = self._top_view()
+            if opened.view.get("notify_on_close"):
+                raise NotImplementedError("view_closed is not emulated")
+            close_views(self._ws, self.user_id, all_of_them=False)
+
     def click(
         self, action_id: str, message: dict[str, Any] | None = None, *, block_id: str | None = None
     ) -> AppResponse:

@@ -36,6 +36,9 @@ class SlackKnobs:
 
     #: Seconds added to every Web API call.
     latency: float = 0.0
+    #: Seconds a method's answer is held after Slack has done the call, e.g. {"chat.update": 30}: the
+    #: caller is still waiting (say, inside a lock) while the effect is already visible.
+    answer_delay: dict[str, float] = field(default_factory=dict)
     #: Calls allowed per method within `rate_window` seconds (a sliding window); beyond it HTTP 429.
     rate_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     #: The window of `rate_limits`: 60 s on Slack; tests shrink it so that Retry-After stays short.

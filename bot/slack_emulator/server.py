@@ -100,8 +100,12 @@ class _Handler(BaseHTTPRequestHandler):
         token = _bearer(self.headers.get("Authorization")) or params.pop("token", None)
         params.pop("token", None)
         call = ApiCall(method, params)
-        reply = dispatch(ws, call, token)
-        self._record(method, params, reply, call.note)
+        with ws.lock:  # the transcript shows a call as soon as its effect can be seen
+            reply = dispatch(ws, call, token)
+            self._record(method, params, reply, call.note)
+        delay = ws.knobs.answer_delay.get(method, 0.0)
+        if delay > 0:
+            time.sleep(delay)
         self._send_json(reply)
 
     def _upload(self, file_id: str, body: bytes) -> None:

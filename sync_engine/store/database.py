@@ -6,6 +6,7 @@ needs WAL, a busy timeout and `BEGIN IMMEDIATE` so that writers queue for the lo
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,11 +16,21 @@ from typing import Any, Literal
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential_jitter,
+    wait_random_exponential,
+)
 
 __all__ = ["Database", "DialectName", "normalise_url"]
+
+log = logging.getLogger(__name__)
 
 DialectName = Literal["sqlite", "postgresql"]
 
@@ -33,6 +44,13 @@ SQLITE_BUSY_TIMEOUT_S = 30
 MIN_SQLITE_VERSION = (3, 35)
 #: Connections the PostgreSQL pool may open beyond `pool_size` under bursts.
 POOL_MAX_OVERFLOW = 5
+#: How long a process starting while PostgreSQL does not answer keeps trying before it gives up (and its
+#: supervisor restarts it): a server restart or a failover, with room to spare.
+STARTUP_PATIENCE_S = 15 * 60
+#: Seconds between two start-up attempts: 1, 2, 4, … (plus up to 1 s of jitter), at most this.
+STARTUP_MAX_WAIT_S = 30
+#: What waiting cannot fix: a wrong database name, role or password, or a host that refuses us.
+_CONFIGURATION_ERRORS = ("does not exist", "authentication failed", "no pg_hba.conf entry")
 
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 
@@ -70,6 +88,13 @@ class Database:
         """The URL in use (with the psycopg driver for PostgreSQL), password included."""
         return self._url.render_as_string(hide_password=False)
 
+    @property
+    def server(self) -> str:
+        """Host and port of a PostgreSQL store (never its password), or the SQLite file."""
+        if self.dialect == "sqlite":
+            return str(self._url.database)
+        return f"{self._url.host or 'localhost'}:{self._url.port or 5432}"
+
     def __repr__(self) -> str:
         return f"Database({self._url.render_as_string(hide_password=True)!r})"
 
@@ -99,6 +124,45 @@ class Database:
             command.upgrade(config, "head")
             if self.dialect == "sqlite" and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                 raise RuntimeError("Migration left rows whose foreign keys point nowhere; rolled back.")
+
+    def migrate_when_reachable(self, *, patience: float = STARTUP_PATIENCE_S) -> None:
+        """`migrate()` for a process starting up: while PostgreSQL does not answer (an outage, a restart),
+        try again with backoff for up to `patience` seconds, logging each failed attempt; then raise."""
+        for attempt in Retrying(
+            retry=retry_if_exception(self._worth_waiting_for),
+            wait=wait_exponential_jitter(initial=1, max=STARTUP_MAX_WAIT_S),
+            stop=stop_after_delay(patience),
+            before_sleep=self._log_unreachable,
+            reraise=True,
+        ):
+            with attempt:
+                self.migrate()
+
+    def _worth_waiting_for(self, error: BaseException) -> bool:
+        return (
+            self.dialect == "postgresql"
+            and isinstance(error, OperationalError)
+            and not any(reason in str(error) for reason in _CONFIGURATION_ERRORS)
+        )
+
+    def _log_unreachable(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        log.warning(
+            "PostgreSQL is not reachable; the start-up migration will try again",
+            extra={
+                "database_host": self.server,
+                "attempt": state.attempt_number,
+                "wait_seconds": round(state.upcoming_sleep, 1),
+                "waited_seconds": round(state.seconds_since_start or 0.0, 1),
+                "gives_up_after_seconds": STARTUP_PATIENCE_S,
+                "error": self.redact(str(getattr(error, "orig", error)).splitlines()[0] if error else ""),
+            },
+        )
+
+    def redact(self, text: str) -> str:
+        """`text` without the store's password (should a driver ever quote the URL)."""
+        password = self._url.password
+        return text.replace(str(password), "***") if password else text
 
     def dispose(self) -> None:
         """Close every pooled connection (call when the process is done with the store)."""

@@ -212,7 +212,15 @@ def worker_environment(sandbox: Sandbox, database: Database, redis_url: str, **e
 class WorkerProcess:
     """`dramatiq sync_engine.worker_process` (what `workday-resync worker` starts) in its own session."""
 
-    def __init__(self, environment: dict[str, str], log: Path, *, threads: int = 4) -> None:
+    def __init__(
+        self,
+        environment: dict[str, str],
+        log: Path,
+        *,
+        threads: int = 4,
+        queues: tuple[str, ...] = (jobs.QUEUE,),
+    ) -> None:
+        self.log = log
         self._log = log.open("ab")
         self.process = subprocess.Popen(
             [
@@ -225,7 +233,7 @@ class WorkerProcess:
                 "--threads",
                 str(threads),
                 "--queues",
-                jobs.QUEUE,
+                *queues,
             ],
             env=environment,
             stdout=self._log,

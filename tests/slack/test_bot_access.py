@@ -47,7 +47,8 @@ def test_non_admins_are_refused_at_every_entry_point_and_nothing_changes(
         draft = int(confirmation["blocks"][1]["elements"][0]["value"])
         view = bot.open_request(bob)
         bob.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "0" * 32)
-        assert "*1 customer selected*" in json.dumps(bob.open_view()["blocks"])
+        # The counter is updated after the keystroke's ack.
+        bot.wait_for(lambda: "*1 customer selected*" in json.dumps(bob.open_view()["blocks"]))
 
         # …then he is not any more. Each entry point refuses him and changes nothing.
         slack.add_user(PLAIN, name="bob")

@@ -8,7 +8,14 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from bot.coordination import Coordination, LastUpdate, LocalCoordination, RateBudget, RedisCoordination
+from bot.coordination import (
+    Coordination,
+    LastUpdate,
+    LocalCoordination,
+    LockHeartbeat,
+    RateBudget,
+    RedisCoordination,
+)
 
 BUDGET = RateBudget(per_minute=60, burst=3)  # one a second, three at once
 
@@ -40,6 +47,28 @@ def test_a_lock_whose_holder_died_expires(coordination: Coordination) -> None:
     assert coordination.acquire(1, ttl=0.1) is not None
     time.sleep(0.15)
     assert coordination.acquire(1, ttl=5) is not None
+
+
+def test_a_live_holder_keeps_its_short_lock_and_a_dead_one_loses_it(coordination: Coordination) -> None:
+    token = coordination.acquire(1, ttl=0.3)
+    assert token is not None
+    with LockHeartbeat(coordination, 1, token, ttl=0.3, every=0.05) as heartbeat:
+        time.sleep(0.8)  # well past the TTL: the heartbeat keeps it
+        assert coordination.acquire(1, ttl=5) is None
+    assert not heartbeat.lost
+    assert coordination.renew(1, "someone-else", ttl=5) is False
+    time.sleep(0.4)  # no heartbeat now, as after a SIGKILL: the lock expires
+    assert coordination.renew(1, token, ttl=5) is False
+    assert coordination.acquire(1, ttl=5) is not None
+
+
+def test_a_holder_that_stalled_past_the_ttl_knows_it_lost_the_lock(coordination: Coordination) -> None:
+    token = coordination.acquire(1, ttl=0.1)
+    assert token is not None
+    with LockHeartbeat(coordination, 1, token, ttl=0.1, every=5) as heartbeat:
+        time.sleep(0.2)
+        assert coordination.acquire(1, ttl=5) is not None  # someone else took it meanwhile
+    assert heartbeat.lost
 
 
 def test_one_trailing_update_at_a_time_upgraded_to_final(coordination: Coordination) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -42,7 +43,8 @@ def test_the_command_opens_the_modal_within_the_ack(bot: Bot) -> None:
 
     response = ana.slash_command(COMMAND, channel=CHANNEL)
 
-    assert response.status == 200 and response.error is None and response.elapsed < 1.0
+    # Within Slack's 3 s (the emulator reports a late answer as an error); the time is no assertion.
+    assert response.status == 200 and response.error is None
     view = ana.open_view()
     assert view["title"]["text"] == "Workday batch sync"
     assert view["submit"]["text"] == "Synchronize"
@@ -134,6 +136,44 @@ def test_submit_errors_show_under_the_input_and_store_nothing(
     assert response.json == {"response_action": "errors", "errors": errors}
     assert ana.open_view()["state"]["values"][BlockId.IDENTIFIERS][ActionId.IDENTIFIERS]["value"] == first
     assert bot.slack.ephemeral(ADMIN) == [] and bot.slack.calls_to("chat.postEphemeral") == []
+
+
+def test_a_form_left_open_then_a_slow_new_one_the_admin_fills_the_new_one(bot: Bot) -> None:
+    """Under load the app's views.open lands well after the command's ack; meanwhile the form an earlier
+    submission left open (errors) is still on screen. What the admin enters goes into the new form."""
+    ana = bot.user(ADMIN)
+    stale = bot.open_request(ana)
+    ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "not a wid")
+    assert ana.submit().json["response_action"] == "errors"  # the form stays open
+    bot.slack.knobs.latency = 0.5  # a loaded machine
+
+    view = bot.open_request(ana)
+    bot.slack.knobs.latency = 0
+    ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
+    ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "C-000001\nC-000002")
+    shows_count(bot, ana, "*2 customers selected*")
+
+    assert view["id"] != stale["id"]
+    assert ana.submit().error is None
+    confirmation = bot.wait_for(lambda: bot.slack.ephemeral(ADMIN))
+    assert confirmation[-1]["text"] == WARNING.format(n=2)
+
+
+def test_a_form_closed_while_its_counter_is_updated_is_no_error(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
+    ana = bot.user(ADMIN)
+    bot.open_request(ana)
+    bot.slack.knobs.latency = 0.5  # the counter's views.update reaches Slack after the admin closed the form
+    ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "C-000001")
+    ana.close()
+    closed = "The form was closed before its update"
+    bot.wait_for(lambda: any(r.getMessage() == closed for r in caplog.records))
+    bot.slack.knobs.latency = 0
+
+    assert [call.error for call in bot.slack.calls_to("views.update")] == ["not_found"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_identifiers_never_travel_in_slack_state(bot: Bot) -> None:
