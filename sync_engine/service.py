@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from sync_engine import metrics
 from sync_engine.clock import utcnow
@@ -41,9 +45,39 @@ class RunService:
         requested_by: str,
         *,
         slack_channel: str | None = None,
+        request_key: str | None = None,
     ) -> BatchRun:
-        """Store a run awaiting confirmation; `IdentifierError` if the identifiers are unusable."""
-        return self._create(identifier_type, identifiers, requested_by, RunStatus.DRAFT, slack_channel)
+        """Store a run awaiting confirmation; `IdentifierError` if the identifiers are unusable.
+
+        `request_key` names the front end's request (e.g. a Slack form submission): the same request
+        again (same key, requester, channel and identifiers), however it arrives, returns the run it
+        stored and stores nothing (a replay, a retry); any difference makes it a new request.
+        """
+        clean = parse_identifiers("\n".join(identifiers), identifier_type)
+        if request_key is None:
+            return self._create(identifier_type, clean, requested_by, RunStatus.DRAFT, slack_channel)
+        digest = _request_digest(request_key, requested_by, slack_channel, identifier_type, clean)
+        stored = self._run_with_digest(digest)
+        if stored is not None:
+            return stored
+        try:
+            return self._create(
+                identifier_type, clean, requested_by, RunStatus.DRAFT, slack_channel, request_digest=digest
+            )
+        except IntegrityError:
+            # The same request, at the same moment, through another thread or process: it stored it.
+            stored = self._run_with_digest(digest)
+            if stored is None:
+                raise
+            return stored
+
+    def _run_with_digest(self, digest: str) -> BatchRun | None:
+        with self._database.session() as session:
+            run_id = runs.run_with_request_digest(session, digest)
+            run = runs.get_run(session, run_id) if run_id is not None else None
+        if run is not None:
+            log.info("Repeated request: its run returned, nothing stored", extra={"run_id": run.id})
+        return run
 
     def confirm(self, run_id: int) -> tuple[BatchRun, bool]:
         """Queue a draft run; the flag says whether this call queued it (a second click does nothing)."""
@@ -104,6 +138,8 @@ class RunService:
         requested_by: str,
         status: RunStatus,
         slack_channel: str | None,
+        *,
+        request_digest: str | None = None,
     ) -> BatchRun:
         # Same rules as the front ends' own checks, so no caller can store an oversized or dirty list.
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
@@ -116,6 +152,7 @@ class RunService:
                 status=status,
                 now=utcnow(),
                 slack_channel=slack_channel,
+                request_digest=request_digest,
             )
             run = runs.get_run(session, run_id)
         log.info(
@@ -141,3 +178,11 @@ class RunService:
             log.exception(
                 "Could not send the run to the broker; it will be resumed", extra={"run_id": run_id}
             )
+
+
+def _request_digest(
+    key: str, requested_by: str, channel: str | None, identifier_type: IdentifierType, identifiers: list[str]
+) -> str:
+    """What makes two requests the same one, as a fixed-size digest (nothing a front end sent is stored)."""
+    text = json.dumps([key, requested_by, channel, identifier_type.value, identifiers])
+    return hashlib.sha256(text.encode()).hexdigest()
