@@ -83,9 +83,14 @@ class Bot:
         return [m for m in self.slack.messages(channel) if _reply(m)]
 
     def open_request(self, user: SlackUser, channel: str = CHANNEL) -> dict[str, Any]:
+        """The form the command opened (not a form left open before it, which the new one replaces)."""
+        try:
+            stale: str | None = user.open_view(timeout=0)["id"]
+        except LookupError:
+            stale = None
         response = user.slash_command(COMMAND, channel=channel)
         assert response.status == 200 and response.error is None, response
-        return user.open_view()
+        return self.wait_for(lambda: (view := _top_view(user)) and view["id"] != stale and view)
 
 
 def _workday_configured(settings: Settings) -> bool:
@@ -94,6 +99,13 @@ def _workday_configured(settings: Settings) -> bool:
     except SettingsError:
         return False
     return True
+
+
+def _top_view(user: SlackUser) -> dict[str, Any] | None:
+    try:
+        return user.open_view(timeout=0)
+    except LookupError:
+        return None
 
 
 def _reply(message: dict[str, Any]) -> bool:
