@@ -293,7 +293,8 @@ def test_the_same_submission_again_returns_its_draft_and_stores_nothing(
     queued = messages.queued_note(bot.wait_run(run_id)).text
     bot.wait_for(lambda: answers(bot, ADMIN, queued))
 
-    assert signed_again(ana, sent, later=2) == (200, "")  # once confirmed: the run as it stands, not a new draft
+    # Once confirmed: the answer is the run as it stands, not a new draft.
+    assert signed_again(ana, sent, later=2) == (200, "")
 
     bot.wait_for(lambda: len(answers(bot, ADMIN, queued)) == 2)
     assert store_counts(hostile_database) == before
