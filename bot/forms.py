@@ -1,9 +1,10 @@
 """The request form as the app sends it, and the check of a submitted one.
 
 `private_metadata` (the channel the command came from, the connection badge) travels through Slack and
-comes back in every payload of the form. The app seals it: an HMAC-SHA256, with a key derived from the
-signing secret, of the user the form was opened for and the metadata. An altered metadata, or one sealed
-for another user, is refused, so a submission cannot name a channel the form was not opened from. A
+comes back in every payload of the form. The app seals it: a `seal` field holding an HMAC-SHA256, with a
+key derived from the signing secret, of the user the form was opened for and the other fields. An altered
+metadata, or one sealed for another user, is refused, so a submission cannot name a channel the form was
+not opened from. A
 submission must also name a view the app opened for that user (`bot.opened_views`).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from typing import Any
 
 from slack_sdk import WebClient
@@ -58,11 +60,16 @@ class RequestForms:
 
     def metadata(self, user_id: str, view: JsonDict) -> ModalMetadata | None:
         """The metadata the app sealed for `user_id` in `view`; None if it was altered or not theirs."""
-        sealed = view.get("private_metadata")
-        mac, _, text = sealed.partition(".") if isinstance(sealed, str) else ("", "", "")
-        if not hmac.compare_digest(_bytes(mac), _bytes(self._mac(user_id, text))):
+        try:
+            data = json.loads(view.get("private_metadata") or "")
+        except (TypeError, ValueError, RecursionError):  # not text, not JSON, nested beyond reading
             return None
-        return ModalMetadata.loads(text)
+        seal = data.pop("seal", None) if isinstance(data, dict) else None
+        if not isinstance(seal, str) or not hmac.compare_digest(
+            _bytes(seal), _bytes(self._mac(user_id, data))
+        ):
+            return None
+        return ModalMetadata.loads(json.dumps(data))
 
     def submitted(self, user_id: str, view: JsonDict) -> ModalMetadata | None:
         """The metadata of a form the app opened for `user_id` and sealed for them, else None.
@@ -75,11 +82,14 @@ class RequestForms:
         return metadata if self._opened.opened_for(user_id, view_id) else None
 
     def _seal(self, user_id: str, text: str) -> str:
-        return f"{self._mac(user_id, text)}.{text}"
+        data = json.loads(text)
+        return json.dumps({**data, "seal": self._mac(user_id, data)})
 
-    def _mac(self, user_id: str, text: str) -> str:
-        # Length-prefixed: no user id and metadata pair reads as another.
-        digest = hmac.new(self._key, _bytes(f"{len(user_id)}:{user_id}:{text}"), hashlib.sha256).digest()
+    def _mac(self, user_id: str, data: JsonDict) -> str:
+        # One text per content (key order and spacing aside); the user length-prefixed, so that no other
+        # user and content pair reads the same.
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        digest = hmac.new(self._key, _bytes(f"{len(user_id)}:{user_id}:{canonical}"), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 

@@ -187,7 +187,8 @@ def counted(bot: Bot, user: SlackUser, count: int = 1) -> None:
 #: Altered private_metadata: replacements, and changes of the genuine one (given).
 TAMPERED: dict[str, Callable[[str], str]] = {
     "other-channel": lambda genuine: genuine.replace(CHANNEL, OUTSIDE),
-    "appended": lambda genuine: genuine + " ",
+    "field-added": lambda genuine: genuine[:-1] + ', "channel": "C_OUTSIDE"}',
+    "seal-dropped": lambda genuine: json.dumps({k: v for k, v in json.loads(genuine).items() if k != "seal"}),
     "prefixed": lambda genuine: "x" + genuine,
     "plain-other-channel": lambda _: json.dumps({"channel_id": OUTSIDE}),
     "not-json": lambda _: "not json",
