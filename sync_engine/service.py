@@ -45,23 +45,31 @@ class RunService:
         requested_by: str,
         *,
         slack_channel: str | None = None,
-        request_key: str | None = None,
     ) -> BatchRun:
-        """Store a run awaiting confirmation; `IdentifierError` if the identifiers are unusable.
+        """Store a run awaiting confirmation; `IdentifierError` if the identifiers are unusable."""
+        return self._create(identifier_type, identifiers, requested_by, RunStatus.DRAFT, slack_channel)
 
-        `request_key` names the front end's request (e.g. a Slack form submission): the same request
-        again (same key, requester, channel and identifiers), however it arrives, returns the run it
-        stored and stores nothing (a replay, a retry); any difference makes it a new request.
+    def create_draft_once(
+        self,
+        request_key: str,
+        identifier_type: IdentifierType,
+        identifiers: Sequence[str],
+        requested_by: str,
+        *,
+        slack_channel: str | None = None,
+    ) -> tuple[BatchRun, bool]:
+        """`create_draft` for a front end's request named by `request_key` (e.g. a Slack form submission):
+        the same request again (same key, requester, channel and identifiers), however it arrives (a
+        replay, a retry, at once from another process), returns the run it stored as it is now and stores
+        nothing; any difference makes it a new request. The flag says whether this call stored the run.
         """
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
-        if request_key is None:
-            return self._create(identifier_type, clean, requested_by, RunStatus.DRAFT, slack_channel)
         digest = _request_digest(request_key, requested_by, slack_channel, identifier_type, clean)
         stored = self._run_with_digest(digest)
         if stored is not None:
-            return stored
+            return stored, False
         try:
-            return self._create(
+            run = self._create(
                 identifier_type, clean, requested_by, RunStatus.DRAFT, slack_channel, request_digest=digest
             )
         except IntegrityError:
@@ -69,15 +77,13 @@ class RunService:
             stored = self._run_with_digest(digest)
             if stored is None:
                 raise
-            return stored
+            return stored, False
+        return run, True
 
     def _run_with_digest(self, digest: str) -> BatchRun | None:
         with self._database.session() as session:
             run_id = runs.run_with_request_digest(session, digest)
-            run = runs.get_run(session, run_id) if run_id is not None else None
-        if run is not None:
-            log.info("Repeated request: its run returned, nothing stored", extra={"run_id": run.id})
-        return run
+            return runs.get_run(session, run_id) if run_id is not None else None
 
     def confirm(self, run_id: int) -> tuple[BatchRun, bool]:
         """Queue a draft run; the flag says whether this call queued it (a second click does nothing)."""

@@ -65,17 +65,20 @@ def register(app: App, deps: Deps) -> None:
         channel_id = metadata.channel_id or None
         # Only the draft's id travels through Slack from here on (button values), never the identifiers.
         try:
-            run = deps.service.create_draft(
+            run, stored = deps.service.create_draft_once(
+                f"slack-view:{view.get('id')}:{view.get('hash')}",
                 modal.identifier_type,
                 identifiers,
                 requested_by=user_id,
                 slack_channel=channel_id,
-                request_key=f"slack-view:{view.get('id')}:{view.get('hash')}",
             )
         except IdentifierError as error:  # the engine's own check (the same rules as `validate`)
             ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: str(error)})
             return
         ack()
-        log.info("Draft run ready", extra={"run_id": run.id, "identifiers": len(identifiers)})
-        # A repeated submission gets its draft's answer as it stands now (to confirm, queued, cancelled).
+        if stored:
+            log.info("Draft run stored", extra={"run_id": run.id, "identifiers": len(identifiers)})
+        else:
+            log.info("Repeated submission: its run returned, nothing stored", extra={"run_id": run.id})
+        # A repeated submission gets its run's answer as it stands now (to confirm, queued, cancelled).
         post_privately(client, channel_id, user_id, messages.outcome(run))

@@ -165,11 +165,13 @@ def test_a_repeated_draft_request_stores_one_run_even_when_the_copies_arrive_at_
     wanted = [customer.customer_id for customer in stack.sandbox.data.customers[:2]]
     start = threading.Barrier(6)
     made: list[int] = []
+    fresh: list[bool] = []
 
     def submit() -> None:
         start.wait()
-        run = stack.service.create_draft(REF, wanted, "U1", slack_channel="C1", request_key="view-1:hash-1")
+        run, stored = stack.service.create_draft_once("view-1:hash-1", REF, wanted, "U1", slack_channel="C1")
         made.append(run.id)
+        fresh.append(stored)
 
     threads = [threading.Thread(target=submit) for _ in range(6)]
     for thread in threads:
@@ -177,15 +179,16 @@ def test_a_repeated_draft_request_stores_one_run_even_when_the_copies_arrive_at_
     for thread in threads:
         thread.join(timeout=60)
 
-    assert len(made) == 6 and len(set(made)) == 1
+    assert len(made) == 6 and len(set(made)) == 1 and sorted(fresh) == [False] * 5 + [True]
     stack.service.confirm(made[0])
-    again = stack.service.create_draft(REF, wanted, "U1", slack_channel="C1", request_key="view-1:hash-1")
-    assert again.id == made[0] and again.status is not RunStatus.DRAFT  # the stored run, as it is now
+    again, stored = stack.service.create_draft_once("view-1:hash-1", REF, wanted, "U1", slack_channel="C1")
+    assert again.id == made[0] and not stored
+    assert again.status is not RunStatus.DRAFT  # the stored run, as it is now
     others = [
-        stack.service.create_draft(REF, wanted[:1], "U1", slack_channel="C1", request_key="view-1:hash-1"),
-        stack.service.create_draft(REF, wanted, "U2", slack_channel="C1", request_key="view-1:hash-1"),
-        stack.service.create_draft(REF, wanted, "U1", slack_channel="C2", request_key="view-1:hash-1"),
-        stack.service.create_draft(REF, wanted, "U1", slack_channel="C1", request_key="view-1:hash-2"),
+        stack.service.create_draft_once("view-1:hash-1", REF, wanted[:1], "U1", slack_channel="C1")[0],
+        stack.service.create_draft_once("view-1:hash-1", REF, wanted, "U2", slack_channel="C1")[0],
+        stack.service.create_draft_once("view-1:hash-1", REF, wanted, "U1", slack_channel="C2")[0],
+        stack.service.create_draft_once("view-1:hash-2", REF, wanted, "U1", slack_channel="C1")[0],
         stack.service.create_draft(REF, wanted, "U1", slack_channel="C1"),
         stack.service.create_draft(REF, wanted, "U1", slack_channel="C1"),
     ]
