@@ -7,8 +7,8 @@ in memory otherwise) and answers a second sighting with 401. What cannot be chec
 is refused with 503, never let through. Socket Mode requests carry no signature and pass through.
 
 A Redis restart forgets the signatures it held, so nothing may rely on this guard alone: a replayed form
-submission finds the draft it stored (`RunService.create_draft`'s request key), and Confirm and Cancel
-change only a draft.
+submission finds the draft it stored (`RunService.create_draft_once`, keyed on the view), and Confirm and
+Cancel change only a draft.
 """
 
 from __future__ import annotations
