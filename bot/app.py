@@ -11,9 +11,11 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.admins import ADMIN_CACHE_SECONDS, AdminCheck
+from bot.forms import RequestForms
 from bot.guards import require_user, well_formed
 from bot.handlers import Deps, register
-from bot.replay import MemorySeen, RedisSeen, SeenSignatures, replay_guard
+from bot.opened_views import MemoryOpenedViews, RedisOpenedViews
+from bot.replay import MemorySeen, RedisSeen, replay_guard
 from bot.slack import CountRequests, build_client
 from bot.verification import signed_by_slack
 from sync_engine.errors import SettingsError
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 
 #: Listeners running at once (each mostly waits on Slack's Web API or the store).
 LISTENER_THREADS = 64
-#: Seconds a Redis call of the replay guard may take.
+#: Seconds a Redis call of the replay guard (or the opened-views check) may take.
 REDIS_TIMEOUT = 1.0
 
 
@@ -60,22 +62,28 @@ def build_app(
         # its default 5 threads made 20 concurrent requests queue for their ack (p99 239 ms → 55 ms).
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack"),
     )
+    # Checked before the ack: a hung Redis must cost a second at most (the request is refused with 503).
+    shared = (
+        redis.Redis.from_url(
+            settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+        )
+        if settings.redis_url
+        else None
+    )
+    # Socket Mode has no signing secret: the bot token is the secret the app holds there.
+    form_secret = secret or settings.slack_bot_token
     deps = Deps(
         service=service,
         is_admin=AdminCheck(_admin_client(client), settings.resync_admin_user_ids, ttl=admin_cache_seconds),
         settings=settings,
         connection=service.connection(settings),
+        forms=RequestForms(
+            form_secret.get_secret_value(),
+            RedisOpenedViews(shared) if shared is not None else MemoryOpenedViews(),
+        ),
     )
     if not socket_mode:
-        seen: SeenSignatures = MemorySeen()
-        if settings.redis_url:
-            # Checked before the ack: a hung Redis must cost a second at most (the request is let through).
-            seen = RedisSeen(
-                redis.Redis.from_url(
-                    settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
-                )
-            )
-        app.use(replay_guard(seen))
+        app.use(replay_guard(RedisSeen(shared) if shared is not None else MemorySeen()))
     app.use(well_formed)
     app.use(require_user)
     register(app, deps)

@@ -26,6 +26,7 @@ __all__ = [
     "history_page",
     "not_configured",
     "not_your_run",
+    "outcome",
     "queued_note",
     "refusal",
     "status_message",
@@ -124,6 +125,15 @@ def queued_note(run: BatchRun) -> Message:
 def cancelled_note(run: BatchRun) -> Message:
     text = f":no_entry_sign: Cancelled. Run #{run.id} was not started and nothing was changed."
     return Message(text=text, blocks=[_section(text)])
+
+
+def outcome(run: BatchRun) -> Message:
+    """Where a draft stands now: to confirm, cancelled, or queued (for a click or a repeated submission)."""
+    if run.status is RunStatus.CANCELLED:
+        return cancelled_note(run)
+    if run.status is RunStatus.DRAFT:
+        return confirmation(run.id, len(run.identifiers))
+    return queued_note(run)
 
 
 def unavailable_run() -> Message:

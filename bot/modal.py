@@ -1,8 +1,9 @@
 """The request modal: Block Kit builder (pure) and the reading of what the admin entered.
 
 Identifiers never travel in Slack state: `private_metadata` carries only the channel the command came
-from. A Slack text input holds at most 3,000 characters (about 90 Workday IDs), so the modal has a
-second, optional input; the counter and the submission count both.
+from and the connection badge (sealed for the user by `bot.forms`). A Slack text input holds at most
+3,000 characters (about 90 Workday IDs), so the modal has a second, optional input; the counter and the
+submission count both.
 """
 
 from __future__ import annotations

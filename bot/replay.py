@@ -3,8 +3,12 @@
 Bolt checks each HTTP request's signature and that it is at most five minutes old; within those five
 minutes a captured request could be sent again. This Bolt middleware, run after that check, remembers each
 signature for the same five minutes (in Redis when REDIS_URL is set, so every `serve` process shares it;
-in memory otherwise) and answers a second sighting with 401. Socket Mode requests carry no signature and
-pass through.
+in memory otherwise) and answers a second sighting with 401. What cannot be checked (Redis down or slow)
+is refused with 503, never let through. Socket Mode requests carry no signature and pass through.
+
+A Redis restart forgets the signatures it held, so nothing may rely on this guard alone: a replayed form
+submission finds the draft it stored (`RunService.create_draft_once`, keyed on the view), and Confirm and
+Cancel change only a draft.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ from typing import Protocol
 import redis
 from slack_bolt import BoltRequest, BoltResponse
 
-__all__ = ["REPLAY_WINDOW_SECONDS", "MemorySeen", "RedisSeen", "SeenSignatures", "replay_guard"]
+__all__ = [
+    "REPLAY_WINDOW_SECONDS",
+    "MemorySeen",
+    "RedisSeen",
+    "ReplayCheckUnavailable",
+    "SeenSignatures",
+    "replay_guard",
+]
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +38,15 @@ REPLAY_WINDOW_SECONDS = 5 * 60
 _SIGNATURE_HEADER = "x-slack-signature"
 
 
+class ReplayCheckUnavailable(Exception):
+    """Whether a signature was seen cannot be known now (its memory is unreachable)."""
+
+
 class SeenSignatures(Protocol):
     def first_sighting(self, signature: str) -> bool:
-        """Remember `signature` for the replay window; True unless it was already remembered."""
+        """Remember `signature` for the replay window; True unless it was already remembered.
+
+        `ReplayCheckUnavailable` when that cannot be told."""
 
 
 class MemorySeen:
@@ -63,17 +80,23 @@ class RedisSeen:
         try:
             return bool(self._redis.set(self.PREFIX + signature, 1, nx=True, ex=REPLAY_WINDOW_SECONDS))
         except redis.RedisError as error:
-            # The signature and its five-minute window still hold; Slack keeps working through a blip.
-            log.warning("Replay check unavailable (Redis): request let through", extra={"error": str(error)})
-            return True
+            raise ReplayCheckUnavailable(type(error).__name__) from error
 
 
 def replay_guard(seen: SeenSignatures) -> Callable[..., BoltResponse]:
-    """The middleware for `app.use`: 401 for a signature already seen."""
+    """The middleware for `app.use`: 401 for a signature already seen, 503 when that cannot be told."""
 
     def refuse_replays(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse:
         signature = (req.headers.get(_SIGNATURE_HEADER) or [""])[0]
-        if signature and not seen.first_sighting(signature):
+        if not signature:
+            return next()
+        try:
+            first = seen.first_sighting(signature)
+        except ReplayCheckUnavailable as error:
+            # Fail closed: Slack answers the user with an error, and nothing of the request was acted on.
+            log.warning("Replay check unavailable: request refused (503)", extra={"error": str(error)})
+            return BoltResponse(status=503, body='{"error": "temporarily unavailable"}')
+        if not first:
             log.warning("Replayed Slack request refused")
             return BoltResponse(status=401, body='{"error": "invalid request"}')
         return next()

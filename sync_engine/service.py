@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from sync_engine import metrics
 from sync_engine.clock import utcnow
@@ -44,6 +48,42 @@ class RunService:
     ) -> BatchRun:
         """Store a run awaiting confirmation; `IdentifierError` if the identifiers are unusable."""
         return self._create(identifier_type, identifiers, requested_by, RunStatus.DRAFT, slack_channel)
+
+    def create_draft_once(
+        self,
+        request_key: str,
+        identifier_type: IdentifierType,
+        identifiers: Sequence[str],
+        requested_by: str,
+        *,
+        slack_channel: str | None = None,
+    ) -> tuple[BatchRun, bool]:
+        """`create_draft` for a front end's request named by `request_key` (e.g. a Slack form submission):
+        the same request again (same key, requester, channel and identifiers), however it arrives (a
+        replay, a retry, at once from another process), returns the run it stored as it is now and stores
+        nothing; any difference makes it a new request. The flag says whether this call stored the run.
+        """
+        clean = parse_identifiers("\n".join(identifiers), identifier_type)
+        digest = _request_digest(request_key, requested_by, slack_channel, identifier_type, clean)
+        stored = self._run_with_digest(digest)
+        if stored is not None:
+            return stored, False
+        try:
+            run = self._create(
+                identifier_type, clean, requested_by, RunStatus.DRAFT, slack_channel, request_digest=digest
+            )
+        except IntegrityError:
+            # The same request, at the same moment, through another thread or process: it stored it.
+            stored = self._run_with_digest(digest)
+            if stored is None:
+                raise
+            return stored, False
+        return run, True
+
+    def _run_with_digest(self, digest: str) -> BatchRun | None:
+        with self._database.session() as session:
+            run_id = runs.run_with_request_digest(session, digest)
+            return runs.get_run(session, run_id) if run_id is not None else None
 
     def confirm(self, run_id: int) -> tuple[BatchRun, bool]:
         """Queue a draft run; the flag says whether this call queued it (a second click does nothing)."""
@@ -104,6 +144,8 @@ class RunService:
         requested_by: str,
         status: RunStatus,
         slack_channel: str | None,
+        *,
+        request_digest: str | None = None,
     ) -> BatchRun:
         # Same rules as the front ends' own checks, so no caller can store an oversized or dirty list.
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
@@ -116,6 +158,7 @@ class RunService:
                 status=status,
                 now=utcnow(),
                 slack_channel=slack_channel,
+                request_digest=request_digest,
             )
             run = runs.get_run(session, run_id)
         log.info(
@@ -141,3 +184,11 @@ class RunService:
             log.exception(
                 "Could not send the run to the broker; it will be resumed", extra={"run_id": run_id}
             )
+
+
+def _request_digest(
+    key: str, requested_by: str, channel: str | None, identifier_type: IdentifierType, identifiers: list[str]
+) -> str:
+    """What makes two requests the same one, as a fixed-size digest (nothing a front end sent is stored)."""
+    text = json.dumps([key, requested_by, channel, identifier_type.value, identifiers])
+    return hashlib.sha256(text.encode()).hexdigest()

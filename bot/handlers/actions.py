@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -16,10 +17,10 @@ from bot.handlers.badge import form_closed, show_outcome
 from bot.handlers.commands import send_history
 from bot.handlers.deps import Deps
 from bot.ids import ActionId
-from bot.modal import ModalMetadata, counter_text, read_modal, request_modal, shown_counter
+from bot.modal import counter_text, read_modal, shown_counter
 from bot.slack import error_code, post_privately
 from sync_engine.errors import RunNotFoundError
-from sync_engine.records import BatchRun, RunStatus
+from sync_engine.records import BatchRun
 
 __all__ = ["register"]
 
@@ -52,24 +53,21 @@ class _RecentViews:
             return action_ts >= self._latest.get(view_id, 0.0)
 
 
-#: Button values are run ids and offsets we wrote; anything beyond a database integer is forged.
+#: Button values are run ids and offsets we wrote: ASCII digits as `str(int)` writes them. `int()` alone
+#: also reads "１" (fullwidth), " 2", "+2" and "2_0"; anything beyond a database integer is forged too.
 _MAX_VALUE = 2**31 - 1
+_WRITTEN_INT = re.compile(r"0|[1-9][0-9]{0,9}")
 
 
 def _int_value(body: dict[str, Any]) -> int | None:
     try:
-        value = int(str(body["actions"][0]["value"]), 10)
-    except (KeyError, IndexError, TypeError, ValueError):
+        value = body["actions"][0]["value"]
+    except (KeyError, IndexError, TypeError):
         return None
-    return value if 0 <= value <= _MAX_VALUE else None
-
-
-def _outcome(run: BatchRun) -> messages.Message:
-    if run.status is RunStatus.CANCELLED:
-        return messages.cancelled_note(run)
-    if run.status is RunStatus.DRAFT:
-        return messages.confirmation(run.id, len(run.identifiers))
-    return messages.queued_note(run)
+    if not isinstance(value, str) or _WRITTEN_INT.fullmatch(value) is None:
+        return None
+    number = int(value)
+    return number if number <= _MAX_VALUE else None
 
 
 def register(app: App, deps: Deps) -> None:
@@ -87,13 +85,16 @@ def register(app: App, deps: Deps) -> None:
         if not isinstance(view, dict) or not isinstance(view.get("id"), str):
             return  # a keystroke comes from a modal: without one, the payload is not Slack's
         user_id = body["user"]["id"]
-        metadata = ModalMetadata.loads(view.get("private_metadata"))
+        metadata = deps.forms.metadata(user_id, view)
         if not deps.is_admin(user_id):
             if view["id"] not in refused_views:  # once per modal, not on every keystroke
                 if len(refused_views) >= _REMEMBERED_VIEWS:
                     refused_views.clear()
                 refused_views.add(view["id"])
-                post_privately(client, metadata.channel_id, user_id, messages.refusal())
+                post_privately(client, metadata.channel_id if metadata else None, user_id, messages.refusal())
+            return
+        if metadata is None:
+            log.warning("Keystroke on a form with altered private_metadata ignored", extra={"user": user_id})
             return
         try:
             action_ts = float(body["actions"][0].get("action_ts") or 0)
@@ -111,7 +112,8 @@ def register(app: App, deps: Deps) -> None:
             return
 
         def render(badge_text: str | None) -> dict[str, Any]:
-            return request_modal(
+            return deps.forms.render(
+                user_id,
                 channel_id=metadata.channel_id,
                 count=count,
                 identifier_type=modal.identifier_type,
@@ -170,7 +172,7 @@ def register(app: App, deps: Deps) -> None:
         run, queued_now = deps.service.confirm(clicked.id)
         if queued_now:
             log.info("Run confirmed", extra={"run_id": run.id, "user": body["user"]["id"]})
-        respond(**_outcome(run).kwargs(), replace_original=True)
+        respond(**messages.outcome(run).kwargs(), replace_original=True)
 
     @app.action(ActionId.CANCEL.value)
     def on_cancel(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -179,7 +181,7 @@ def register(app: App, deps: Deps) -> None:
         if clicked is None:
             return
         deps.service.cancel(clicked.id)
-        respond(**_outcome(deps.service.get(clicked.id)).kwargs(), replace_original=True)
+        respond(**messages.outcome(deps.service.get(clicked.id)).kwargs(), replace_original=True)
 
     @app.action(ActionId.HISTORY_MORE.value)
     def on_history_more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:

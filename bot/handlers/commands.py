@@ -15,7 +15,6 @@ from bot.handlers.badge import show_outcome
 from bot.handlers.deps import Deps
 from bot.ids import COMMAND
 from bot.messages import HISTORY_PAGE_SIZE
-from bot.modal import request_modal
 
 __all__ = ["register", "send_history"]
 
@@ -72,12 +71,17 @@ def _open_request(
     The trigger_id expires 3 s after the command: when no recent check is cached and the one under way is
     not done by `CHECK_DEADLINE`, the form opens with a "checking" badge and is updated once it is done.
     """
-    channel_id = body["channel_id"]
+    channel_id, user_id = body["channel_id"], body["user_id"]
     status = deps.connection.status_within(max(0.0, CHECK_DEADLINE - (time.monotonic() - arrived)))
     if status is not None and status.blocks_runs:
         respond(**connection.not_connected(status).kwargs(), response_type="ephemeral")
         return
-    view = request_modal(channel_id=channel_id, connection=connection.badge(status))
-    opened = client.views_open(trigger_id=body["trigger_id"], view=view)["view"]
+    view = deps.forms.render(user_id, channel_id=channel_id, connection=connection.badge(status))
+    opened = deps.forms.open(client, user_id, body["trigger_id"], view)
     if status is None:
-        show_outcome(deps, client, opened, lambda text: request_modal(channel_id=channel_id, connection=text))
+        show_outcome(
+            deps,
+            client,
+            opened,
+            lambda text: deps.forms.render(user_id, channel_id=channel_id, connection=text),
+        )

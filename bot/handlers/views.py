@@ -1,15 +1,18 @@
 """The modal's submission: validate, store a draft run, then ask the admin to confirm it.
 
 Validation errors must travel in the acknowledgement itself (`response_action: errors`), so this is the
-one listener that works before `ack()`: reading the form, the admin check (cached; a users.info call is
-bounded by the admin client's short timeout) and storing the draft are all quick.
+one listener that works before `ack()`: the admin check (cached; a users.info call is bounded by the admin
+client's short timeout), the form's provenance (`bot.forms`), reading the form and storing the draft are
+all quick.
+
+A submission is stored once: its draft is keyed on the view id and hash, so the same submission again (a
+replay the replay guard no longer remembers, e.g. after a Redis restart) gets the same draft's answer and
+stores nothing.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -18,11 +21,12 @@ from slack_sdk import WebClient
 from bot import messages
 from bot.handlers.deps import Deps
 from bot.ids import BlockId, CallbackId
-from bot.modal import ModalMetadata, read_modal, validate
+from bot.modal import read_modal, validate
+from bot.opened_views import OpenedViewsUnavailable
 from bot.slack import post_privately
 from sync_engine.errors import IdentifierError
 
-__all__ = ["FORM_UNREADABLE", "register"]
+__all__ = ["FORM_UNCHECKED", "FORM_UNREADABLE", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +34,7 @@ FORM_UNREADABLE = (
     "This form could not be read (it was changed after it was opened). Nothing was stored: close it and "
     "run /workday-resync again."
 )
-# The channel the command came from, as Slack names conversations (C…, G…, D…).
-_CHANNEL_ID = re.compile(r"[A-Z0-9_]{1,64}")
-
-
-def _genuine_metadata(text: str | None) -> bool:
-    """Whether `private_metadata` is what `request_modal` wrote: JSON naming a channel id.
-
-    Slack keeps it out of users' reach, so anything else arrived forged; the run must not be posted
-    to whatever it names.
-    """
-    try:
-        data = json.loads(text or "")
-    except ValueError:
-        return False
-    channel = data.get("channel_id") if isinstance(data, dict) else None
-    return isinstance(channel, str) and _CHANNEL_ID.fullmatch(channel) is not None
+FORM_UNCHECKED = "This form could not be checked just now. Nothing was stored: submit it again in a moment."
 
 
 def register(app: App, deps: Deps) -> None:
@@ -55,24 +44,41 @@ def register(app: App, deps: Deps) -> None:
         if not deps.is_admin(user_id):
             ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: messages.refusal().text})
             return
+        try:
+            # A form the app opened for this user, its metadata (the channel) as the app sealed it.
+            metadata = deps.forms.submitted(user_id, view)
+        except OpenedViewsUnavailable as error:
+            log.warning("Form check unavailable: submission refused", extra={"error": str(error)})
+            ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: FORM_UNCHECKED})
+            return
+        if metadata is None:
+            log.warning(
+                "Submission of a form not opened for its user, or altered, refused", extra={"user": user_id}
+            )
+            ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: FORM_UNREADABLE})
+            return
         modal = read_modal((view.get("state") or {}).get("values") or {})
         identifiers, errors = validate(modal)
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        if not _genuine_metadata(view.get("private_metadata")):
-            log.warning("Modal submitted with altered private_metadata refused", extra={"user": user_id})
-            ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: FORM_UNREADABLE})
-            return
-        channel_id = ModalMetadata.loads(view.get("private_metadata")).channel_id or None
+        channel_id = metadata.channel_id or None
         # Only the draft's id travels through Slack from here on (button values), never the identifiers.
         try:
-            run = deps.service.create_draft(
-                modal.identifier_type, identifiers, requested_by=user_id, slack_channel=channel_id
+            run, stored = deps.service.create_draft_once(
+                f"slack-view:{view.get('id')}:{view.get('hash')}",
+                modal.identifier_type,
+                identifiers,
+                requested_by=user_id,
+                slack_channel=channel_id,
             )
         except IdentifierError as error:  # the engine's own check (the same rules as `validate`)
             ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: str(error)})
             return
         ack()
-        log.info("Draft run stored", extra={"run_id": run.id, "identifiers": len(identifiers)})
-        post_privately(client, channel_id, user_id, messages.confirmation(run.id, len(run.identifiers)))
+        if stored:
+            log.info("Draft run stored", extra={"run_id": run.id, "identifiers": len(identifiers)})
+        else:
+            log.info("Repeated submission: its run returned, nothing stored", extra={"run_id": run.id})
+        # A repeated submission gets its run's answer as it stands now (to confirm, queued, cancelled).
+        post_privately(client, channel_id, user_id, messages.outcome(run))

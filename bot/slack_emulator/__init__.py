@@ -15,7 +15,7 @@ The contract it implements is /work/coord/slack-contract.md.
 
 from __future__ import annotations
 
-from bot.slack_emulator.client import AppResponse, ClientRejected, SlackUser
+from bot.slack_emulator.client import AppResponse, ClientRejected, SentRequest, SlackUser
 from bot.slack_emulator.emulator import SlackEmulator
 from bot.slack_emulator.knobs import DEFAULT_RATE_LIMITS, DEFAULT_SCOPES, SlackKnobs
 from bot.slack_emulator.transcript import AppDelivery, RecordedCall
@@ -27,6 +27,7 @@ __all__ = [
     "AppResponse",
     "ClientRejected",
     "RecordedCall",
+    "SentRequest",
     "SlackEmulator",
     "SlackKnobs",
     "SlackUser",

@@ -29,7 +29,7 @@ from bot.slack_emulator.state import (
 from bot.slack_emulator.transcript import AppDelivery, EventLog
 from bot.slack_emulator.views import client_problems, find_button, find_element, fresh_values, view_object
 
-__all__ = ["AppResponse", "ClientRejected", "SlackUser"]
+__all__ = ["AppResponse", "ClientRejected", "SentRequest", "SlackUser"]
 
 #: Proxies from the environment must not see requests to an app on 127.0.0.1.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -62,6 +62,14 @@ class AppResponse:
             return None
 
 
+@dataclass(frozen=True, slots=True)
+class SentRequest:
+    """A request as Slack sent it to the app, byte for byte: what a captured request replays."""
+
+    body: bytes
+    headers: dict[str, str]
+
+
 class ClientRejected(Exception):
     """The Slack client would not submit the modal; `errors` are what it shows, by block_id."""
 
@@ -91,6 +99,8 @@ class SlackUser:
         self._events = events
         self._signing_secret = signing_secret
         self._verification_token = verification_token
+        #: The last request sent to the app for this user (to replay it with `resend`).
+        self.last_sent: SentRequest | None = None
 
     # ---- what the user does -----------------------------------------------------------------------------
 
@@ -255,6 +265,11 @@ class SlackUser:
                 summary = f"{block['block_id']}/{action_id} clicked on {channel.id} {source.ts}"
         return self._deliver_payload("block_actions", summary, payload)
 
+    def resend(self, sent: SentRequest) -> AppResponse:
+        """Send a captured request again, unchanged (its signature included), as a replay attack would;
+        Slack's client does nothing with the answer."""
+        return self._record("replay", f"{len(sent.body)} bytes", self._post(sent))
+
     def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
         """Slack's request-signing headers for `body` (v0, HMAC-SHA256 of "v0:<timestamp>:<body>")."""
         stamp = str(int(time.time()) if timestamp is None else timestamp)
@@ -385,7 +400,11 @@ class SlackUser:
             "Accept": "application/json,*/*",
             **self.sign(body),
         }
-        request = urllib.request.Request(self.app_url, data=body, headers=headers, method="POST")
+        self.last_sent = SentRequest(body, headers)
+        return self._post(self.last_sent)
+
+    def _post(self, sent: SentRequest) -> AppResponse:
+        request = urllib.request.Request(self.app_url, data=sent.body, headers=sent.headers, method="POST")
         limit = self._ws.knobs.ack_timeout
         started, sent_at = time.monotonic(), self._events.now()
         try:

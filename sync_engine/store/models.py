@@ -191,6 +191,9 @@ class BatchRunRow(Base):
     slack_message_ts: Mapped[str | None] = mapped_column(String(32))
     #: Free-form metadata a front end keeps with the run (e.g. Slack file id); never secrets.
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Digest of a front end's request (its key, requester and identifiers): a request repeated, e.g. a
+    #: replayed form submission, finds the run it stored instead of storing another.
+    request_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class RunItemRow(Base):

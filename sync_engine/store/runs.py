@@ -50,6 +50,7 @@ __all__ = [
     "release_item",
     "renew_leases",
     "resolving",
+    "run_with_request_digest",
     "save_notes",
     "set_slack_message",
     "stop_run",
@@ -82,8 +83,12 @@ def create_run(
     status: RunStatus,
     now: datetime,
     slack_channel: str | None = None,
+    request_digest: str | None = None,
 ) -> int:
-    """Store a run (draft or received) and one pending item per identifier, in paste order."""
+    """Store a run (draft or received) and one pending item per identifier, in paste order.
+
+    `request_digest` is unique: storing a second run with it fails (`IntegrityError`) at flush or commit.
+    """
     run = BatchRunRow(
         status=status.value,
         identifier_type=identifier_type.value,
@@ -93,6 +98,7 @@ def create_run(
         updated_at=now,
         slack_channel=slack_channel,
         extra={},
+        request_digest=request_digest,
     )
     session.add(run)
     session.flush()
@@ -101,6 +107,11 @@ def create_run(
         for position, identifier in enumerate(identifiers)
     )
     return run.id
+
+
+def run_with_request_digest(session: Session, digest: str) -> int | None:
+    """The id of the run a request with this digest stored, if any."""
+    return session.scalar(select(BatchRunRow.id).where(BatchRunRow.request_digest == digest))
 
 
 def confirm_run(session: Session, run_id: int, now: datetime) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 
 from harness import Stack, assert_store_matches_workday, expected_counts, without_fetched_at
+from sqlalchemy import func, select
 
 from sync_engine import jobs
 from sync_engine.records import IdentifierType, RunCounts, RunStatus
+from sync_engine.store.models import BatchRunRow
 from sync_engine.store.runs import NOTHING_RESOLVED
 
 REF = IdentifierType.REFERENCE
@@ -156,3 +159,39 @@ def test_confirming_twice_queues_one_run(stack: Stack) -> None:
     assert (first_click, second_click) == (True, False)
     assert stack.wait(draft.id).status is RunStatus.COMPLETED
     assert stack.sandbox.stats.by_operation()["Get_Customers"] == 1
+
+
+def test_a_repeated_draft_request_stores_one_run_even_when_the_copies_arrive_at_once(stack: Stack) -> None:
+    wanted = [customer.customer_id for customer in stack.sandbox.data.customers[:2]]
+    start = threading.Barrier(6)
+    made: list[int] = []
+    fresh: list[bool] = []
+
+    def submit() -> None:
+        start.wait()
+        run, stored = stack.service.create_draft_once("view-1:hash-1", REF, wanted, "U1", slack_channel="C1")
+        made.append(run.id)
+        fresh.append(stored)
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(made) == 6 and len(set(made)) == 1 and sorted(fresh) == [False] * 5 + [True]
+    stack.service.confirm(made[0])
+    again, stored = stack.service.create_draft_once("view-1:hash-1", REF, wanted, "U1", slack_channel="C1")
+    assert again.id == made[0] and not stored
+    assert again.status is not RunStatus.DRAFT  # the stored run, as it is now
+    others = [
+        stack.service.create_draft_once("view-1:hash-1", REF, wanted[:1], "U1", slack_channel="C1")[0],
+        stack.service.create_draft_once("view-1:hash-1", REF, wanted, "U2", slack_channel="C1")[0],
+        stack.service.create_draft_once("view-1:hash-1", REF, wanted, "U1", slack_channel="C2")[0],
+        stack.service.create_draft_once("view-1:hash-2", REF, wanted, "U1", slack_channel="C1")[0],
+        stack.service.create_draft(REF, wanted, "U1", slack_channel="C1"),
+        stack.service.create_draft(REF, wanted, "U1", slack_channel="C1"),
+    ]
+    assert len({run.id for run in others} | {made[0]}) == 7  # any difference is a new request
+    with stack.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(BatchRunRow)) == 7

@@ -173,8 +173,9 @@ def test_a_slow_check_that_fails_replaces_the_form_with_the_reason(bot: Bot) -> 
     assert "invoices and credit notes list" in json.dumps(replaced["blocks"])
 
 
-def test_a_hung_redis_costs_a_command_a_second_not_its_answer(bot: Bot) -> None:
-    # The replay guard asks Redis before the ack: a Redis that accepts connections and never answers.
+def test_a_hung_redis_gets_a_command_a_503_within_slacks_time_not_a_timeout(bot: Bot) -> None:
+    # The replay guard asks Redis before the ack: a Redis that accepts connections and never answers. What
+    # it cannot check it refuses, and a hung Redis costs a second of Slack's three.
     with socket.create_server(("127.0.0.1", 0)) as hung:
         settings = bot.settings.model_copy(
             update={"redis_url": f"redis://127.0.0.1:{hung.getsockname()[1]}/0"}
@@ -184,8 +185,8 @@ def test_a_hung_redis_costs_a_command_a_second_not_its_answer(bot: Bot) -> None:
             response = bot.slack.user(ADMIN, app_url=server.url).slash_command(
                 COMMAND, text="help", channel=CHANNEL
             )
-            assert response.status == 200 and response.error is None, response
-            bot.wait_for(lambda: answers(bot, ADMIN, "history"))
+            assert (response.status, response.error) == (503, "dispatch_failed"), response  # not a timeout
+            assert not answers(bot, ADMIN, "history")
         finally:
             server.close()
 
