@@ -6,14 +6,15 @@
     ├── RunNotFoundError              no run with that id
     └── WorkdayError
         ├── WorkdayTransientError     throttled, 5xx, timeout, unreachable: retry later
+        │   └── WorkdayUnresponsiveError  Workday stopped answering (hung): the run stops
         └── WorkdayPermanentError     retrying the same request cannot succeed
             ├── WorkdayNotFoundError      a reference Workday does not know
             └── WorkdayConfigurationError credentials, permissions, tenant or version
                 ├── WorkdayCredentialsError   the token endpoint rejected the API client or its grant
                 └── WorkdayNotAuthorizedError the integration user may not call an operation
 
-Jobs retry only `WorkdayTransientError`; a `WorkdayConfigurationError` stops the whole run because
-every other customer would fail the same way.
+Jobs retry only `WorkdayTransientError`; a `WorkdayConfigurationError` or `WorkdayUnresponsiveError`
+stops the whole run because every other customer would fail (or wait) the same way.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "WorkdayNotFoundError",
     "WorkdayPermanentError",
     "WorkdayTransientError",
+    "WorkdayUnresponsiveError",
 ]
 
 
@@ -60,6 +62,10 @@ class WorkdayTransientError(WorkdayError):
         super().__init__(message)
         #: HTTP status of the last attempt, if Workday answered at all.
         self.status = status
+
+
+class WorkdayUnresponsiveError(WorkdayTransientError):
+    """Workday took every request but answered none in time: waiting longer only holds the tenant's slots."""
 
 
 class WorkdayPermanentError(WorkdayError):

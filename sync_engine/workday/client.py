@@ -12,10 +12,11 @@ import logging
 import math
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -40,6 +41,7 @@ from sync_engine.records import (
 from sync_engine.settings import WorkdaySettings
 from sync_engine.workday.auth import MemoryTokenStore, TokenManager, TokenStore
 from sync_engine.workday.gate import LocalGate, RequestGate
+from sync_engine.workday.payers import PaidForOthers, by_owner
 from sync_engine.workday.rest import InvoicesPage, parse_error, parse_invoices
 from sync_engine.workday.soap import (
     PaymentsPage,
@@ -52,7 +54,7 @@ from sync_engine.workday.soap import (
     parse_payments,
     reference_index,
 )
-from sync_engine.workday.transport import RetryPolicy, Transport
+from sync_engine.workday.transport import RetryPolicy, Transport, deadline
 
 __all__ = [
     "CUSTOMERS_PER_REQUEST",
@@ -78,6 +80,8 @@ OPERATIONS = ("Get_Customers", "Get_Customer_Payments", "invoices")
 _SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
 # "Invalid ID value. 'CUST-999' is not a valid ID value for type = 'Customer_ID'" → CUST-999
 _INVALID_VALUE = re.compile(r"Invalid ID value\.\s+'(.*)' is not a valid ID value", re.DOTALL)
+# The last step of an Xpath naming a reference, e.g. `/bsvc:Customer_Reference[2]`.
+_REFERENCE_STEP = re.compile(r"/(?:[\w.-]+:)?[\w.-]+_Reference\[\d+\]$")
 
 
 def minimum_requests(
@@ -133,6 +137,7 @@ class WorkdayClient:
         base = settings.base_url.rstrip("/")
         self._soap_url = f"{base}/ccx/service/{settings.tenant}/Revenue_Management/{settings.api_version}"
         self._invoices_url = f"{base}/ccx/api/customerAccounts/v1/{settings.tenant}/invoices"
+        self._paid_for_others = PaidForOthers()
 
     def __repr__(self) -> str:
         return f"WorkdayClient(base_url={self._settings.base_url!r}, tenant={self._settings.tenant!r})"
@@ -197,7 +202,7 @@ class WorkdayClient:
             if not isinstance(result, SoapFault):
                 matched.update(_match(batch, parse_customers(result), id_type))
                 continue
-            if not _names_invalid_ids(result):
+            if not _names_references(result):
                 raise WorkdayPermanentError(f"Workday refused Get_Customers: {result.describe()}")
             invalid = _invalid_positions(result, batch)
             if invalid:
@@ -215,58 +220,86 @@ class WorkdayClient:
     # ----------------------------------------------------------------------------------------------------
     # Fetching one customer
 
-    def fetch_customer(self, customer: Customer) -> CustomerSnapshot:
+    def fetch_customer(self, customer: Customer, *, run: int | None = None) -> CustomerSnapshot:
         """All invoices, credit notes and payments of the customer, or an error: never a partial snapshot.
 
-        Page 1 of the invoices and of the payments go out at once; when each tells its total, its other
-        pages go out at once too. Every task is one request, so the per-call pool cannot deadlock.
+        The payments are those the customer remitted and, when another customer pays it, those of that
+        payer's payments that belong to it (`payers`); a payer's payments are fetched once per `run` in
+        this process. Every request, retries included, ends within `customer_deadline`.
         """
         fetched_at = datetime.now(UTC)
         wid = customer.wid
-        abort = threading.Event()
-        invoice_pages: dict[int, InvoicesPage] = {}
-        payment_pages: dict[int, PaymentsPage] = {}
-        workers = max(2, self._settings.max_in_flight)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workday-fetch") as pool:
-            pending: dict[Future[Any], tuple[str, int]] = {}
-
-            def submit(kind: str, number: int, task: Callable[..., Any], *args: Any) -> None:
-                # Each request runs in the caller's context: its logs carry the job's run id and WID.
-                pending[pool.submit(contextvars.copy_context().run, task, *args)] = (kind, number)
-
-            submit("invoices", 0, self._invoices_page, wid, 0, abort)
-            submit("payments", 1, self._payments_page, wid, 1, None, abort)
-            try:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        kind, number = pending.pop(future)
-                        if kind == "invoices":
-                            invoices = invoice_pages[number] = future.result()
-                            if number == 0:
-                                size = self._settings.invoices_page_size
-                                for offset in range(size, invoices.total, size):
-                                    submit("invoices", offset, self._invoices_page, wid, offset, abort)
-                        else:
-                            payments = payment_pages[number] = future.result()
-                            if number == 1:
-                                # Pin later pages to the moment page 1 was served, so they stay consistent.
-                                as_of = payments.as_of_entry or fetched_at.isoformat(timespec="milliseconds")
-                                for page in range(2, payments.results.total_pages + 1):
-                                    submit("payments", page, self._payments_page, wid, page, as_of, abort)
-            except BaseException:
-                abort.set()
-                for future in pending:
-                    future.cancel()
-                raise
+        payer = customer.payer_wid if customer.payer_wid not in (None, wid) else None
+        entry, fetch_payer = self._paid_for_others.claim(run, payer) if payer else (None, False)
+        remitters = [wid, payer] if payer and fetch_payer else [wid]
+        try:
+            with deadline(self._settings.customer_deadline) as until:
+                as_of = _as_of(fetched_at, self._settings.as_of_lag)
+                invoice_pages, payment_pages = self._fetch_pages(wid, remitters, as_of)
+            own = _payments(wid, payment_pages[wid])
+            self._paid_for_others.offer(run, wid, by_owner(own, wid))
+            payments = [payment for payment, owner in own if owner == wid]
+            if payer and entry is not None:
+                if fetch_payer:
+                    entry.complete(by_owner(_payments(payer, payment_pages[payer]), payer))
+                payments += entry.wait(max(0.0, until - time.monotonic())).get(wid, [])
+        finally:
+            if fetch_payer and entry is not None and not entry.done.is_set():
+                entry.fail()
         invoices_list, credit_notes = _receivables(wid, invoice_pages)
         return CustomerSnapshot(
             customer=customer,
             invoices=invoices_list,
             credit_notes=credit_notes,
-            payments=_payments(wid, payment_pages),
+            payments=payments,
             fetched_at=fetched_at,
         )
+
+    def _fetch_pages(
+        self, wid: str, remitters: list[str], as_of: str
+    ) -> tuple[dict[int, InvoicesPage], dict[str, dict[int, PaymentsPage]]]:
+        """Every invoices page of the customer and every payments page of each remitter, by offset / page.
+
+        Page 1 of each goes out at once; when each tells its total, its other pages go out at once too. Every
+        task is one request, so the per-call pool cannot deadlock.
+        """
+        abort = threading.Event()
+        invoice_pages: dict[int, InvoicesPage] = {}
+        payment_pages: dict[str, dict[int, PaymentsPage]] = {remitter: {} for remitter in remitters}
+        workers = max(2, self._settings.max_in_flight)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workday-fetch") as pool:
+            pending: dict[Future[Any], tuple[str, int]] = {}
+
+            def submit(key: str, number: int, task: Callable[..., Any], *args: Any) -> None:
+                # Each request runs in the caller's context: its logs carry the job's run id and WID, and
+                # the customer's deadline holds.
+                pending[pool.submit(contextvars.copy_context().run, task, *args)] = (key, number)
+
+            submit("", 0, self._invoices_page, wid, 0, abort)
+            for remitter in remitters:
+                submit(remitter, 1, self._payments_page, remitter, 1, as_of, abort)
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        key, number = pending.pop(future)
+                        if not key:  # the invoices
+                            invoices = invoice_pages[number] = future.result()
+                            if number == 0:
+                                size = self._settings.invoices_page_size
+                                for offset in range(size, invoices.total, size):
+                                    submit("", offset, self._invoices_page, wid, offset, abort)
+                        else:
+                            payments = payment_pages[key][number] = future.result()
+                            if number == 1:
+                                for page in range(2, payments.results.total_pages + 1):
+                                    submit(key, page, self._payments_page, key, page, as_of, abort)
+            except BaseException:
+                abort.set()
+                for future in pending:
+                    future.cancel()
+                raise
+        return invoice_pages, payment_pages
 
     def _invoices_page(self, wid: str, offset: int, abort: threading.Event) -> InvoicesPage:
         params = {"billToCustomer": wid, "limit": self._settings.invoices_page_size, "offset": offset}
@@ -279,7 +312,7 @@ class WorkdayClient:
         self._transport.raise_for_common(response, "invoices (Customer Accounts REST API)")
         return parse_invoices(response.content)
 
-    def _payments_page(self, wid: str, page: int, as_of: str | None, abort: threading.Event) -> PaymentsPage:
+    def _payments_page(self, wid: str, page: int, as_of: str, abort: threading.Event) -> PaymentsPage:
         body = build_get_customer_payments(
             wid,
             self._settings.api_version,
@@ -289,7 +322,7 @@ class WorkdayClient:
         )
         result = self._soap("Get_Customer_Payments", body, abort)
         if isinstance(result, SoapFault):
-            if _names_invalid_ids(result):
+            if _names_references(result):
                 raise WorkdayNotFoundError(f"Workday does not know customer {wid} ({result.string}).")
             raise WorkdayPermanentError(
                 f"Workday refused Get_Customer_Payments of customer {wid}: {result.describe()}"
@@ -344,7 +377,7 @@ class WorkdayClient:
         )
 
     def _soap(self, operation: str, body: bytes, abort: threading.Event | None = None) -> bytes | SoapFault:
-        """The response body, or a `Client.validationError` fault for the caller to read."""
+        """The response body, or a `Client.validationError` fault naming references for the caller to read."""
         response = self._authorized(
             operation, "POST", self._soap_url, content=body, headers=_SOAP_HEADERS, abort=abort
         )
@@ -354,25 +387,36 @@ class WorkdayClient:
         if fault is None:
             self._transport.raise_for_common(response, operation)
             raise WorkdayPermanentError(f"Workday answered {operation} with HTTP {response.status_code}.")
-        if fault.not_authorized:
+        # Decided by fault code and Xpath: Workday words its faults in the integration user's language.
+        if fault.is_processing:
+            # The transport retried it a few times (unless it said so in English): it stays.
+            every_time = "" if fault.not_authorized else " (the same processing error on every attempt)"
             raise WorkdayNotAuthorizedError(
-                f"The integration user is not authorized for {operation}: grant its security group Get "
-                "access to that web service in Workday, then activate pending security policy changes "
-                f"(Workday said: {fault.processing_message or fault.string})."
+                f"The integration user is not authorized for {operation}{every_time}: grant its security "
+                "group Get access to that web service in Workday, then activate pending security policy "
+                f"changes (Workday said: {fault.processing_message or fault.string})."
             )
-        if fault.is_validation and "version is invalid" in fault.string:
+        if fault.is_validation and _names_references(fault):
+            return fault
+        if fault.is_validation and not any(error.xpath for error in fault.validation_errors):
+            # Nothing of the request is named: the request as a whole (service or version) was refused.
             raise WorkdayConfigurationError(
                 f"Workday does not accept Revenue_Management {self._settings.api_version} for "
                 f"{operation}; set WORKDAY_API_VERSION to a version the tenant supports "
                 f"(Workday said: {fault.string})."
             )
-        if fault.is_validation:
-            return fault
         raise WorkdayPermanentError(f"Workday refused {operation}: {fault.describe()}")
 
 
 # --------------------------------------------------------------------------------------------------------
 # Helpers (pure)
+
+
+def _as_of(now: datetime, lag: float) -> str:
+    """The As_Of_Entry_DateTime of every page of one fetch: `lag` seconds before `now`, in UTC. Our own
+    moment, never Workday's echo (real responses may echo no Response_Filter); microseconds, so a record
+    entered just before it is not cut off by rounding."""
+    return (now - timedelta(seconds=lag)).astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _normalise(identifier: str, id_type: str) -> str:
@@ -389,14 +433,15 @@ def _key(customer: Customer, id_type: str) -> str | None:
 
 
 def _match(batch: list[str], customers: list[Customer], id_type: str) -> dict[str, Customer]:
-    """Customers by the value that asked for them: by their IDs, else by position (Workday answers in
-    request order)."""
-    wanted = set(batch)
-    matched = {key: customer for customer in customers if (key := _key(customer, id_type)) in wanted}
-    if len(matched) < len(batch) and len(customers) == len(batch):
-        for value, customer in zip(batch, customers, strict=True):
-            matched.setdefault(value, customer)
-    return matched
+    """Customers by the value that asked for them, matched by the ID of that type Workday returned for each
+    (ignoring case, as Workday looks references up); Workday promises no order, so a value no returned
+    customer carries stays unmatched (unresolved), never guessed."""
+    by_key: dict[str, Customer] = {}
+    for customer in customers:
+        key = _key(customer, id_type)
+        if key:
+            by_key.setdefault(key.casefold(), customer)
+    return {value: by_key[value.casefold()] for value in batch if value.casefold() in by_key}
 
 
 def _authentication_failed(response: httpx.Response) -> bool:
@@ -408,12 +453,13 @@ def _authentication_failed(response: httpx.Response) -> bool:
     return fault is not None and fault.is_authentication
 
 
-def _names_invalid_ids(fault: SoapFault) -> bool:
-    texts = [
-        fault.string,
-        *(error.message or error.detail_message or "" for error in fault.validation_errors),
-    ]
-    return fault.is_validation and any("Invalid ID value" in text for text in texts)
+def _names_references(fault: SoapFault) -> bool:
+    """Whether a validation fault rejects references (IDs that name nothing): an error's Xpath ends at a
+    `*_Reference[n]`; Workday's English wording is only a last hint."""
+    if any(_REFERENCE_STEP.search(error.xpath or "") for error in fault.validation_errors):
+        return True
+    messages = (error.message or error.detail_message or "" for error in fault.validation_errors)
+    return any("Invalid ID value" in text for text in (fault.string, *messages))
 
 
 def _invalid_positions(fault: SoapFault, batch: list[str]) -> set[int]:
@@ -451,10 +497,16 @@ def _receivables(wid: str, pages: dict[int, InvoicesPage]) -> tuple[list[Invoice
     return list(invoices.values()), list(credit_notes.values())
 
 
-def _payments(wid: str, pages: dict[int, PaymentsPage]) -> list[Payment]:
-    payments = [payment for page in sorted(pages) for payment in pages[page].payments]
+def _payments(wid: str, pages: dict[int, PaymentsPage]) -> list[tuple[Payment, str]]:
+    """Every payment the customer remitted, with the customer it belongs to (the remitter when the payment
+    does not say: we asked for its payments)."""
+    payments = [
+        (payment, pages[page].owners.get(payment.wid) or wid)
+        for page in sorted(pages)
+        for payment in pages[page].payments
+    ]
     expected = pages[1].results.total_results
-    if len(payments) != expected or len({payment.wid for payment in payments}) != len(payments):
+    if len(payments) != expected or len({payment.wid for payment, _ in payments}) != len(payments):
         raise WorkdayTransientError(
             f"Workday sent {len(payments)} payments of customer {wid} where it announced {expected}; "
             "fetch the customer again."

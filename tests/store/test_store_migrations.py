@@ -28,7 +28,7 @@ TABLES = {
 }
 
 #: The newest revision: the schema every process migrates to.
-HEAD = "0003"
+HEAD = "0004"
 
 
 def schema_diff(connection: Connection) -> list[Any]:

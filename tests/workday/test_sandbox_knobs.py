@@ -241,6 +241,7 @@ def test_settings_and_environment_point_at_the_sandbox(sandbox: Sandbox) -> None
         "WORKDAY_CLIENT_SECRET": sandbox.client_secret,
         "WORKDAY_REFRESH_TOKEN": sandbox.refresh_token,
         "WORKDAY_API_VERSION": "v45.2",
+        "WORKDAY_AS_OF_LAG": "0",
     }
 
 

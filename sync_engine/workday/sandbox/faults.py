@@ -46,6 +46,18 @@ class SandboxKnobs:
     revoked: bool = False
     #: Operations the API client may not call: "Get_Customers", "Get_Customer_Payments", "invoices".
     unauthorized_operations: set[str] = field(default_factory=set)
+    #: SOAP responses echo no Response_Filter (real responses often do not).
+    omit_response_filter: bool = False
+    #: A Get_Customer_Payments page after the first without As_Of_Entry_DateTime is a validation fault.
+    require_as_of_on_pages: bool = False
+    #: Customer_ID and Customer_Reference_ID references match whatever their case (Workday: "Ignore Case").
+    references_ignore_case: bool = False
+    #: Get_Customers answers in reverse request order (Workday promises no order).
+    reverse_response_order: bool = False
+    #: Language of SOAP fault texts: "en", "de" or "fr" (the integration user's locale).
+    fault_locale: str = "en"
+    #: Share of SOAP requests answered with a transient Server.processingError (0..1).
+    processing_fault_rate: float = 0.0
     #: Seed of the random faults.
     fault_seed: int = 0
 

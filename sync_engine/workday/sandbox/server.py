@@ -272,8 +272,8 @@ class Sandbox:
         self.close()
 
     def workday_settings(self, **overrides: Any) -> WorkdaySettings:
-        """Settings for our client against this sandbox (v45.2, Customer_ID, 4 in flight, 5 req/s, 120 s);
-        `overrides` replace any field (plain strings are accepted for the secrets)."""
+        """Settings for our client against this sandbox (v45.2, Customer_ID, 4 in flight, 5 req/s, 120 s, no
+        as-of lag); `overrides` replace any field (plain strings are accepted for the secrets)."""
         settings = WorkdaySettings(
             base_url=self.base_url,
             tenant=self.tenant,
@@ -285,6 +285,8 @@ class Sandbox:
             max_in_flight=4,
             rate_limit=5.0,
             timeout=120.0,
+            # The sandbox shares our clock: no skew to allow for; a test sees what it entered a moment ago.
+            as_of_lag=0.0,
         )
         for secret in ("client_secret", "refresh_token"):
             if isinstance(overrides.get(secret), str):
@@ -300,6 +302,7 @@ class Sandbox:
             "WORKDAY_CLIENT_SECRET": self.client_secret,
             "WORKDAY_REFRESH_TOKEN": self.refresh_token,
             "WORKDAY_API_VERSION": DEFAULT_API_VERSION,
+            "WORKDAY_AS_OF_LAG": "0",
         }
 
 
