@@ -36,7 +36,8 @@ def make_client(sandbox: Sandbox, retry: RetryPolicy = FAST_RETRY, **overrides: 
 
 
 def payment_wids(sandbox: Sandbox, client: WorkdayClient, wid: str, run: int | None = None) -> list[str]:
-    snapshot = client.fetch_customer(sandbox.data.customer(wid), run=run)
+    customer = sandbox.data.customer(wid)
+    snapshot = client.fetch_customer(customer) if run is None else client.fetch_customer(customer, run=run)
     assert snapshot.payments == sandbox.data.snapshot(wid).payments
     return [payment.wid for payment in snapshot.payments]
 
