@@ -161,11 +161,23 @@ def sandbox(
     customers: Annotated[int, typer.Option(min=1, help="Customers in the data set.")] = 120,
     seed: Annotated[int, typer.Option(help="Seed of the data set.")] = 42,
     latency: Annotated[float, typer.Option(min=0, help="Seconds added to every response.")] = 0.0,
+    knob: Annotated[
+        list[str] | None,
+        typer.Option(help="Set a sandbox knob, NAME=VALUE (any SandboxKnobs field, e.g. fault_locale=de)."),
+    ] = None,
+    payers: Annotated[
+        int, typer.Option(min=0, help="Customers that pay for two others each (parent-paid payments).")
+    ] = 0,
 ) -> None:
     """Serve the built-in Workday sandbox (prints the WORKDAY_* settings that point at it)."""
     from sync_engine.workday.sandbox import serve
+    from sync_engine.workday.sandbox.faults import knobs_from
 
-    serve(port=port, customers=customers, seed=seed, latency=latency)
+    try:
+        knobs = knobs_from(knob or [], latency=latency)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--knob") from None
+    serve(port=port, customers=customers, seed=seed, latency=latency, knobs=knobs, payers=payers)
 
 
 @app.command()

@@ -306,10 +306,21 @@ class Sandbox:
         }
 
 
-def serve(port: int, customers: int, seed: int, latency: float) -> None:
-    """Run a sandbox until Ctrl-C or SIGTERM; print its WORKDAY_* lines on stdout (`.env`-ready)."""
+def serve(
+    port: int,
+    customers: int,
+    seed: int,
+    latency: float,
+    *,
+    knobs: SandboxKnobs | None = None,
+    payers: int = 0,
+) -> None:
+    """Run a sandbox until Ctrl-C or SIGTERM; print its WORKDAY_* lines on stdout (`.env`-ready).
+    `payers`: that many customers pay for two others each (`SandboxData.shape_payers`)."""
     data = SandboxData.generate(customers=customers, seed=seed)
-    with Sandbox(data, port=port, knobs=SandboxKnobs(latency=latency)) as sandbox:
+    if payers:
+        data.shape_payers(payers)
+    with Sandbox(data, port=port, knobs=knobs or SandboxKnobs(latency=latency)) as sandbox:
         for name, value in sandbox.workday_env().items():
             print(f"{name}={value}")
         sys.stdout.flush()
