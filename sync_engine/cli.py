@@ -233,23 +233,36 @@ def sandbox(
     seconds_per_result: Annotated[
         float, typer.Option(min=0, help="Seconds page 1 of a query takes per document it matches.")
     ] = 0.0,
+    knob: Annotated[
+        list[str] | None,
+        typer.Option(help="Set a sandbox knob, NAME=VALUE (any SandboxKnobs field, e.g. fault_locale=de)."),
+    ] = None,
+    payers: Annotated[
+        int, typer.Option(min=0, help="Customers that pay for two others each (parent-paid payments).")
+    ] = 0,
 ) -> None:
     """Serve the built-in Workday sandbox (prints the WORKDAY_* settings that point at it)."""
-    from sync_engine.workday.sandbox import SandboxKnobs, serve
+    from sync_engine.workday.sandbox import serve
+    from sync_engine.workday.sandbox.faults import knobs_from
 
-    knobs = SandboxKnobs(
-        latency=latency,
-        amount_shape=amount_shape.value,
-        document_currency=document_currency,
-        zero_adjustment_totals=zero_adjustment_totals,
-        stale_token_scopes=stale_token_scopes,
-        rest_service_disabled=rest_service_disabled,
-        rest_invisible_every=rest_invisible_every,
-        rest_order_moves=rest_order_moves,
-        max_response_bytes=max_response_bytes,
-        seconds_per_result=seconds_per_result,
-    )
-    serve(port=port, customers=customers, seed=seed, latency=latency, knobs=knobs)
+    try:
+        # `--knob` comes last: it may set any knob, those with options of their own included.
+        knobs = knobs_from(
+            knob or [],
+            latency=latency,
+            amount_shape=amount_shape.value,
+            document_currency=document_currency,
+            zero_adjustment_totals=zero_adjustment_totals,
+            stale_token_scopes=stale_token_scopes,
+            rest_service_disabled=rest_service_disabled,
+            rest_invisible_every=rest_invisible_every,
+            rest_order_moves=rest_order_moves,
+            max_response_bytes=max_response_bytes,
+            seconds_per_result=seconds_per_result,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--knob") from None
+    serve(port=port, customers=customers, seed=seed, latency=latency, knobs=knobs, payers=payers)
 
 
 @app.command()

@@ -6,14 +6,15 @@
     ├── RunNotFoundError              no run with that id
     └── WorkdayError
         ├── WorkdayTransientError     throttled, 5xx, timeout, unreachable: retry later
+        │   └── WorkdayUnresponsiveError  Workday stopped answering (hung): the run stops
         └── WorkdayPermanentError     retrying the same request cannot succeed
             ├── WorkdayNotFoundError      a reference Workday does not know
             └── WorkdayConfigurationError credentials, permissions, tenant or version
                 ├── WorkdayCredentialsError   the token endpoint rejected the API client or its grant
                 └── WorkdayNotAuthorizedError the integration user may not call an operation
 
-Jobs retry only `WorkdayTransientError`; a `WorkdayConfigurationError` stops the whole run because
-every other customer would fail the same way.
+Jobs retry only `WorkdayTransientError`; a `WorkdayConfigurationError` or `WorkdayUnresponsiveError`
+stops the whole run because every other customer would fail (or wait) the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "WorkdayPageTooLargeError",
     "WorkdayPermanentError",
     "WorkdayTransientError",
+    "WorkdayUnresponsiveError",
 ]
 
 
@@ -66,6 +68,10 @@ class WorkdayTransientError(WorkdayError):
 class WorkdayPageTooLargeError(WorkdayTransientError):
     """A page request timed out or was broken off after it was sent: Workday aborts requests that would
     return too much data, so a smaller page may pass."""
+
+
+class WorkdayUnresponsiveError(WorkdayTransientError):
+    """Workday took every request but answered none in time: waiting longer only holds the tenant's slots."""
 
 
 class WorkdayPermanentError(WorkdayError):

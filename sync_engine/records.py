@@ -42,6 +42,8 @@ class Customer:
     currency: str | None
     status: str | None
     total_balance: Decimal | None
+    #: WID of the customer that pays this one (Workday's Remit-from_Customer_Reference), if another does.
+    payer_wid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,13 @@ class WorkdaySettings:
     #: REST `limit` and SOAP `Count` per page: Workday's maxima, the fewest requests (smaller for benchmarks).
     invoices_page_size: int = 100
     payments_page_size: int = 999
+    #: Seconds before now that a payments snapshot is pinned at, so a clock ahead of Workday's never asks
+    #: for a moment Workday has not reached yet (pages would drift). 0 in the sandbox's settings.
+    as_of_lag: float = 5.0
+    #: Seconds one customer's fetch may take in all, every retry included.
+    customer_deadline: float = 600.0
+    #: Seconds an attempt waits for Workday when other requests are waiting for an in-flight slot.
+    contended_timeout: float = 30.0
 
 
 class Settings(BaseSettings):
@@ -60,6 +67,12 @@ class Settings(BaseSettings):
     #: Documents per page: REST invoices `limit` (max 100) and SOAP payments `Count` (max 999).
     workday_invoices_page_size: int = Field(default=100, ge=1, le=100)
     workday_payments_page_size: int = Field(default=999, ge=1, le=999)
+    #: Seconds before now that a payments snapshot is pinned at (clock skew against Workday).
+    workday_as_of_lag: float = Field(default=5.0, ge=0, le=300)
+    #: Seconds one customer's fetch may take in all, retries included.
+    workday_customer_deadline: float = Field(default=600.0, gt=0)
+    #: Seconds an attempt waits for Workday while other requests wait for an in-flight slot.
+    workday_contended_timeout: float = Field(default=30.0, gt=0)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -135,6 +148,9 @@ class Settings(BaseSettings):
             timeout=self.workday_timeout,
             invoices_page_size=self.workday_invoices_page_size,
             payments_page_size=self.workday_payments_page_size,
+            as_of_lag=self.workday_as_of_lag,
+            customer_deadline=self.workday_customer_deadline,
+            contended_timeout=self.workday_contended_timeout,
         )
 
 

@@ -15,6 +15,7 @@ from sync_engine.errors import (
     WorkdayConfigurationError,
     WorkdayPermanentError,
     WorkdayTransientError,
+    WorkdayUnresponsiveError,
 )
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.records import CustomerSnapshot, IdentifierType, RunStatus
@@ -69,7 +70,7 @@ def _resolve_and_start(rt: Runtime, run_id: int, *, final_attempt: bool) -> list
             return []
         try:
             resolution = rt.workday().resolve_customers(to_resolve, IdentifierType(run.identifier_type))
-        except WorkdayPermanentError as error:
+        except (WorkdayPermanentError, WorkdayUnresponsiveError) as error:
             _stop(rt, run_id, str(error))
             return []
         except WorkdayTransientError as error:
@@ -127,7 +128,7 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
     rt.leases.hold(item_id)
     try:
         try:
-            snapshot = rt.workday().fetch_customer(item.customer)
+            snapshot = rt.workday().fetch_customer(item.customer, run=item.run_id)
             counts = {
                 "invoices": len(snapshot.invoices),
                 "payments": len(snapshot.payments),
@@ -135,7 +136,8 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
             }
             log.info("Customer fetched", extra={**customer, **counts})
             committed = _write(rt, item, snapshot)
-        except WorkdayConfigurationError as error:
+        except (WorkdayConfigurationError, WorkdayUnresponsiveError) as error:
+            # Every other customer would fail (or, on a hung Workday, wait) the same way.
             _stop(rt, item.run_id, str(error))
             return
         except WorkdayPermanentError as error:

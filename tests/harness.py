@@ -69,6 +69,8 @@ def sandbox_settings(sandbox: Sandbox, database: Database, redis_url: str | None
         worker_threads=4,
         # The product's 5 requests/s would make every test wait on the gate; caps have their own tests.
         workday_rate_limit=500,
+        # The sandbox shares our clock; tests fetch what they entered a moment before.
+        workday_as_of_lag=0,
     )
 
 

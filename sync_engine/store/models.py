@@ -111,6 +111,8 @@ class CustomerRow(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     status: Mapped[str | None] = mapped_column(String(64))
     total_balance: Mapped[Decimal | None] = mapped_column(Money)
+    #: WID of the customer that pays this one (Workday's Remit-from_Customer_Reference), if another does.
+    payer_wid: Mapped[str | None] = mapped_column(String(32))
     #: When the Workday fetch that wrote this row began; an older snapshot never overwrites a newer one.
     snapshot_at: Mapped[datetime] = mapped_column(UtcDateTime)
     synced_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -12,10 +12,11 @@ import logging
 import math
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -33,6 +34,7 @@ from sync_engine.settings import WorkdaySettings
 from sync_engine.workday.auth import MemoryTokenStore, TokenManager, TokenStore
 from sync_engine.workday.gate import LocalGate, RequestGate
 from sync_engine.workday.paging import InvoiceListRead, PageSizes, PaymentPagesRead, Request
+from sync_engine.workday.payers import PaidForOthers, by_owner
 from sync_engine.workday.rest import InvoicesPage, parse_error, parse_invoices
 from sync_engine.workday.soap import (
     PaymentsPage,
@@ -45,7 +47,7 @@ from sync_engine.workday.soap import (
     parse_payments,
     reference_index,
 )
-from sync_engine.workday.transport import RetryPolicy, Transport
+from sync_engine.workday.transport import RetryPolicy, Transport, deadline
 
 __all__ = [
     "CUSTOMERS_PER_REQUEST",
@@ -75,6 +77,8 @@ PROBE_DAY = date(2000, 1, 1)
 _SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
 # "Invalid ID value. 'CUST-999' is not a valid ID value for type = 'Customer_ID'" → CUST-999
 _INVALID_VALUE = re.compile(r"Invalid ID value\.\s+'(.*)' is not a valid ID value", re.DOTALL)
+# The last step of an Xpath naming a reference, e.g. `/bsvc:Customer_Reference[2]`.
+_REFERENCE_STEP = re.compile(r"/(?:[\w.-]+:)?[\w.-]+_Reference\[\d+\]$")
 
 
 def minimum_requests(
@@ -134,6 +138,7 @@ class WorkdayClient:
         self._page_sizes = PageSizes(
             {"invoices": settings.invoices_page_size, "Get_Customer_Payments": settings.payments_page_size}
         )
+        self._paid_for_others = PaidForOthers()
 
     def __repr__(self) -> str:
         return f"WorkdayClient(base_url={self._settings.base_url!r}, tenant={self._settings.tenant!r})"
@@ -198,7 +203,7 @@ class WorkdayClient:
             if not isinstance(result, SoapFault):
                 matched.update(_match(batch, parse_customers(result), id_type))
                 continue
-            if not _names_invalid_ids(result):
+            if not _names_references(result):
                 raise WorkdayPermanentError(f"Workday refused Get_Customers: {result.describe()}")
             invalid = _invalid_positions(result, batch)
             if invalid:
@@ -216,65 +221,92 @@ class WorkdayClient:
     # ----------------------------------------------------------------------------------------------------
     # Fetching one customer
 
-    def fetch_customer(self, customer: Customer) -> CustomerSnapshot:
+    def fetch_customer(self, customer: Customer, *, run: int | None = None) -> CustomerSnapshot:
         """All invoices, credit notes and payments of the customer, or an error: never a partial snapshot.
 
-        Page 1 of the invoices and of the payments go out at once; when each tells its total, its other
-        pages go out at once too (which pages: `paging`). Every task is one request, so the per-call pool
-        cannot deadlock.
+        The payments are those the customer remitted and, when another customer pays it, those of that
+        payer's payments that belong to it (`payers`); a payer's payments are fetched once per `run` in
+        this process. Every request, retries included, ends within `customer_deadline`.
         """
         fetched_at = datetime.now(UTC)
         wid = customer.wid
-        abort = threading.Event()
-        invoices = InvoiceListRead(wid, self._page_sizes)
-        payments = PaymentPagesRead(wid, self._page_sizes)
-        own_as_of = fetched_at.isoformat(timespec="milliseconds")
-        workers = max(2, self._settings.max_in_flight)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workday-fetch") as pool:
-            pending: dict[Future[Any], tuple[str, Request]] = {}
-
-            def submit(kind: str, requests: list[Request]) -> None:
-                for request in requests:
-                    if kind == "invoices":
-                        task: Callable[..., Any] = self._invoices_page
-                        args: tuple[Any, ...] = (wid, *request, abort)
-                    else:
-                        task, args = self._payments_page, (wid, *request, payments.as_of, abort)
-                    # Each request runs in the caller's context: its logs carry the job's run id and WID.
-                    pending[pool.submit(contextvars.copy_context().run, task, *args)] = (kind, request)
-
-            submit("invoices", invoices.start())
-            submit("payments", payments.start())
-            try:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        kind, request = pending.pop(future)
-                        reader: InvoiceListRead | PaymentPagesRead = (
-                            invoices if kind == "invoices" else payments
-                        )
-                        try:
-                            page = future.result()
-                        except WorkdayPageTooLargeError:
-                            submit(kind, reader.too_large(request))
-                            continue
-                        if isinstance(page, InvoicesPage):
-                            submit(kind, invoices.page(request, page))
-                        else:
-                            submit(kind, payments.page(request, page, own_as_of))
-            except BaseException:
-                abort.set()
-                for future in pending:
-                    future.cancel()
-                raise
+        payer = customer.payer_wid if customer.payer_wid not in (None, wid) else None
+        entry, fetch_payer = self._paid_for_others.claim(run, payer) if payer else (None, False)
+        remitters = [wid, payer] if payer and fetch_payer else [wid]
+        try:
+            with deadline(self._settings.customer_deadline) as until:
+                as_of = _as_of(fetched_at, self._settings.as_of_lag)
+                invoices, payment_reads = self._fetch_pages(wid, remitters, as_of)
+            own = payment_reads[wid].result()
+            self._paid_for_others.offer(run, wid, by_owner(own, wid))
+            payments = [payment for payment, owner in own if owner == wid]
+            if payer and entry is not None:
+                if fetch_payer:
+                    entry.complete(by_owner(payment_reads[payer].result(), payer))
+                payments += entry.wait(max(0.0, until - time.monotonic())).get(wid, [])
+        finally:
+            if fetch_payer and entry is not None and not entry.done.is_set():
+                entry.fail()
         invoices_list, credit_notes = invoices.result()
         return CustomerSnapshot(
             customer=customer,
             invoices=invoices_list,
             credit_notes=credit_notes,
-            payments=payments.result(),
+            payments=payments,
             fetched_at=fetched_at,
         )
+
+    def _fetch_pages(
+        self, wid: str, remitters: list[str], as_of: str
+    ) -> tuple[InvoiceListRead, dict[str, PaymentPagesRead]]:
+        """The customer's invoice list and each remitter's payments, read to the end.
+
+        Page 1 of each goes out at once; when each tells its total, its other pages go out at once too
+        (which pages: `paging`). Every task is one request, so the per-call pool cannot deadlock.
+        """
+        abort = threading.Event()
+        invoices = InvoiceListRead(wid, self._page_sizes)
+        payments = {remitter: PaymentPagesRead(remitter, self._page_sizes) for remitter in remitters}
+        workers = max(2, self._settings.max_in_flight)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workday-fetch") as pool:
+            # Keyed by the remitter whose payments a request reads; "" for the invoices.
+            pending: dict[Future[Any], tuple[str, Request]] = {}
+
+            def submit(key: str, requests: list[Request]) -> None:
+                for request in requests:
+                    if key:
+                        task: Callable[..., Any] = self._payments_page
+                        args: tuple[Any, ...] = (key, *request, as_of, abort)
+                    else:
+                        task, args = self._invoices_page, (wid, *request, abort)
+                    # Each request runs in the caller's context: its logs carry the job's run id and WID,
+                    # and the customer's deadline holds.
+                    pending[pool.submit(contextvars.copy_context().run, task, *args)] = (key, request)
+
+            submit("", invoices.start())
+            for remitter in remitters:
+                submit(remitter, payments[remitter].start())
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        key, request = pending.pop(future)
+                        reader: InvoiceListRead | PaymentPagesRead = payments[key] if key else invoices
+                        try:
+                            page = future.result()
+                        except WorkdayPageTooLargeError:
+                            submit(key, reader.too_large(request))
+                            continue
+                        if isinstance(page, InvoicesPage):
+                            submit(key, invoices.page(request, page))
+                        else:
+                            submit(key, payments[key].page(request, page))
+            except BaseException:
+                abort.set()
+                for future in pending:
+                    future.cancel()
+                raise
+        return invoices, payments
 
     def _invoices_page(self, wid: str, offset: int, limit: int, abort: threading.Event) -> InvoicesPage:
         params = {"billToCustomer": wid, "limit": limit, "offset": offset}
@@ -290,7 +322,7 @@ class WorkdayClient:
         return parse_invoices(response.content)
 
     def _payments_page(
-        self, wid: str, page: int, count: int, as_of: str | None, abort: threading.Event
+        self, wid: str, page: int, count: int, as_of: str, abort: threading.Event
     ) -> PaymentsPage:
         body = build_get_customer_payments(
             wid,
@@ -301,7 +333,7 @@ class WorkdayClient:
         )
         result = self._soap("Get_Customer_Payments", body, abort, shrinkable=count > 1)
         if isinstance(result, SoapFault):
-            if _names_invalid_ids(result):
+            if _names_references(result):
                 raise WorkdayNotFoundError(f"Workday does not know customer {wid} ({result.string}).")
             raise WorkdayPermanentError(
                 f"Workday refused Get_Customer_Payments of customer {wid}: {result.describe()}"
@@ -370,7 +402,7 @@ class WorkdayClient:
     def _soap(
         self, operation: str, body: bytes, abort: threading.Event | None = None, *, shrinkable: bool = False
     ) -> bytes | SoapFault:
-        """The response body, or a `Client.validationError` fault for the caller to read."""
+        """The response body, or a `Client.validationError` fault naming references for the caller to read."""
         response = self._authorized(
             operation,
             "POST",
@@ -386,25 +418,36 @@ class WorkdayClient:
         if fault is None:
             self._transport.raise_for_common(response, operation)
             raise WorkdayPermanentError(f"Workday answered {operation} with HTTP {response.status_code}.")
-        if fault.not_authorized:
+        # Decided by fault code and Xpath: Workday words its faults in the integration user's language.
+        if fault.is_processing:
+            # The transport retried it a few times (unless it said so in English): it stays.
+            every_time = "" if fault.not_authorized else " (the same processing error on every attempt)"
             raise WorkdayNotAuthorizedError(
-                f"The integration user is not authorized for {operation}: grant its security group Get "
-                "access to that web service in Workday, then activate pending security policy changes "
-                f"(Workday said: {fault.processing_message or fault.string})."
+                f"The integration user is not authorized for {operation}{every_time}: grant its security "
+                "group Get access to that web service in Workday, then activate pending security policy "
+                f"changes (Workday said: {fault.processing_message or fault.string})."
             )
-        if fault.is_validation and "version is invalid" in fault.string:
+        if fault.is_validation and _names_references(fault):
+            return fault
+        if fault.is_validation and not any(error.xpath for error in fault.validation_errors):
+            # Nothing of the request is named: the request as a whole (service or version) was refused.
             raise WorkdayConfigurationError(
                 f"Workday does not accept Revenue_Management {self._settings.api_version} for "
                 f"{operation}; set WORKDAY_API_VERSION to a version the tenant supports "
                 f"(Workday said: {fault.string})."
             )
-        if fault.is_validation:
-            return fault
         raise WorkdayPermanentError(f"Workday refused {operation}: {fault.describe()}")
 
 
 # --------------------------------------------------------------------------------------------------------
 # Helpers (pure)
+
+
+def _as_of(now: datetime, lag: float) -> str:
+    """The As_Of_Entry_DateTime of every page of one fetch: `lag` seconds before `now`, in UTC. Our own
+    moment, never Workday's echo (real responses may echo no Response_Filter); microseconds, so a record
+    entered just before it is not cut off by rounding."""
+    return (now - timedelta(seconds=lag)).astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _normalise(identifier: str, id_type: str) -> str:
@@ -421,14 +464,15 @@ def _key(customer: Customer, id_type: str) -> str | None:
 
 
 def _match(batch: list[str], customers: list[Customer], id_type: str) -> dict[str, Customer]:
-    """Customers by the value that asked for them: by their IDs, else by position (Workday answers in
-    request order)."""
-    wanted = set(batch)
-    matched = {key: customer for customer in customers if (key := _key(customer, id_type)) in wanted}
-    if len(matched) < len(batch) and len(customers) == len(batch):
-        for value, customer in zip(batch, customers, strict=True):
-            matched.setdefault(value, customer)
-    return matched
+    """Customers by the value that asked for them, matched by the ID of that type Workday returned for each
+    (ignoring case, as Workday looks references up); Workday promises no order, so a value no returned
+    customer carries stays unmatched (unresolved), never guessed."""
+    by_key: dict[str, Customer] = {}
+    for customer in customers:
+        key = _key(customer, id_type)
+        if key:
+            by_key.setdefault(key.casefold(), customer)
+    return {value: by_key[value.casefold()] for value in batch if value.casefold() in by_key}
 
 
 def _authentication_failed(response: httpx.Response) -> bool:
@@ -440,12 +484,13 @@ def _authentication_failed(response: httpx.Response) -> bool:
     return fault is not None and fault.is_authentication
 
 
-def _names_invalid_ids(fault: SoapFault) -> bool:
-    texts = [
-        fault.string,
-        *(error.message or error.detail_message or "" for error in fault.validation_errors),
-    ]
-    return fault.is_validation and any("Invalid ID value" in text for text in texts)
+def _names_references(fault: SoapFault) -> bool:
+    """Whether a validation fault rejects references (IDs that name nothing): an error's Xpath ends at a
+    `*_Reference[n]`; Workday's English wording is only a last hint."""
+    if any(_REFERENCE_STEP.search(error.xpath or "") for error in fault.validation_errors):
+        return True
+    messages = (error.message or error.detail_message or "" for error in fault.validation_errors)
+    return any("Invalid ID value" in text for text in (fault.string, *messages))
 
 
 def _invalid_positions(fault: SoapFault, batch: list[str]) -> set[int]:
@@ -461,3 +506,4 @@ def _invalid_positions(fault: SoapFault, batch: list[str]) -> set[int]:
             return set()
         positions.add(position)
     return positions
+

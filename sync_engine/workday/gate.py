@@ -46,6 +46,7 @@ _POLL_SECONDS = 0.02
 # The scripts read the clock of the Redis server, so hosts with skewed clocks still share one timeline.
 # Holders: KEYS[1] = sorted set of holders (score = expiry, µs); the key's own expiry only collects an idle
 # set, and is never shortened, so a holder with a longer TTL (another configuration) keeps its set.
+# KEYS[2] = sorted set of callers waiting for a slot, each entry expiring a second after its last try.
 # ARGV = holder id, limit, slot TTL (µs).
 _ACQUIRE = """
 if redis.replicate_commands then redis.replicate_commands() end
@@ -54,8 +55,11 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local ttl = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[2], now + 1000000, ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], 2000)
   return 0
 end
+redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
 if redis.call('PTTL', KEYS[1]) < ttl / 1000 then redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000)) end
 return 1
@@ -73,6 +77,13 @@ for i = 2, #ARGV do
 end
 if redis.call('PTTL', KEYS[1]) < ttl / 1000 then redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000)) end
 return 1
+"""
+# KEYS[1] = waiting callers (see _ACQUIRE): how many are waiting now.
+_WAITING = """
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(t[1]) * 1000000 + tonumber(t[2]))
+return redis.call('ZCARD', KEYS[1])
 """
 # KEYS[1] = theoretical arrival time (µs); ARGV[1] = interval between two requests (µs).
 # Reserves the next send time and returns how many µs the caller must wait for it.
@@ -93,6 +104,10 @@ class RequestGate(Protocol):
 
     def slot(self) -> AbstractContextManager[None]: ...
 
+    def waiting(self) -> bool:
+        """Whether other requests are waiting for a slot now (a hung request should then give up sooner)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -106,16 +121,31 @@ class LocalGate:
         self._interval = 1.0 / rate_limit
         self._lock = threading.Lock()
         self._next = 0.0
+        self._waiting = 0
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        with self._slots:
+        if not self._slots.acquire(blocking=False):
+            with self._lock:
+                self._waiting += 1
+            try:
+                self._slots.acquire()
+            finally:
+                with self._lock:
+                    self._waiting -= 1
+        try:
             with self._lock:
                 now = time.monotonic()
                 send = max(self._next, now)
                 self._next = send + self._interval
             time.sleep(send - now)
             yield
+        finally:
+            self._slots.release()
+
+    def waiting(self) -> bool:
+        with self._lock:
+            return self._waiting > 0
 
     def close(self) -> None:
         """Nothing to release: the slots live in this process."""
@@ -148,12 +178,14 @@ class RedisGate:
         self.rate_limit = rate_limit
         self._holders_key = f"{prefix}:{tenant}:in-flight"
         self._arrival_key = f"{prefix}:{tenant}:next-send"
+        self._waiting_key = f"{prefix}:{tenant}:waiting"
         self._hold_seconds = hold_seconds
         self._ttl_us = int(slot_ttl_seconds * 1_000_000)
         self._interval_us = int(1_000_000 / rate_limit)
         self._acquire = redis_client.register_script(_ACQUIRE)
         self._renew = redis_client.register_script(_RENEW)
         self._reserve = redis_client.register_script(_RESERVE)
+        self._count_waiting = redis_client.register_script(_WAITING)
         self._redis = redis_client
         # This process's slots: holder id -> monotonic time after which it is no longer renewed.
         self._held: dict[str, float] = {}
@@ -187,7 +219,8 @@ class RedisGate:
     @contextmanager
     def slot(self) -> Iterator[None]:
         holder = uuid.uuid4().hex
-        while not self._acquire(keys=[self._holders_key], args=[holder, self.max_in_flight, self._ttl_us]):
+        keys = [self._holders_key, self._waiting_key]
+        while not self._acquire(keys=keys, args=[holder, self.max_in_flight, self._ttl_us]):
             time.sleep(_POLL_SECONDS * random.uniform(0.5, 1.5))
         with self._lock:
             self._held[holder] = time.monotonic() + self._hold_seconds
@@ -201,13 +234,17 @@ class RedisGate:
                 del self._held[holder]
             self._redis.zrem(self._holders_key, holder)
 
+    def waiting(self) -> bool:
+        """Whether a caller of any process tried for a slot in the last second and has none yet."""
+        return int(self._count_waiting(keys=[self._waiting_key])) > 0
+
     def close(self) -> None:
         """Stop renewing (slots still held then expire within the TTL)."""
         self._heartbeat.stop()
 
     def reset(self) -> None:
         """Forget every holder and reservation of this tenant (tests, or after an incident)."""
-        self._redis.delete(self._holders_key, self._arrival_key)
+        self._redis.delete(self._holders_key, self._arrival_key, self._waiting_key)
 
     def _renew_held(self) -> None:
         now = time.monotonic()

@@ -7,8 +7,9 @@
   parameter, and its `total` may count documents the integration user cannot see, so its pages are read
   up to `total` at once, on past it while the last page is full, de-duplicated by WID, and the whole list is
   read again (at most `MAX_INVOICE_READS` times) until one read adds up.
-- `PaymentPagesRead`: one customer's `Get_Customer_Payments` pages, pinned to one as-of moment, so the items
-  at each position never move: a broken-off page is covered again by smaller ones, overlaps de-duplicated.
+- `PaymentPagesRead`: the `Get_Customer_Payments` pages of one remitting customer, every page pinned to the
+  client's own as-of moment, so the items at each position never move: a broken-off page is covered again
+  by smaller ones, overlaps de-duplicated.
 
 Each reader is fed the outcome of every request it asked for and answers with the next requests to send;
 a request is `(start, size)`: REST `offset` and `limit`, or SOAP `Page` and `Count`.
@@ -200,7 +201,8 @@ class InvoiceListRead:
 
 
 class PaymentPagesRead:
-    """The pages of one customer's `Get_Customer_Payments`, pinned to the as-of moment of page 1."""
+    """The pages of the payments one customer remitted (`Get_Customer_Payments`), all pinned to one as-of
+    moment by the client."""
 
     operation = "Get_Customer_Payments"
 
@@ -210,8 +212,6 @@ class PaymentPagesRead:
         self._pages: dict[Request, PaymentsPage] = {}
         self._outstanding: set[Request] = set()
         self._total: int | None = None
-        #: The moment every page after the first is pinned to (what page 1 echoed, else our own).
-        self.as_of: str | None = None
 
     def start(self) -> list[Request]:
         return self._ask([(1, self._sizes[self.operation])])
@@ -220,14 +220,12 @@ class PaymentPagesRead:
     def done(self) -> bool:
         return self._total is not None and not self._outstanding
 
-    def page(self, request: Request, page: PaymentsPage, fallback_as_of: str) -> list[Request]:
+    def page(self, request: Request, page: PaymentsPage) -> list[Request]:
         self._outstanding.discard(request)
         self._pages[request] = page
         number, count = request
         if number != 1:
             return []
-        # Pin later pages to the moment page 1 was served, so they stay consistent.
-        self.as_of = page.as_of_entry or fallback_as_of
         self._total = page.results.total_results
         return self._ask(self._covering(count, self._total, self._sizes[self.operation]))
 
@@ -241,12 +239,15 @@ class PaymentPagesRead:
         end = number * count if self._total is None else min(number * count, self._total)
         return self._ask(self._covering(start, end, size))
 
-    def result(self) -> list[Payment]:
-        payments: dict[str, Payment] = {}
+    def result(self) -> list[tuple[Payment, str]]:
+        """Every payment the customer remitted, with the customer it belongs to (`payers`; the remitter
+        when the payment does not say: we asked for its payments)."""
+        payments: dict[str, tuple[Payment, str]] = {}
         # Pages of different sizes may overlap: the snapshot is pinned, so an overlap holds the same items.
         for number, count in sorted(self._pages, key=lambda request: (request[0] - 1) * request[1]):
-            for payment in self._pages[(number, count)].payments:
-                payments.setdefault(payment.wid, payment)
+            page = self._pages[(number, count)]
+            for payment in page.payments:
+                payments.setdefault(payment.wid, (payment, page.owners.get(payment.wid) or self._wid))
         returned = sum(len(page.payments) for page in self._pages.values())
         covered = len(payments)
         if covered != self._total or (returned > covered and len({c for _, c in self._pages}) == 1):

@@ -17,6 +17,7 @@ from lxml import etree
 
 from sync_engine.errors import WorkdayPermanentError, WorkdayTransientError
 from sync_engine.records import Customer, Payment
+from sync_engine.workday.payers import payment_owner
 
 __all__ = [
     "PROBE_CUSTOMER_ID",
@@ -91,16 +92,16 @@ def build_get_customers(references: Sequence[tuple[str, str]], version: str) -> 
 
 
 def build_get_customer_payments(
-    customer_wid: str, version: str, *, page: int, count: int, as_of_entry: str | None = None
+    customer_wid: str, version: str, *, page: int, count: int, as_of_entry: str
 ) -> bytes:
-    """One page of a `Get_Customer_Payments` request for the customer, pinned to `as_of_entry` if given."""
+    """One page of a `Get_Customer_Payments` request for the payments the customer remitted, as of
+    `as_of_entry` (every page, the first included: Workday requires it with Page)."""
     request = etree.Element(_wd("Get_Customer_Payments_Request"), nsmap={"wd": WD_NS})
     request.set(_wd("version"), version)
     criteria = _sub(request, "Request_Criteria")
     _reference(criteria, "Remit-from_Customer_Reference", "WID", customer_wid)
     response_filter = _sub(request, "Response_Filter")
-    if as_of_entry is not None:
-        _sub(response_filter, "As_Of_Entry_DateTime", as_of_entry)
+    _sub(response_filter, "As_Of_Entry_DateTime", as_of_entry)
     _sub(response_filter, "Page", str(page))
     _sub(response_filter, "Count", str(count))
     return _envelope(request)
@@ -148,8 +149,9 @@ class ResponseResults:
 class PaymentsPage:
     payments: list[Payment]
     results: ResponseResults
-    #: The `As_Of_Entry_DateTime` the response was served at (echoed Response_Filter), to pin later pages.
-    as_of_entry: str | None
+    #: Payment WID → the customer it belongs to (`payers.payment_owner`); None when the payment names
+    #: neither a remit-from customer nor a single bill-to customer.
+    owners: dict[str, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +289,7 @@ def _customer(item: etree._Element) -> Customer:
     currency = (
         _reference_id(data.find(_wd("Currency_Reference")), "Currency_ID") if data is not None else None
     )
+    payer = None if data is None else _reference_id(data.find(_wd("Remit-from_Customer_Reference")), "WID")
     return Customer(
         wid=wid.lower(),
         customer_id=_text(data, "Customer_ID") or _reference_id(reference, "Customer_ID"),
@@ -298,6 +301,7 @@ def _customer(item: etree._Element) -> Customer:
         status=_descriptor(status_reference)
         or _reference_id(status_reference, "Business_Entity_Status_Value_ID"),
         total_balance=_decimal(_text(item, "Customer_Balance_Data", "Total_Balance"), "a customer balance"),
+        payer_wid=payer.lower() if payer else None,
     )
 
 
@@ -333,14 +337,30 @@ def _payment(item: etree._Element) -> Payment:
     )
 
 
+def _owner(item: etree._Element) -> str | None:
+    """The customer a payment belongs to, from its remit-from customer and the bill-to customer of each
+    line of its remittance advice (Customer_Payment_Remittance_Advice_Data)."""
+    data = item.find(_wd("Customer_Payment_Data"))
+    if data is None:
+        return None
+    remit_from = _reference_id(data.find(_wd("Remit-from_Customer_Reference")), "WID")
+    bill_to = [
+        _reference_id(line.find(_wd("Bill-to_Customer_Reference")), "WID")
+        for line in data.iterfind(_wd("Customer_Payment_Remittance_Advice_Data"))
+    ]
+    owner = payment_owner(remit_from, bill_to)
+    return owner.lower() if owner else None
+
+
 def parse_payments(content: bytes) -> PaymentsPage:
     """One page of a `Get_Customer_Payments` response."""
     response = _body_child(content, "Get_Customer_Payments_Response")
-    items = response.iterfind(f"{_wd('Response_Data')}/{_wd('Customer_Payment')}")
+    items = list(response.iterfind(f"{_wd('Response_Data')}/{_wd('Customer_Payment')}"))
+    payments = [_payment(item) for item in items]
     return PaymentsPage(
-        payments=[_payment(item) for item in items],
+        payments=payments,
         results=_results(response),
-        as_of_entry=_text(response, "Response_Filter", "As_Of_Entry_DateTime"),
+        owners={payment.wid: _owner(item) for payment, item in zip(payments, items, strict=True)},
     )
 
 

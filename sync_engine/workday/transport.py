@@ -1,13 +1,22 @@
 """HTTP to Workday: one `httpx.Client`, every attempt through the gate, and retries of what may pass.
 
 Retried, with exponential backoff and jitter: HTTP 429, 502, 503 and 504, timeouts and broken
-connections, and HTTP 500 whose body is not a SOAP fault (how Workday throttles SOAP) or is a `Server.*`
-fault other than a processing error. Everything else is the caller's to read: a SOAP `Client.*` fault is
-never retried (Workday penalises clients that repeat invalid requests).
+connections, HTTP 500 whose body is not a SOAP fault (how Workday throttles SOAP) or is a `Server.*`
+fault, and, a few times only, `Server.processingError` faults (Workday's word for transient trouble as for
+a missing permission; a fault that stays is returned for the caller to read). Everything else is the
+caller's to read: a SOAP `Client.*` fault is never retried (Workday penalises clients that repeat invalid
+requests).
+
+A hung Workday must not hold the tenant's in-flight slots, shared by every run: an attempt waits
+`contended_timeout` instead of `timeout` when other requests are waiting for a slot, a request that got
+no answer `unanswered_attempts` times in a row ends with `WorkdayUnresponsiveError`, and a caller's
+`deadline()` bounds every attempt and backoff of the requests made within it.
 
 A page request may say that a smaller page would do (`shrinkable`): Workday aborts requests that would
-return too much data, so a page timed out or broken off after it was sent is not sent again as it was; it
-raises `WorkdayPageTooLargeError` at once for the caller to ask for a smaller page.
+return too much data, so a page broken off after it was sent, or timed out while Workday still answers
+other requests, is not sent again as it was; it raises `WorkdayPageTooLargeError` at once for the caller
+to ask for a smaller page. Unanswered attempts are counted across requests: once `unanswered_attempts`
+in a row got nothing, Workday is hung, not overloaded by a page, whatever the page size.
 """
 
 from __future__ import annotations
@@ -17,18 +26,14 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    retry_if_not_exception_type,
-    stop_after_attempt,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, retry_if_not_exception_type
 
 from sync_engine import metrics
 from sync_engine.errors import (
@@ -37,13 +42,14 @@ from sync_engine.errors import (
     WorkdayPageTooLargeError,
     WorkdayPermanentError,
     WorkdayTransientError,
+    WorkdayUnresponsiveError,
 )
 from sync_engine.settings import WorkdaySettings
 from sync_engine.workday.gate import RequestGate
 from sync_engine.workday.rest import parse_error
 from sync_engine.workday.soap import parse_fault
 
-__all__ = ["RetryPolicy", "Transport"]
+__all__ = ["RetryPolicy", "Transport", "deadline"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +67,10 @@ class RetryPolicy:
     initial_wait: float = 0.5
     #: Longest wait between two attempts.
     max_wait: float = 30.0
+    #: Attempts in a row without any answer (timeouts) after which Workday counts as stopped answering.
+    unanswered_attempts: int = 3
+    #: Attempts in all at a request answered with `Server.processingError` (transient, or not authorized).
+    processing_attempts: int = 3
 
     def wait(self, state: RetryCallState) -> float:
         """Seconds before the next attempt: exponential from `initial_wait`, jittered, capped."""
@@ -80,12 +90,55 @@ class _Throttled(_Retry):
     """Workday is throttling us: HTTP 429, or HTTP 500 without a SOAP fault (how SOAP says it)."""
 
 
+class _Unanswered(_Retry):
+    """Workday took the request and answered nothing in time."""
+
+
+class _OutOfTime(_Retry):
+    """The caller's deadline passed before this attempt could start."""
+
+
+class _Processing(_Retry):
+    """A `Server.processingError` fault: retried a few times, then handed to the caller to classify."""
+
+    def __init__(self, message: str, response: httpx.Response) -> None:
+        super().__init__(message, response.status_code)
+        self.response = response
+
+
 class _BrokenOff(_Retry):
     """A shrinkable page timed out or was cut off after it was sent: maybe too much data for Workday."""
 
 
 class _Aborted(Exception):
     """The caller gave up on this request (another part of the same fetch failed)."""
+
+
+# The monotonic time by which the requests of the current task (a customer's fetch) must be done.
+_deadline: ContextVar[float | None] = ContextVar("workday_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[float]:
+    """Bound every request made in this context (and in contexts copied from it) to `seconds` from now,
+    retries and backoff included; yields the monotonic deadline."""
+    until = time.monotonic() + seconds
+    earlier = _deadline.get()
+    token = _deadline.set(until if earlier is None else min(earlier, until))
+    try:
+        yield until
+    finally:
+        _deadline.reset(token)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """How one request's attempts went so far."""
+
+    attempts: int = 0
+    #: Attempts in a row at this tenant, across requests, that got no answer (as of this request's last).
+    unanswered: int = 0
+    processing: int = 0
 
 
 class Transport:
@@ -111,6 +164,8 @@ class Transport:
         )
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
+        #: Attempts in a row, across requests, that got no answer (`_unanswered`).
+        self._unanswered_in_a_row = 0
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self._settings.base_url!r}, tenant={self._settings.tenant!r})"
@@ -123,6 +178,12 @@ class Transport:
 
     def close(self) -> None:
         self._http.close()
+
+    def _unanswered(self, step: int) -> int:
+        """Count one more unanswered attempt (`step` 1) or an answer (0); returns the count in a row."""
+        with self._counts_lock:
+            self._unanswered_in_a_row = self._unanswered_in_a_row + 1 if step else 0
+            return self._unanswered_in_a_row
 
     def request(
         self,
@@ -142,24 +203,58 @@ class Transport:
         out or is cut off (or a gateway's 504) raises `WorkdayPageTooLargeError` without a retry.
         """
         policy = self._retry
+        until = _deadline.get()
+        tally = _Tally()
+
+        def stop(state: RetryCallState) -> bool:
+            error = state.outcome.exception() if state.outcome is not None else None
+            return (
+                state.attempt_number >= policy.attempts
+                or isinstance(error, _OutOfTime)
+                or (isinstance(error, _Unanswered) and tally.unanswered >= policy.unanswered_attempts)
+                or (isinstance(error, _Processing) and tally.processing >= policy.processing_attempts)
+                or (until is not None and time.monotonic() >= until)
+            )
+
+        def wait(state: RetryCallState) -> float:
+            seconds = policy.wait(state)
+            return seconds if until is None else max(0.0, min(seconds, until - time.monotonic()))
+
         retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts),
-            wait=policy.wait,
+            stop=stop,
+            wait=wait,
             retry=retry_if_exception_type(_Retry) & retry_if_not_exception_type(_BrokenOff),
             before_sleep=lambda state: self._log_retry(operation, state),
             sleep=_sleeper(abort),
             reraise=True,
         )
         try:
-            return retrying(self._counted_attempt, operation, method, url, headers, abort, shrinkable, kwargs)
+            return retrying(
+                self._counted_attempt,
+                *(operation, method, url, headers, abort, shrinkable, until, tally, kwargs),
+            )
         except _BrokenOff as broken:
             raise WorkdayPageTooLargeError(
                 f"Workday {operation} broke off a page ({broken}); a smaller page may pass.",
                 status=broken.status,
             ) from None
+        except _Processing as last:
+            return last.response
         except _Retry as last:
+            if isinstance(last, _Unanswered):
+                raise WorkdayUnresponsiveError(
+                    f"Workday stopped answering: {operation} got no response to {tally.unanswered} "
+                    f"attempt(s) in a row (last: {last}) at {self._settings.base_url}. "
+                    "Try again once Workday answers.",
+                ) from None
+            if isinstance(last, _OutOfTime):
+                raise WorkdayTransientError(
+                    f"Workday {operation} did not succeed within the customer's time limit "
+                    f"(WORKDAY_CUSTOMER_DEADLINE, {self._settings.customer_deadline:g} s) after "
+                    f"{tally.attempts} attempt(s); Workday is throttling us or slow, try again later.",
+                ) from None
             raise WorkdayTransientError(
-                f"Workday {operation} failed {policy.attempts} times in a row (last: {last}); Workday is "
+                f"Workday {operation} failed {tally.attempts} times in a row (last: {last}); Workday is "
                 f"throttling us or unreachable at {self._settings.base_url}, try again later.",
                 status=last.status,
             ) from None
@@ -190,6 +285,8 @@ class Transport:
         headers: Mapping[str, str] | None,
         abort: threading.Event | None,
         shrinkable: bool,
+        until: float | None,
+        tally: _Tally,
         kwargs: dict[str, Any],
     ) -> httpx.Response:
         if abort is not None and abort.is_set():
@@ -197,23 +294,38 @@ class Transport:
         # Failures after the request went out: what Workday does to a page that holds too much data.
         broken_off = _BrokenOff if shrinkable else _Retry
         with self._gate.slot():
+            timeout = self._settings.timeout
+            if self._gate.waiting():
+                # Others wait for this slot: a Workday that answers nothing in this long holds them all.
+                timeout = min(timeout, self._settings.contended_timeout)
+            if until is not None:
+                timeout = min(timeout, until - time.monotonic())
+                if timeout <= 0:
+                    raise _OutOfTime("the time limit passed before this attempt")
             with self._counts_lock:
                 self._counts[operation] += 1
+            tally.attempts += 1
             try:
-                response = self._http.request(method, url, headers=headers, **kwargs)
-            except (httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-                raise _Retry(f"{type(error).__name__} after {self._settings.timeout:g} s") from None
+                response = self._http.request(method, url, headers=headers, timeout=timeout, **kwargs)
             except httpx.TimeoutException as error:
-                raise broken_off(f"{type(error).__name__} after {self._settings.timeout:g} s") from None
+                tally.unanswered = self._unanswered(+1)
+                message = f"{type(error).__name__} after {timeout:.3g} s"
+                sent = not isinstance(error, httpx.ConnectTimeout | httpx.PoolTimeout)
+                if shrinkable and sent and tally.unanswered < self._retry.unanswered_attempts:
+                    raise _BrokenOff(message) from None
+                raise _Unanswered(message) from None
             except httpx.UnsupportedProtocol:
                 raise WorkdayConfigurationError(
                     f"Workday base URL {self._settings.base_url!r} is not an http(s) URL; "
                     "check WORKDAY_BASE_URL."
                 ) from None
             except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+                tally.unanswered = self._unanswered(0)  # Workday answered, if not in full
                 raise broken_off(f"{type(error).__name__}: {error}") from None
             except httpx.TransportError as error:
+                tally.unanswered = self._unanswered(0)
                 raise _Retry(f"{type(error).__name__}: {error}") from None
+        tally.unanswered = self._unanswered(0)
         status = response.status_code
         if status == 504:
             raise broken_off("HTTP 504", status)
@@ -223,6 +335,9 @@ class Transport:
             fault = parse_fault(response.content)
             if fault is None:
                 raise _Throttled("HTTP 500 without a SOAP fault", status)
+            if fault.is_processing and not fault.not_authorized:
+                tally.processing += 1
+                raise _Processing(f"SOAP fault {fault.describe()}", response)
             if fault.code.startswith("Server") and not fault.is_processing:
                 raise _Retry(f"SOAP fault {fault.describe()}", status)
         return response

@@ -28,7 +28,7 @@ TABLES = {
 }
 
 #: The newest revision: the schema every process migrates to.
-HEAD = "0004"
+HEAD = "0005"
 
 
 def schema_diff(connection: Connection) -> list[Any]:

@@ -20,6 +20,7 @@ from lxml import etree
 from pydantic import SecretStr
 
 from sync_engine.workday.sandbox import Sandbox, SandboxData, SandboxKnobs
+from sync_engine.workday.sandbox.faults import knobs_from
 
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 WD = "urn:com.workday/bsvc"
@@ -244,6 +245,7 @@ def test_settings_and_environment_point_at_the_sandbox(sandbox: Sandbox) -> None
         "WORKDAY_CLIENT_SECRET": sandbox.client_secret,
         "WORKDAY_REFRESH_TOKEN": sandbox.refresh_token,
         "WORKDAY_API_VERSION": "v45.2",
+        "WORKDAY_AS_OF_LAG": "0",
     }
 
 
@@ -270,6 +272,18 @@ def test_serve_prints_its_environment_and_stops_on_sigterm() -> None:
     finally:
         process.kill()
         process.communicate()
+
+
+def test_knobs_from_the_command_line() -> None:
+    knobs = knobs_from(
+        ["fault_locale=de", "omit_response_filter=true", "rate_limit=2.5", "unauthorized_operations=a,b"],
+        latency=0.1,
+    )
+    assert (knobs.fault_locale, knobs.omit_response_filter, knobs.rate_limit) == ("de", True, 2.5)
+    assert knobs.unauthorized_operations == {"a", "b"} and knobs.latency == 0.1
+    for bad in ("nope=1", "revoked=maybe", "latency"):
+        with pytest.raises(ValueError):
+            knobs_from([bad])
 
 
 # --- shapes of a real tenant (issue 12) -----------------------------------------------------------------

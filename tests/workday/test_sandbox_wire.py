@@ -663,3 +663,21 @@ def test_keep_alive_serves_many_requests_on_one_connection(sandbox: Sandbox, tok
 
     assert received.count(b"HTTP/1.1 200 OK") == 3
     assert b"Connection: close" not in received
+
+
+def test_a_later_page_without_an_as_of_is_refused_when_the_knob_says_so(
+    http: httpx.Client, sandbox: Sandbox, token: str
+) -> None:
+    sandbox.knobs.require_as_of_on_pages = True
+    sandbox.knobs.omit_response_filter = True
+    wid = sandbox.data.big_customer_wid
+    first, root = soap(http, sandbox, token, get_payments(wid, page=1, count=2))
+    assert first.status_code == 200
+    assert root.find("env:Body/*/wd:Response_Filter", NS) is None
+    response, root = soap(http, sandbox, token, get_payments(wid, page=2, count=2))
+    assert response.status_code == 500
+    code, _, errors = fault(root)
+    assert code == "SOAP-ENV:Client.validationError"
+    assert errors == [("As_Of_Entry_DateTime is required with Page.", errors[0][1])]
+    pinned, _ = soap(http, sandbox, token, get_payments(wid, page=2, count=2, as_of="2026-01-01T00:00:00Z"))
+    assert pinned.status_code == 200

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -40,6 +40,7 @@ from sync_engine.workday.sandbox.generate import (
 from sync_engine.workday.sandbox.model import (
     CustomerView,
     DocumentLink,
+    Remittance,
     SandboxCustomer,
     SandboxDocument,
     SandboxInvoice,
@@ -138,27 +139,32 @@ class SandboxData:
             return list(self._customers)
 
     def moment(self, as_of: datetime | None = None) -> datetime:
-        """The moment a request sees: `as_of` when the client pinned one, else now rounded up to the
-        millisecond (the precision Workday echoes, so the echo pins exactly this moment)."""
+        """The moment a request sees: `as_of` when the client pinned one, else now rounded down to the
+        millisecond (the precision Workday echoes), but never before the latest mutation. Never ahead of the
+        clock, so no mutation is stamped ahead of it either: a client pinning its own "now" sees everything
+        entered before."""
         if as_of is not None:
             return as_of
         with self._lock:
-            # Never before the latest mutation, which may be stamped a little ahead of the clock.
-            now = max(datetime.now(UTC), self._last_stamp)
-            moment = now + timedelta(microseconds=-now.microsecond % 1000)
+            now = datetime.now(UTC)
+            moment = max(now - timedelta(microseconds=now.microsecond % 1000), self._last_stamp)
             self._issued = max(self._issued, moment)
             return moment
 
-    def resolve(self, id_type: str, value: str) -> str | None:
-        """The WID of the customer a reference names, by its current identifiers; None if there is none."""
+    def resolve(self, id_type: str, value: str, *, ignore_case: bool = False) -> str | None:
+        """The WID of the customer a reference names, by its current identifiers; None if there is none.
+        `ignore_case`: Customer_ID and Customer_Reference_ID match whatever their case (Workday's documented
+        lookup)."""
         with self._lock:
             if id_type == "WID":
                 return value.lower() if value.lower() in self._customers else None
-            if id_type == "Customer_ID":
-                return self._by_customer_id.get(value)
-            if id_type == "Customer_Reference_ID":
-                return self._by_reference_id.get(value)
-            return None
+            index = {"Customer_ID": self._by_customer_id, "Customer_Reference_ID": self._by_reference_id}
+            if id_type not in index:
+                return None
+            if not ignore_case:
+                return index[id_type].get(value)
+            folded = value.casefold()
+            return next((wid for key, wid in index[id_type].items() if key.casefold() == folded), None)
 
     def view(self, customer_wid: str, moment: datetime) -> CustomerView | None:
         """The customer and its documents as visible at `moment`; None if it did not exist then."""
@@ -258,6 +264,55 @@ class SandboxData:
             )
             self._enter(_changed_document(payment, fields))
             return payment.wid
+
+    def pay_invoices(self, invoice_wids: Sequence[str], *, payer_wid: str | None, **fields: Any) -> str:
+        """Enter a payment of the invoices (their amounts due, or totals when nothing is due), one remittance
+        line each, remitted by `payer_wid`; None enters it without a remit-from customer (held by the first
+        invoice's customer). `fields` override any `SandboxPayment` field. Returns its WID."""
+        with self._lock:
+            invoices = [self._current_document(wid) for wid in invoice_wids]
+            lines = tuple(
+                Remittance(invoice.wid, invoice.customer_wid, abs(invoice.due_amount or invoice.total_amount))
+                for invoice in invoices
+                if isinstance(invoice, SandboxInvoice)
+            )
+            if not lines or len(lines) != len(invoices):
+                raise ValueError("pay_invoices needs one or more invoices")
+            holder = payer_wid or lines[0].bill_to_wid
+            amount = sum((line.amount for line in lines), Decimal(0))
+            return self.add_payment(
+                holder,
+                **{"amount": amount, "remit_from": payer_wid is not None, "remittance": lines, **fields},
+            )
+
+    def set_payer(self, customer_wid: str, payer_wid: str | None) -> None:
+        """Make `payer_wid` the customer that pays `customer_wid` (its Remit-from customer), or nobody."""
+        with self._lock:
+            if payer_wid is not None:
+                self._current_customer(payer_wid)
+            self.update_customer(customer_wid, payer_wid=payer_wid)
+
+    def shape_payers(self, parents: int) -> list[tuple[str, str, str]]:
+        """Make `parents` customers each pay for two others (the knob for parent-paid payments): each
+        subsidiary gets the parent as payer; the parent pays one invoice of the first subsidiary, and one
+        of each subsidiary in one split payment; one invoice of the second subsidiary is paid without a
+        remit-from customer. Returns (parent, subsidiary, subsidiary) WIDs."""
+        with self._lock:
+            wids = self.customer_wids[1:]  # not the big customer
+            if len(wids) < 3 * parents:
+                raise ValueError(f"{parents} payer groups need {3 * parents + 1} customers")
+            groups = []
+            for index in range(parents):
+                parent, first, second = wids[3 * index : 3 * index + 3]
+                for subsidiary in (first, second):
+                    self.set_payer(subsidiary, parent)
+                a, b = (self.add_invoice(first) for _ in range(2))
+                c, d = (self.add_invoice(second) for _ in range(2))
+                self.pay_invoices([a], payer_wid=parent)
+                self.pay_invoices([b, c], payer_wid=parent)
+                self.pay_invoices([d], payer_wid=None)
+                groups.append((parent, first, second))
+            return groups
 
     def update_document(self, wid: str, **fields: Any) -> None:
         """Enter a new version of a document with `fields` changed (e.g. `total_amount`, `invoice_status`)."""
@@ -391,15 +446,22 @@ class SandboxData:
             credit_notes=[
                 _credit_note_record(d) for d in view.documents if d.transaction_type == "Adjustment"
             ],
-            payments=[_payment_record(p) for p in view.payments],
+            payments=[_payment_record(p) for p in self._payments_of(view)],
             fetched_at=EPOCH,
         )
+
+    def _payments_of(self, view: CustomerView) -> list[SandboxPayment]:
+        """The customer's payments by our rule (README, Payments): those it remitted and those its payer
+        remitted, each only when the customer is the payment's owner."""
+        wid, payer = view.customer.wid, view.customer.payer_wid
+        remitters = [view] if payer in (None, wid) else [view, self._current_view(payer)]
+        return [p for v in remitters for p in v.payments if p.remit_from and p.owner_wid == wid]
 
     def counts(self, customer_wid: str) -> tuple[int, int, int]:
         """(invoices, payments, credit notes) of the customer now."""
         view = self._current_view(customer_wid)
         adjustments = sum(document.transaction_type == "Adjustment" for document in view.documents)
-        return len(view.documents) - adjustments, len(view.payments), adjustments
+        return len(view.documents) - adjustments, len(self._payments_of(view)), adjustments
 
     def find_by_reference(self, value: str, id_type: str) -> Customer | None:
         """The customer a reference names, as Get_Customers resolves it; None if unknown (or unknown type)."""
@@ -407,7 +469,9 @@ class SandboxData:
         return None if wid is None else self.customer(wid)
 
     def _current_view(self, wid: str) -> CustomerView:
-        view = self.view(wid, self.moment())
+        with self._lock:  # every mutation so far, to the microsecond (not a moment handed to a request)
+            now = max(datetime.now(UTC), self._last_stamp)
+        view = self.view(wid, now)
         if view is None:
             raise KeyError(f"no customer {wid}")
         return view
@@ -466,6 +530,7 @@ def _customer_record(view: CustomerView) -> Customer:
         currency=customer.currency,
         status=customer.status,
         total_balance=view.total_balance,
+        payer_wid=customer.payer_wid,
     )
 
 

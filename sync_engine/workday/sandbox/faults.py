@@ -10,9 +10,10 @@ from __future__ import annotations
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 
-__all__ = ["DEFAULT_HANG_SECONDS", "FaultDice", "RateLimiter", "SandboxKnobs"]
+__all__ = ["DEFAULT_HANG_SECONDS", "FaultDice", "RateLimiter", "SandboxKnobs", "knobs_from"]
 
 #: How long a simulated timeout holds the response: past our client's default timeout of 120 s.
 DEFAULT_HANG_SECONDS = 130.0
@@ -75,8 +76,51 @@ class SandboxKnobs:
     #: spec: "When the reporting transaction is not an instance of a customer invoice, the amount value is
     #: zero").
     zero_adjustment_totals: bool = False
+    #: SOAP responses echo no Response_Filter (real responses often do not).
+    omit_response_filter: bool = False
+    #: A Get_Customer_Payments page after the first without As_Of_Entry_DateTime is a validation fault.
+    require_as_of_on_pages: bool = False
+    #: Customer_ID and Customer_Reference_ID references match whatever their case (Workday: "Ignore Case").
+    references_ignore_case: bool = False
+    #: Get_Customers answers in reverse request order (Workday promises no order).
+    reverse_response_order: bool = False
+    #: Language of SOAP fault texts: "en", "de" or "fr" (the integration user's locale).
+    fault_locale: str = "en"
+    #: Share of SOAP requests answered with a transient Server.processingError (0..1).
+    processing_fault_rate: float = 0.0
     #: Seed of the random faults.
     fault_seed: int = 0
+
+
+def knobs_from(settings: Iterable[str], **defaults: object) -> SandboxKnobs:
+    """Knobs from `NAME=VALUE` strings (the command line): numbers, booleans (true/false), text, and sets
+    as comma-separated names; `ValueError` naming a bad one."""
+    knobs = SandboxKnobs(**defaults)  # type: ignore[arg-type]
+    # A knob off by None (rate_limit) takes a number.
+    plain = SandboxKnobs()
+    kinds: dict[str, type] = {
+        knob.name: float if getattr(plain, knob.name) is None else type(getattr(plain, knob.name))
+        for knob in fields(SandboxKnobs)
+    }
+    for setting in settings:
+        name, equals, raw = setting.partition("=")
+        kind = kinds.get(name.strip())
+        if not equals or kind is None:
+            raise ValueError(f"{setting!r} is not NAME=VALUE with a knob NAME ({', '.join(kinds)})")
+        value: object
+        try:
+            if kind is bool:
+                if raw.strip().lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(raw)
+                value = raw.strip().lower() in ("true", "1")
+            elif kind is set:
+                value = {part.strip() for part in raw.split(",") if part.strip()}
+            else:
+                value = kind(raw.strip())
+        except ValueError:
+            raise ValueError(f"{name}: {raw!r} is not a {kind.__name__}") from None
+        setattr(knobs, name.strip(), value)
+    return knobs
 
 
 class FaultDice:

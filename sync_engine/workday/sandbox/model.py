@@ -17,6 +17,7 @@ from sync_engine.workday.sandbox.catalog import Company
 __all__ = [
     "CustomerView",
     "DocumentLink",
+    "Remittance",
     "SandboxCustomer",
     "SandboxDocument",
     "SandboxInvoice",
@@ -35,6 +36,8 @@ class SandboxCustomer:
     status: str
     payment_terms_days: int
     company: Company
+    #: The customer that pays this one (its Remit-from_Customer_Reference), e.g. a parent; None = itself.
+    payer_wid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,19 @@ class SandboxInvoice:
 
 
 @dataclass(frozen=True, slots=True)
+class Remittance:
+    """One line of a payment's remittance advice: an invoice it pays, whose bill-to customer, how much."""
+
+    invoice_wid: str
+    bill_to_wid: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class SandboxPayment:
+    """A customer payment, held by `customer_wid`: its remit-from customer, or (`remit_from` false, a payment
+    recorded without one) the customer whose invoices it pays."""
+
     wid: str
     customer_wid: str
     #: Customer_Payment_for_Invoices_Reference_ID.
@@ -79,6 +94,18 @@ class SandboxPayment:
     application_status: str
     check_number: str | None = None
     memo: str | None = None
+    #: Whether the payment names `customer_wid` as its Remit-from_Customer_Reference.
+    remit_from: bool = True
+    remittance: tuple[Remittance, ...] = ()
+
+    @property
+    def owner_wid(self) -> str | None:
+        """Whose payment our client should store (README, Payments): the one bill-to customer of every
+        remittance line, else the remit-from customer; None when neither is known."""
+        bill_to = {line.bill_to_wid for line in self.remittance}
+        if len(bill_to) == 1:
+            return bill_to.pop()
+        return self.customer_wid if self.remit_from else None
 
 
 SandboxDocument = SandboxInvoice | SandboxPayment

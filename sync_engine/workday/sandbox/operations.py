@@ -14,6 +14,7 @@ from lxml import etree
 
 from sync_engine.workday.sandbox import rest, soap
 from sync_engine.workday.sandbox.data import SandboxData
+from sync_engine.workday.sandbox.locales import LOCALES, FaultTexts
 from sync_engine.workday.sandbox.model import CustomerView, SandboxInvoice
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_LIMIT",
     "SOAP_CONTENT_TYPE",
     "Reply",
+    "Variations",
     "get_customer_payments",
     "get_customers",
     "list_invoices",
@@ -40,6 +42,22 @@ _CUSTOMER_FLAGS = ("Include_Reference", "Include_Customer_Data", "Include_Custom
 _TRANSACTION_TYPES = {"invoice": "Invoice", "adjustment": "Adjustment"}
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Variations:
+    """Where the contract lets Workday answer in several ways, which way this request gets (from the knobs);
+    the defaults are the sandbox's usual answers."""
+
+    words: FaultTexts = LOCALES["en"]
+    #: Echo the Response_Filter (with the moment served) in SOAP responses.
+    echo_response_filter: bool = True
+    #: Refuse a Get_Customer_Payments page after the first that sets no As_Of_Entry_DateTime.
+    require_as_of_on_pages: bool = False
+    #: Customer_ID and Customer_Reference_ID references match whatever their case.
+    references_ignore_case: bool = False
+    #: Answer Get_Customers in reverse request order.
+    reverse_order: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +89,9 @@ def soap_reply(operation: str, body: bytes, *, outcome: str = "fault", detail: s
     return Reply(500, SOAP_CONTENT_TYPE, body, operation, outcome, detail)
 
 
-def get_customers(data: SandboxData, request: etree._Element, version: str) -> Reply:
+def get_customers(
+    data: SandboxData, request: etree._Element, version: str, shape: Variations = Variations()
+) -> Reply:
     """Customers by Request_References (in request order, all or nothing) or by Request_Criteria."""
     operation = "Get_Customers"
     references = soap.references(request, operation, "Request_References", "Customer_Reference")
@@ -81,7 +101,7 @@ def get_customers(data: SandboxData, request: etree._Element, version: str) -> R
         used = soap.response_filter(request, operation)
         flags = soap.response_group(request, operation, _CUSTOMER_FLAGS)
     except soap.RequestInvalid as invalid:
-        return _fault(operation, invalid.issues, detail, sent)
+        return _fault(operation, invalid.issues, detail, sent, shape.words)
     moment = data.moment(used.as_of_entry)
 
     echoes: list[etree._Element]
@@ -89,15 +109,17 @@ def get_customers(data: SandboxData, request: etree._Element, version: str) -> R
         found: dict[str, CustomerView] = {}
         issues: list[soap.ValidationIssue] = []
         for reference in references:
-            wid = data.resolve(reference.id_type, reference.value)
+            wid = data.resolve(reference.id_type, reference.value, ignore_case=shape.references_ignore_case)
             view = None if wid is None else data.view(wid, moment)
             if view is None:
-                issues.append(soap.invalid_id(reference))
+                issues.append(soap.invalid_id(reference, shape.words))
             else:
                 found.setdefault(view.customer.wid, view)
         if issues:
-            return _fault(operation, issues, detail, sent)
+            return _fault(operation, issues, detail, sent, shape.words)
         selected = list(found.values())
+        if shape.reverse_order:
+            selected.reverse()
         echoes = [
             soap.container(
                 "Request_References",
@@ -109,7 +131,8 @@ def get_customers(data: SandboxData, request: etree._Element, version: str) -> R
         ]
     else:
         selected, echoes = _customers_by_criteria(data, request, moment)
-    echoes.append(soap.response_filter_element(used, moment))
+    if shape.echo_response_filter:
+        echoes.append(soap.response_filter_element(used, moment))
     if flags is None:
         flags = {"Include_Reference": True, "Include_Customer_Data": True, "Include_Customer_Balance": False}
     else:
@@ -172,12 +195,15 @@ def _customers_by_criteria(
     return selected, echoes
 
 
-def get_customer_payments(data: SandboxData, request: etree._Element, version: str) -> Reply:
-    """Payments of the Remit-from customers (every customer when none is named), optionally by date."""
+def get_customer_payments(
+    data: SandboxData, request: etree._Element, version: str, shape: Variations = Variations()
+) -> Reply:
+    """Payments the Remit-from customers remitted (every payment when none is named), optionally by
+    date."""
     operation = "Get_Customer_Payments"
     if soap.child(request, "Request_References") is not None:
         message = "Get_Customer_Payments by Request_References is not implemented in sandbox."
-        return soap_reply(operation, soap.processing_fault(message), detail="Request_References")
+        return soap_reply(operation, soap.processing_fault(message, shape.words), detail="Request_References")
     references = soap.references(request, operation, "Request_Criteria", "Remit-from_Customer_Reference")
     sent = frozenset((reference.id_type, reference.value) for reference in references)
     criteria = soap.child(request, "Request_Criteria")
@@ -193,8 +219,13 @@ def get_customer_payments(data: SandboxData, request: etree._Element, version: s
         used = soap.response_filter(request, operation)
     except soap.RequestInvalid as invalid:
         issues = invalid.issues + issues
+    else:
+        if shape.require_as_of_on_pages and used.page > 1 and used.as_of_entry is None:
+            # WSDL: "If you set the page parameter, you must also specify the As_Of_Entry_Date".
+            xpath = f"/bsvc:{operation}_Request[1]/bsvc:Response_Filter[1]"
+            issues.append(soap.ValidationIssue("As_Of_Entry_DateTime is required with Page.", xpath))
     if issues:
-        return _fault(operation, issues, "", sent)
+        return _fault(operation, issues, "", sent, shape.words)
     moment = data.moment(used.as_of_entry)
     detail = f"page={used.page} count={used.count} as_of={moment.isoformat()}"
 
@@ -203,11 +234,11 @@ def get_customer_payments(data: SandboxData, request: etree._Element, version: s
         wid = data.resolve(reference.id_type, reference.value)
         view = None if wid is None else data.view(wid, moment)
         if view is None:
-            issues.append(soap.invalid_id(reference))
+            issues.append(soap.invalid_id(reference, shape.words))
         else:
             views.setdefault(view.customer.wid, view)
     if issues:
-        return _fault(operation, issues, detail, sent)
+        return _fault(operation, issues, detail, sent, shape.words)
     if not references:
         views = {wid: view for wid in data.customer_wids if (view := data.view(wid, moment)) is not None}
 
@@ -216,7 +247,9 @@ def get_customer_payments(data: SandboxData, request: etree._Element, version: s
         (payment, view.customer)
         for view in views.values()
         for payment in view.payments
-        if (after is None or payment.payment_date >= after)
+        # Asked by remitter: a payment recorded without one is not found that way.
+        if (payment.remit_from or not references)
+        and (after is None or payment.payment_date >= after)
         and (before is None or payment.payment_date <= before)
     ]
     on_page = _page(payments, used)
@@ -225,7 +258,9 @@ def get_customer_payments(data: SandboxData, request: etree._Element, version: s
         for ref in references
     ]
     echoed_criteria += [soap.text_element(bound, soap.xsd_date(day)) for bound, day in dates.items() if day]
-    echoes = [soap.container("Request_Criteria", echoed_criteria), soap.response_filter_element(used, moment)]
+    echoes = [soap.container("Request_Criteria", echoed_criteria)]
+    if shape.echo_response_filter:
+        echoes.append(soap.response_filter_element(used, moment))
     results = soap.PageResults(len(payments), used.count, used.page, len(on_page))
     fragments = [soap.payment_fragment(payment, customer) for payment, customer in on_page]
     body = soap.response(operation, version, echoes, results, fragments)
@@ -340,9 +375,13 @@ def _page(items: list[_T], used: soap.ResponseFilter) -> list[_T]:
 
 
 def _fault(
-    operation: str, issues: list[soap.ValidationIssue], detail: str, sent: frozenset[tuple[str, str]]
+    operation: str,
+    issues: list[soap.ValidationIssue],
+    detail: str,
+    sent: frozenset[tuple[str, str]],
+    words: FaultTexts = LOCALES["en"],
 ) -> Reply:
-    body = soap.validation_fault(issues)
+    body = soap.validation_fault(issues, words)
     return Reply(500, SOAP_CONTENT_TYPE, body, operation, "fault", detail, sent)
 
 

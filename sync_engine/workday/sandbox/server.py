@@ -278,8 +278,8 @@ class Sandbox:
         self.close()
 
     def workday_settings(self, **overrides: Any) -> WorkdaySettings:
-        """Settings for our client against this sandbox (v45.2, Customer_ID, 4 in flight, 5 req/s, 120 s);
-        `overrides` replace any field (plain strings are accepted for the secrets)."""
+        """Settings for our client against this sandbox (v45.2, Customer_ID, 4 in flight, 5 req/s, 120 s, no
+        as-of lag); `overrides` replace any field (plain strings are accepted for the secrets)."""
         settings = WorkdaySettings(
             base_url=self.base_url,
             tenant=self.tenant,
@@ -291,6 +291,8 @@ class Sandbox:
             max_in_flight=4,
             rate_limit=5.0,
             timeout=120.0,
+            # The sandbox shares our clock: no skew to allow for; a test sees what it entered a moment ago.
+            as_of_lag=0.0,
         )
         for secret in ("client_secret", "refresh_token"):
             if isinstance(overrides.get(secret), str):
@@ -306,14 +308,26 @@ class Sandbox:
             "WORKDAY_CLIENT_SECRET": self.client_secret,
             "WORKDAY_REFRESH_TOKEN": self.refresh_token,
             "WORKDAY_API_VERSION": DEFAULT_API_VERSION,
+            "WORKDAY_AS_OF_LAG": "0",
         }
 
 
-def serve(port: int, customers: int, seed: int, latency: float, knobs: SandboxKnobs | None = None) -> None:
+def serve(
+    port: int,
+    customers: int,
+    seed: int,
+    latency: float,
+    *,
+    knobs: SandboxKnobs | None = None,
+    payers: int = 0,
+) -> None:
     """Run a sandbox until Ctrl-C or SIGTERM; print its WORKDAY_* lines on stdout (`.env`-ready).
-    `knobs` (default: all off) start as given; `latency` overrides theirs."""
+    `knobs` (default: all off) start as given; `latency` overrides theirs. `payers`: that many customers
+    pay for two others each (`SandboxData.shape_payers`)."""
     knobs = replace(knobs or SandboxKnobs(), latency=latency)
     data = SandboxData.generate(customers=customers, seed=seed)
+    if payers:
+        data.shape_payers(payers)
     with Sandbox(data, port=port, knobs=knobs) as sandbox:
         for name, value in sandbox.workday_env().items():
             print(f"{name}={value}")

@@ -17,7 +17,14 @@ from sync_engine.workday.sandbox import operations, rest, soap
 from sync_engine.workday.sandbox.auth import TokenStore
 from sync_engine.workday.sandbox.data import SandboxData
 from sync_engine.workday.sandbox.faults import FaultDice, RateLimiter, SandboxKnobs
-from sync_engine.workday.sandbox.operations import HTML_CONTENT_TYPE, JSON_CONTENT_TYPE, Reply, soap_reply
+from sync_engine.workday.sandbox.locales import texts
+from sync_engine.workday.sandbox.operations import (
+    HTML_CONTENT_TYPE,
+    JSON_CONTENT_TYPE,
+    Reply,
+    Variations,
+    soap_reply,
+)
 
 __all__ = [
     "GATEWAY_TIMEOUT_BODY",
@@ -38,7 +45,7 @@ NOT_IMPLEMENTED = frozenset(
     {"Get_Customer_Invoices", "Get_Customer_Invoice_Adjustments", "Get_Customer_Activity"}
 )
 
-_SoapOperation = Callable[[SandboxData, etree._Element, str], Reply]
+_SoapOperation = Callable[[SandboxData, etree._Element, str, Variations], Reply]
 _SOAP_OPERATIONS: dict[str, _SoapOperation] = {
     "Get_Customers": operations.get_customers,
     "Get_Customer_Payments": operations.get_customer_payments,
@@ -120,23 +127,33 @@ class SandboxService:
             return refused
         if not self._bearer_valid(authorization):
             return soap_reply(operation, soap.authentication_fault(), outcome="unauthorized")
+        words = texts(knobs.fault_locale)
         request_version = soap.request_version(request)
         if (
             service != "Revenue_Management"
             or version not in soap.SUPPORTED_VERSIONS
             or request_version not in (None, *soap.SUPPORTED_VERSIONS)
         ):
-            return soap_reply(operation, soap.version_fault(), detail=f"{service}/{version}")
+            return soap_reply(operation, soap.version_fault(words), detail=f"{service}/{version}")
         if operation in knobs.unauthorized_operations:
-            return soap_reply(operation, soap.processing_fault(NOT_AUTHORIZED), outcome="unauthorized")
+            denied = soap.processing_fault(words.not_authorized, words)
+            return soap_reply(operation, denied, outcome="unauthorized")
+        if self._dice.roll(knobs.processing_fault_rate):
+            return soap_reply(operation, soap.processing_fault(words.transient, words), detail="transient")
         answer = _SOAP_OPERATIONS.get(operation)
         if answer is None:
             if operation in NOT_IMPLEMENTED:
-                return soap_reply(
-                    operation, soap.processing_fault(f"{operation} is not implemented in sandbox.")
-                )
-            return soap_reply(operation, soap.version_fault(), detail=f"{service}/{version}")
-        reply = answer(self._data, request, version)
+                message = f"{operation} is not implemented in sandbox."
+                return soap_reply(operation, soap.processing_fault(message, words))
+            return soap_reply(operation, soap.version_fault(words), detail=f"{service}/{version}")
+        shape = Variations(
+            words=words,
+            echo_response_filter=not knobs.omit_response_filter,
+            require_as_of_on_pages=knobs.require_as_of_on_pages,
+            references_ignore_case=knobs.references_ignore_case,
+            reverse_order=knobs.reverse_response_order,
+        )
+        reply = answer(self._data, request, version, shape)
         if operation == "Get_Customer_Payments" and reply.page == 1:
             self._pause(knobs.slow_page_seconds)
         return self._size_limited(self._priced(reply))

@@ -25,6 +25,7 @@ from sync_engine.workday.sandbox.catalog import (
     fixed_wid,
     payment_terms,
 )
+from sync_engine.workday.sandbox.locales import LOCALES, FaultTexts
 from sync_engine.workday.sandbox.model import SandboxCustomer, SandboxPayment
 
 __all__ = [
@@ -186,10 +187,11 @@ def references(request: etree._Element, operation: str, container_name: str, nam
     return found
 
 
-def invalid_id(reference: Reference) -> ValidationIssue:
-    """Workday's error for a reference that names nothing (its faultstring has the double space)."""
-    quoted = f"'{reference.value}' is not a valid ID value for type = '{reference.id_type}'"
-    return ValidationIssue(f"Invalid ID value. {quoted}", reference.xpath, f"Invalid ID value.  {quoted}")
+def invalid_id(reference: Reference, words: FaultTexts = LOCALES["en"]) -> ValidationIssue:
+    """Workday's error for a reference that names nothing (its English faultstring has a double space)."""
+    message = words.invalid(reference.value, reference.id_type)
+    summary = message.replace("Invalid ID value. ", "Invalid ID value.  ", 1)
+    return ValidationIssue(message, reference.xpath, summary if summary != message else None)
 
 
 def response_filter(request: etree._Element, operation: str) -> ResponseFilter:
@@ -315,7 +317,10 @@ def xsd_date(day: date) -> str:
 
 
 def _xsd_datetime(moment: datetime) -> str:
-    return moment.astimezone(TENANT_TIMEZONE).isoformat(timespec="milliseconds")
+    """To the millisecond, as Workday writes it; to the microsecond when the moment is finer (a moment pinned
+    at a mutation), so an echo always names the moment served."""
+    precision = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"
+    return moment.astimezone(TENANT_TIMEZONE).isoformat(timespec=precision)
 
 
 def _decimal(amount: Decimal) -> str:
@@ -408,6 +413,8 @@ def customer_fragment(
             _text(data, "Customer_Reference_ID", customer.customer_reference_id)
         _text(data, "Customer_Name", customer.name)
         _text(data, "Worktag_Only", "0")
+        if customer.payer_wid is not None:
+            _reference(data, "Remit-from_Customer_Reference", [("WID", customer.payer_wid)])
         terms, terms_id, terms_wid = payment_terms(customer.payment_terms_days)
         _reference(
             data, "Payment_Terms_Reference", [("WID", terms_wid), ("Payment_Terms_ID", terms_id)], terms
@@ -469,11 +476,17 @@ def payment_fragment(payment: SandboxPayment, customer: SandboxCustomer) -> byte
     if payment.payment_number is not None:
         _text(data, "Payment_Number", payment.payment_number)
     _text(data, "Payment_Amount", _decimal(payment.amount))
-    _reference(data, "Remit-from_Customer_Reference", _customer_ids(customer), customer.name)
+    if payment.remit_from:
+        _reference(data, "Remit-from_Customer_Reference", _customer_ids(customer), customer.name)
     if payment.check_number is not None:
         _text(data, "Check_Number", payment.check_number)
     if payment.memo is not None:
         _text(data, "Payment_Memo", payment.memo)
+    for line in payment.remittance:
+        advice = etree.SubElement(data, f"{_WD}Customer_Payment_Remittance_Advice_Data")
+        _reference(advice, "Customer_Invoice_Reference", [("WID", line.invoice_wid)])
+        _text(advice, "Amount_to_Pay", _decimal(line.amount))
+        _reference(advice, "Bill-to_Customer_Reference", [("WID", line.bill_to_wid)])
     return _fragment(root)
 
 
@@ -520,7 +533,7 @@ def _fragment(root: etree._Element) -> bytes:
 # --- faults ---------------------------------------------------------------------------------------
 
 
-def validation_fault(issues: Sequence[ValidationIssue]) -> bytes:
+def validation_fault(issues: Sequence[ValidationIssue], words: FaultTexts = LOCALES["en"]) -> bytes:
     """`SOAP-ENV:Client.validationError` with one `wd:Validation_Error` per issue; the faultstring names the
     first."""
     errors = []
@@ -532,7 +545,7 @@ def validation_fault(issues: Sequence[ValidationIssue]) -> bytes:
     first = issues[0]
     return _fault(
         "SOAP-ENV:Client.validationError",
-        f"Validation error occurred. {first.summary or first.message}",
+        f"{words.validation} {first.summary or first.message}",
         container("Validation_Fault", errors),
     )
 
@@ -541,15 +554,13 @@ def authentication_fault() -> bytes:
     return _fault("SOAP-ENV:Client.authenticationError", "invalid username or password")
 
 
-def version_fault() -> bytes:
-    return _fault(
-        "SOAP-ENV:Client.validationError", "The web service or version is invalid for the requested operation"
-    )
+def version_fault(words: FaultTexts = LOCALES["en"]) -> bytes:
+    return _fault("SOAP-ENV:Client.validationError", words.version)
 
 
-def processing_fault(message: str) -> bytes:
+def processing_fault(message: str, words: FaultTexts = LOCALES["en"]) -> bytes:
     """`SOAP-ENV:Server.processingError` "Processing error occurred. {message}" with a Processing_Fault."""
-    full = f"Processing error occurred. {message}"
+    full = f"{words.processing} {message}"
     return _fault(
         "SOAP-ENV:Server.processingError",
         full,
