@@ -188,6 +188,10 @@ def test_a_total_counting_documents_not_returned_fails_the_customer_saying_so(
 # --- 9. pages too big for Workday -----------------------------------------------------------------------
 
 
+#: A moment after the sandbox's data was entered: the whole data set as of then.
+AS_OF = "2100-01-01T00:00:00.000000+00:00"
+
+
 def body_bytes(sandbox: Sandbox, operation: str, wid: str, size: int) -> int:
     """Bytes of page 1 of the customer's invoices or payments at this page size, as the sandbox sends it."""
     with httpx.Client(base_url=sandbox.base_url, timeout=10) as http:
@@ -205,7 +209,7 @@ def body_bytes(sandbox: Sandbox, operation: str, wid: str, size: int) -> int:
         else:
             response = http.post(
                 f"/ccx/service/{sandbox.tenant}/Revenue_Management/v45.2",
-                content=build_get_customer_payments(wid, "v45.2", page=1, count=size),
+                content=build_get_customer_payments(wid, "v45.2", page=1, count=size, as_of_entry=AS_OF),
                 headers={**headers, "Content-Type": "text/xml; charset=utf-8"},
             )
     assert response.status_code == 200
