@@ -15,8 +15,8 @@ no answer `unanswered_attempts` times in a row ends with `WorkdayUnresponsiveErr
 A page request may say that a smaller page would do (`shrinkable`): Workday aborts requests that would
 return too much data, so a page broken off after it was sent, or timed out while Workday still answers
 other requests, is not sent again as it was; it raises `WorkdayPageTooLargeError` at once for the caller
-to ask for a smaller page. Unanswered attempts are counted across requests: once `unanswered_attempts`
-in a row got nothing, Workday is hung, not overloaded by a page, whatever the page size.
+to ask for a smaller page. A timeout is read that way only while Workday answers: once the tenant's last
+`unanswered_attempts` attempts (across requests) all got nothing, it is hung, whatever the page size.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ class _Tally:
     """How one request's attempts went so far."""
 
     attempts: int = 0
-    #: Attempts in a row at this tenant, across requests, that got no answer (as of this request's last).
+    #: Attempts of this request in a row that got no answer.
     unanswered: int = 0
     processing: int = 0
 
@@ -164,7 +164,7 @@ class Transport:
         )
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
-        #: Attempts in a row, across requests, that got no answer (`_unanswered`).
+        #: The tenant's last attempts, across requests, that got no answer (`_unanswered`).
         self._unanswered_in_a_row = 0
 
     def __repr__(self) -> str:
@@ -308,10 +308,11 @@ class Transport:
             try:
                 response = self._http.request(method, url, headers=headers, timeout=timeout, **kwargs)
             except httpx.TimeoutException as error:
-                tally.unanswered = self._unanswered(+1)
+                tally.unanswered += 1
+                answering = self._unanswered(+1) < self._retry.unanswered_attempts
                 message = f"{type(error).__name__} after {timeout:.3g} s"
                 sent = not isinstance(error, httpx.ConnectTimeout | httpx.PoolTimeout)
-                if shrinkable and sent and tally.unanswered < self._retry.unanswered_attempts:
+                if shrinkable and sent and answering:
                     raise _BrokenOff(message) from None
                 raise _Unanswered(message) from None
             except httpx.UnsupportedProtocol:
