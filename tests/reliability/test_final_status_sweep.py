@@ -89,8 +89,9 @@ def test_the_final_state_reaches_slack_when_the_worker_delivering_it_is_killed(
     assert done.finished_at is not None
     # Delivered once, by the sweep: the killed worker's request never arrived, nothing was repeated.
     assert len(slack.calls_to("chat.update")) == updates_before + 1
+    killed = (killed_at - done.finished_at).total_seconds()
+    shown = (shown_at - done.finished_at).total_seconds()
     print(
-        f"\nWorker delivering the final status SIGKILLed {(killed_at - done.finished_at).total_seconds():.1f} s "
-        f"after the run's end: final state in Slack {(shown_at - done.finished_at).total_seconds():.1f} s "
-        "after the run's end"
+        f"\nWorker delivering the final status SIGKILLed {killed:.1f} s after the run's end: "
+        f"final state in Slack {shown:.1f} s after the run's end"
     )
