@@ -4,8 +4,9 @@ Per run: a short lock (one updater per Slack message at a time; its holder renew
 see `LockHeartbeat`, so it dies with its holder within seconds), the time and digest of the last
 update, and a "trailing update scheduled" flag (so that of many deferred updates only one is queued).
 Per workspace: chat.update's budget (a GCRA limiter, the same idea as a token bucket) and a hard pause
-after a 429. With REDIS_URL every worker process on every host shares it (`RedisCoordination`); without
-it there is one process and `LocalCoordination` keeps it in memory.
+after a 429. And short-lived claims, so that of all processes one does a periodic chore at a time.
+With REDIS_URL every worker process on every host shares it (`RedisCoordination`); without it there is
+one process and `LocalCoordination` keeps it in memory.
 
 Times are wall-clock seconds (`time.time()`), comparable across hosts.
 """
@@ -83,6 +84,10 @@ class Coordination(Protocol):
     def pause(self, until: float) -> None:
         """No chat.update before `until` (Slack answered 429 with Retry-After)."""
 
+    def claim(self, name: str, ttl: float) -> bool:
+        """True for the one caller, service-wide, that claims `name` until `ttl` seconds have passed
+        (e.g. one final-state sweep per run every few seconds, whichever process sweeps)."""
+
 
 class LocalCoordination:
     """One process (the embedded worker): the same rules, in memory."""
@@ -95,6 +100,7 @@ class LocalCoordination:
         self._last: dict[int, LastUpdate] = {}
         self._tat = 0.0
         self._paused_until = 0.0
+        self._claims: dict[str, float] = {}
 
     def acquire(self, run_id: int, ttl: float) -> str | None:
         moment = time.time()
@@ -155,6 +161,15 @@ class LocalCoordination:
         with self._lock:
             self._paused_until = max(self._paused_until, until)
             self._tat = max(self._tat, until)
+
+    def claim(self, name: str, ttl: float) -> bool:
+        moment = time.time()
+        with self._lock:
+            self._claims = {key: until for key, until in self._claims.items() if until > moment}
+            if name in self._claims:
+                return False
+            self._claims[name] = moment + ttl
+            return True
 
 
 _RELEASE = """
@@ -277,6 +292,9 @@ class RedisCoordination:
         self._pause(
             keys=[self._key("chat.update", "paused"), self._key("chat.update", "tat")], args=[repr(until)]
         )
+
+    def claim(self, name: str, ttl: float) -> bool:
+        return bool(self._redis.set(self._key("claim", name), "1", nx=True, px=max(1, int(ttl * 1000))))
 
 
 class LockHeartbeat:

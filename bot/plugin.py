@@ -9,14 +9,17 @@ the `update_slack_status` actor does the Slack calls in a worker thread (`bot.st
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import dramatiq
 import redis
 
 from bot.coordination import Coordination, LocalCoordination, RateBudget, RedisCoordination
+from bot.final_sweep import FinalStateSweep
 from bot.slack import build_client
 from bot.status import StatusPolicy, StatusUpdater
 from sync_engine import jobs, logs
+from sync_engine.periodic import Periodic
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
@@ -88,7 +91,8 @@ def catch_up(service: RunService, *, recent: int = 20) -> int:
 
 
 def install(rt: Runtime) -> None:
-    """Register the actor; with SLACK_BOT_TOKEN set, build the updater and observe runs."""
+    """Register the actor; with SLACK_BOT_TOKEN set, build the updater, observe runs, and give worker
+    processes the sweep that delivers final states a dead worker took with it (`bot.final_sweep`)."""
     global _updater
     jobs.register(update_slack_status)
     settings = rt.settings
@@ -101,11 +105,18 @@ def install(rt: Runtime) -> None:
         coordination = RedisCoordination(redis.Redis.from_url(settings.redis_url), budget)
     else:
         coordination = LocalCoordination(budget)
+    service = RunService(rt.database, jobs.DramatiqDispatcher(), rt.events)
     _updater = StatusUpdater(
-        RunService(rt.database, jobs.DramatiqDispatcher(), rt.events),
+        service,
         build_client(settings, wait_on_rate_limits=False),
         coordination,
         _schedule,
         StatusPolicy(min_interval=settings.slack_status_interval),
     )
     rt.events.subscribe(_observe)
+    sweep = FinalStateSweep(service, _updater, coordination)
+    rt.worker_tasks.append(
+        Periodic(
+            "slack-final-sweep", sweep.sweep, every=timedelta(seconds=sweep.policy.every), immediately=True
+        )
+    )

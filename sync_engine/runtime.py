@@ -11,6 +11,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 import redis
 
@@ -28,13 +29,21 @@ from sync_engine.workday import (
     WorkdayClient,
 )
 
-__all__ = ["Runtime", "configure", "current"]
+__all__ = ["Runtime", "WorkerTask", "configure", "current"]
 
 
 #: How long a claimed item stays with its worker without renewal.
 ITEM_LEASE = timedelta(seconds=15)
 #: How often a live worker renews its leases (well inside ITEM_LEASE).
 LEASE_RENEWAL = timedelta(seconds=3)
+
+
+class WorkerTask(Protocol):
+    """Background work a worker process runs beside its jobs (e.g. a `sync_engine.periodic.Periodic`)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 def _worker_id() -> str:
@@ -52,6 +61,9 @@ class Runtime:
     workday_client: WorkdayClient | None = None
     #: Names of the plugins installed into this runtime (see `sync_engine.plugins`).
     plugins: set[str] = field(default_factory=set)
+    #: Started when a worker boots here and stopped when it shuts down (`sync_engine.worker`); plugins add
+    #: theirs in `install(rt)`. Processes that only send work (the CLI, `serve` with Redis) never start them.
+    worker_tasks: list[WorkerTask] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     leases: LeaseKeeper = field(init=False)
 

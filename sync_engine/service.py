@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -115,6 +116,16 @@ class RunService:
         """Confirmed runs, most recent first."""
         with self._database.session() as session:
             return runs.list_runs(session, limit=limit, offset=offset)
+
+    def finished_lacking_note(
+        self, note: str, *, finished_after: datetime, finished_before: datetime, limit: int
+    ) -> list[tuple[int, datetime]]:
+        """(run id, finished at) of runs that ended (Completed or Error) in that span, have a Slack channel
+        and lack the note `note`, oldest first, at most `limit` (e.g. a final state not yet shown)."""
+        with self._database.session() as session:
+            return runs.finished_runs_lacking_note(
+                session, note, finished_after=finished_after, finished_before=finished_before, limit=limit
+            )
 
     def records_text(self, run_id: int) -> str:
         """The run's exact identifier list, one per line: the records file admins download."""

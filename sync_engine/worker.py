@@ -73,7 +73,8 @@ class JobLogContext(dramatiq.Middleware):
 
 
 class RunMaintenance(dramatiq.Middleware):
-    """Starts lease renewal and the sweeper for interrupted runs in every worker process."""
+    """Starts lease renewal, the sweeper for interrupted runs and the plugins' worker tasks
+    (`Runtime.worker_tasks`) in every worker process."""
 
     def __init__(self, rt: Runtime, *, resume_everything_at_boot: bool) -> None:
         self._rt = rt
@@ -86,8 +87,12 @@ class RunMaintenance(dramatiq.Middleware):
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self._rt.leases.start()
         self._sweeper.start()
+        for task in self._rt.worker_tasks:
+            task.start()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        for task in self._rt.worker_tasks:
+            task.stop()
         self._sweeper.stop()
         self._rt.leases.stop()
 

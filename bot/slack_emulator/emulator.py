@@ -214,6 +214,11 @@ class SlackEmulator:
     def calls_to(self, method: str) -> list[RecordedCall]:
         return [call for call in self._events.calls() if call.method == method]
 
+    def held(self, method: str) -> int:
+        """Requests to `method` held now, before Slack sees them (`SlackKnobs.hold_requests`)."""
+        with self._server.held_lock:
+            return self._server.held[method]
+
     @property
     def deliveries(self) -> list[AppDelivery]:
         """Every request Slack's side sent to the app, with the app's status and round-trip time."""

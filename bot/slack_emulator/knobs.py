@@ -39,6 +39,9 @@ class SlackKnobs:
     #: Seconds a method's answer is held after Slack has done the call, e.g. {"chat.update": 30}: the
     #: caller is still waiting (say, inside a lock) while the effect is already visible.
     answer_delay: dict[str, float] = field(default_factory=dict)
+    #: Methods whose requests are held before Slack sees them, for as long as they are listed: the caller
+    #: waits and nothing is visible yet. A held request whose caller is gone (killed) never arrives.
+    hold_requests: set[str] = field(default_factory=set)
     #: Calls allowed per method within `rate_window` seconds (a sliding window); beyond it HTTP 429.
     rate_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     #: The window of `rate_limits`: 60 s on Slack; tests shrink it so that Retry-After stays short.

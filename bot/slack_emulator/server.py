@@ -12,7 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import select
+import socket
+import threading
 import time
+from collections import Counter
 from contextlib import suppress
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -46,6 +50,9 @@ class EmulatorServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)
         self.ws = ws
         self.events = events
+        #: Requests held now by `SlackKnobs.hold_requests`, per method.
+        self.held: Counter[str] = Counter()
+        self.held_lock = threading.Lock()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -97,6 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._record(method, {}, reply)
             self._send_json(reply)
             return
+        if method in ws.knobs.hold_requests and not self._held_until_released(method):
+            return
         token = _bearer(self.headers.get("Authorization")) or params.pop("token", None)
         params.pop("token", None)
         call = ApiCall(method, params)
@@ -107,6 +116,32 @@ class _Handler(BaseHTTPRequestHandler):
         if delay > 0:
             time.sleep(delay)
         self._send_json(reply)
+
+    def _held_until_released(self, method: str) -> bool:
+        """Wait while `method` is in `hold_requests`; False if the caller went away meanwhile (the request
+        never reached Slack: nothing is done or recorded)."""
+        server = self.server
+        with server.held_lock:
+            server.held[method] += 1
+        try:
+            while method in server.ws.knobs.hold_requests and not self._caller_gone():
+                time.sleep(0.05)
+            if self._caller_gone():
+                log.info("Slack emulator: the caller of a held %s went away; it never arrived", method)
+                self.close_connection = True
+                return False
+            return True
+        finally:
+            with server.held_lock:
+                server.held[method] -= 1
+
+    def _caller_gone(self) -> bool:
+        """The client closed its end (or the connection broke) while it waited for an answer."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def _upload(self, file_id: str, body: bytes) -> None:
         ws = self.server.ws

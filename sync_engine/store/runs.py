@@ -41,6 +41,7 @@ __all__ = [
     "create_run",
     "fail_item",
     "finish_run_if_done",
+    "finished_runs_lacking_note",
     "get_run",
     "items_to_resolve",
     "list_runs",
@@ -309,6 +310,28 @@ def unfinished_runs(session: Session) -> list[int]:
             .order_by(BatchRunRow.id)
         )
     )
+
+
+def finished_runs_lacking_note(
+    session: Session, note: str, *, finished_after: datetime, finished_before: datetime, limit: int
+) -> list[tuple[int, datetime]]:
+    """(id, finished_at) of Completed or Error runs with a Slack channel, finished within the bounds and
+    without the note `note`, oldest first, at most `limit`: one query."""
+    finished = list(
+        session.execute(
+            select(BatchRunRow.id, BatchRunRow.finished_at)
+            .where(
+                BatchRunRow.status.in_([RunStatus.COMPLETED.value, RunStatus.ERROR.value]),
+                BatchRunRow.finished_at > finished_after,
+                BatchRunRow.finished_at <= finished_before,
+                BatchRunRow.slack_channel.is_not(None),
+                BatchRunRow.extra[note].as_string().is_(None),
+            )
+            .order_by(BatchRunRow.finished_at)
+            .limit(limit)
+        )
+    )
+    return [(run_id, at) for run_id, at in finished if at is not None]
 
 
 def claim_item(

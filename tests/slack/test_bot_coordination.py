@@ -101,3 +101,11 @@ def test_last_update_round_trip(coordination: Coordination) -> None:
     assert coordination.last_update(3) is None
     coordination.record_update(3, LastUpdate(at=12.5, digest="abc"))
     assert coordination.last_update(3) == LastUpdate(at=12.5, digest="abc")
+
+
+def test_a_claim_goes_to_one_caller_until_it_expires(coordination: Coordination) -> None:
+    assert coordination.claim("final-sweep:1", ttl=0.2)
+    assert not coordination.claim("final-sweep:1", ttl=0.2)
+    assert coordination.claim("final-sweep:2", ttl=0.2)  # other names are independent
+    time.sleep(0.3)
+    assert coordination.claim("final-sweep:1", ttl=0.2)

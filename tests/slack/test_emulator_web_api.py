@@ -4,6 +4,7 @@ membership, users, auth, scopes, file uploads, rate limits and the transcript.""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -349,3 +350,32 @@ def test_chat_post_message_is_limited_per_channel(slack: SlackEmulator, client: 
     assert api_error(lambda: client.chat_postMessage(channel="C_FIN", text="3")).response.status_code == 429
     slack.invite_bot("C_OTHER")
     assert client.chat_postMessage(channel="C_OTHER", text="another channel has its own budget")["ok"]
+
+
+def test_a_held_request_is_seen_when_released_and_never_if_its_caller_went_away(
+    slack: SlackEmulator, client: WebClient
+) -> None:
+    posted = client.chat_postMessage(channel="C_FIN", text="first")
+    slack.knobs.hold_requests.add("chat.update")
+    # A caller that gives up (or is killed) while its request is held: Slack never sees the request.
+    impatient = WebClient(base_url=slack.api_url, token=slack.bot_token, timeout=1)
+    with pytest.raises(TimeoutError):
+        impatient.chat_update(channel="C_FIN", ts=posted["ts"], text="lost")
+    slack.wait_for(lambda: slack.held("chat.update") == 0 or None)
+    assert slack.messages("C_FIN")[0]["text"] == "first"
+    assert slack.calls_to("chat.update") == []
+    # A caller that waits: its request is done once released.
+    answered: list[str] = []
+
+    def update() -> None:
+        answered.append(client.chat_update(channel="C_FIN", ts=posted["ts"], text="kept")["ts"])
+
+    waiting = threading.Thread(target=update)
+    waiting.start()
+    slack.wait_for(lambda: slack.held("chat.update") == 1 or None)
+    assert slack.messages("C_FIN")[0]["text"] == "first"
+    slack.knobs.hold_requests.clear()
+    waiting.join(timeout=10)
+    assert answered == [posted["ts"]]
+    assert slack.messages("C_FIN")[0]["text"] == "kept"
+    assert len(slack.calls_to("chat.update")) == 1
