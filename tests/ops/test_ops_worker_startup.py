@@ -161,6 +161,8 @@ def test_a_worker_whose_database_does_not_exist_stops_at_once_with_one_line(
     lines = host.output.read_text(errors="replace").splitlines()
     assert exit_code == 2
     assert _retries(host.output) == []
-    [line] = lines
-    assert line.startswith(f"Error: The store at {missing.server} cannot be reached: ")
-    assert '"no_such_store" does not exist' in line and PASSWORD not in line
+    [line] = lines  # off a terminal a service's error is one JSON log event, like the rest of its output
+    event = json.loads(line)
+    assert event["level"] == "error"
+    assert event["event"].startswith(f"The store at {missing.server} cannot be reached: ")
+    assert '"no_such_store" does not exist' in event["event"] and PASSWORD not in line
