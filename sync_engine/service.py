@@ -37,7 +37,7 @@ class RunService:
 
     def connection(self, settings: Settings) -> ConnectionService:
         """The Workday connection status on this store (front ends never get the store itself)."""
-        return ConnectionService(settings, self._database, self)
+        return ConnectionService(settings, self._database)
 
     def create_draft(
         self,
