@@ -28,6 +28,7 @@ from sync_engine.worker import EmbeddedWorker, build_broker
 CHECK_REQUESTS = {"token": 1, "Get_Customers": 1, "Get_Customer_Payments": 1, "invoices": 1}
 
 
+# One tenant for the module (not conftest's, one per test); `clean_sandbox` resets it between tests.
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox(SandboxData.generate(customers=5, seed=9)) as sandbox:
