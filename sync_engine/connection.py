@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import redis
 
@@ -23,13 +23,10 @@ from sync_engine.errors import SettingsError
 from sync_engine.records import BatchRun
 from sync_engine.runtime import build_workday_client
 from sync_engine.settings import Settings
-from sync_engine.store import connections
+from sync_engine.store import connections, runs
 from sync_engine.store.database import Database
 from sync_engine.workday.check import CHECK_RETRY, CHECK_TIMEOUT, Problem, WorkdayCheck, check_workday
 from sync_engine.workday.client import WorkdayClient
-
-if TYPE_CHECKING:  # the run service builds this one (`RunService.connection`)
-    from sync_engine.service import RunService
 
 __all__ = [
     "CACHE_SECONDS",
@@ -128,14 +125,12 @@ class ConnectionService:
         self,
         settings: Settings,
         database: Database,
-        runs: RunService,
         *,
         cache: CheckCache | None = None,
         client_factory: Callable[[], WorkdayClient] | None = None,
     ) -> None:
         self._settings = settings
         self._database = database
-        self._runs = runs
         self._cache = cache or _default_cache(settings)
         self._client_factory = client_factory or (lambda: _check_client(settings))
         self._lock = threading.Lock()
@@ -208,11 +203,9 @@ class ConnectionService:
         return check
 
     def _status(self, check: WorkdayCheck, tenant: str | None) -> ConnectionStatus:
-        verified_at = None
-        if tenant is not None:
-            with self._database.session() as session:
-                verified_at = connections.last_verified(session, tenant)
-        history = self._runs.history(limit=1)
+        with self._database.session() as session:
+            verified_at = connections.last_verified(session, tenant) if tenant is not None else None
+            history = runs.list_runs(session, limit=1)
         return ConnectionStatus(
             connected=check.connected,
             problem=check.problem,

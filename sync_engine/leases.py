@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sync_engine.clock import utcnow
 from sync_engine.periodic import Periodic
-from sync_engine.store import runs
+from sync_engine.store import items
 from sync_engine.store.database import Database
 
 __all__ = ["LeaseKeeper"]
@@ -46,4 +46,4 @@ class LeaseKeeper:
             held = sorted(self._held)
         if held:
             with self._database.session() as session:
-                runs.renew_leases(session, self._owner, held, utcnow() + self._lease)
+                items.renew_leases(session, self._owner, held, utcnow() + self._lease)

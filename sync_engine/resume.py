@@ -18,7 +18,7 @@ from sync_engine.dispatch import Dispatcher
 from sync_engine.periodic import Periodic
 from sync_engine.records import RunStatus
 from sync_engine.runtime import Runtime
-from sync_engine.store import runs
+from sync_engine.store import items, runs
 from sync_engine.sync import finish_if_done
 
 __all__ = ["ResumeReport", "Sweeper", "resume_runs"]
@@ -44,13 +44,13 @@ def resume_runs(rt: Runtime, dispatcher: Dispatcher, *, quiet_for: timedelta) ->
         run_ids = runs.unfinished_runs(session)
         # Queued items wait their turn while workers get through the queue; at boot (quiet_for zero)
         # nothing in flight survived.
-        moving = bool(quiet_for) and runs.queue_moving(session, since=threshold, now=now)
+        moving = bool(quiet_for) and items.queue_moving(session, since=threshold, now=now)
     for run_id in run_ids:
         with rt.database.session() as session:
             run = runs.get_run(session, run_id)
-            needs_start = run.status is RunStatus.RECEIVED or bool(runs.items_to_resolve(session, run_id))
+            needs_start = run.status is RunStatus.RECEIVED or bool(items.items_to_resolve(session, run_id))
             restart = needs_start and runs.claim_run_restart(session, run_id, now, untouched_since=threshold)
-            item_ids = runs.claim_items_to_enqueue(
+            item_ids = items.claim_items_to_enqueue(
                 session, run_id, now, enqueued_before=threshold, queue_moving=moving
             )
         if restart:

@@ -19,7 +19,7 @@ from sync_engine.identifiers import parse_identifiers
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
 from sync_engine.records import BatchRun, IdentifierType, RunStatus
 from sync_engine.settings import Settings
-from sync_engine.store import runs
+from sync_engine.store import notes, runs
 from sync_engine.store.database import Database
 
 __all__ = ["RunService"]
@@ -37,7 +37,7 @@ class RunService:
 
     def connection(self, settings: Settings) -> ConnectionService:
         """The Workday connection status on this store (front ends never get the store itself)."""
-        return ConnectionService(settings, self._database, self)
+        return ConnectionService(settings, self._database)
 
     def create_draft(
         self,
@@ -123,7 +123,7 @@ class RunService:
         """(run id, finished at) of runs that ended (Completed or Error) in that span, have a Slack channel
         and lack the note `note`, oldest first, at most `limit` (e.g. a final state not yet shown)."""
         with self._database.session() as session:
-            return runs.finished_runs_lacking_note(
+            return notes.finished_runs_lacking_note(
                 session, note, finished_after=finished_after, finished_before=finished_before, limit=limit
             )
 
@@ -138,7 +138,7 @@ class RunService:
     def save_notes(self, run_id: int, **values: Any) -> None:
         """Remember front-end facts about a run (JSON values), merged into its notes."""
         with self._database.session() as session:
-            runs.save_notes(session, run_id, values)
+            notes.save_notes(session, run_id, values)
 
     def claim_note(self, run_id: int, key: str, value: Any) -> bool:
         """Set a note only if it is not set yet; True for the one caller that set it (across processes).
@@ -146,7 +146,7 @@ class RunService:
         Makes one-off side effects idempotent, e.g. posting a run's records file once.
         """
         with self._database.session() as session:
-            return runs.save_notes(session, run_id, {key: value}, only_new=True)
+            return notes.save_notes(session, run_id, {key: value}, only_new=True)
 
     def _create(
         self,

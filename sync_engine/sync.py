@@ -19,10 +19,11 @@ from sync_engine.errors import (
 )
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.records import CustomerSnapshot, IdentifierType, RunStatus
+from sync_engine.run_errors import START_ATTEMPTS_EXHAUSTED, attempts_unfinished, describe_failure
 from sync_engine.runtime import ITEM_LEASE, Runtime
-from sync_engine.store import runs
+from sync_engine.store import items, runs
 from sync_engine.store.customers import overwrite_customer
-from sync_engine.store.runs import ItemToSync
+from sync_engine.store.items import ItemToSync
 
 __all__ = ["finish_if_done", "resolve_run", "sync_item"]
 
@@ -35,11 +36,6 @@ MAX_ITEM_ATTEMPTS = 4
 #: attempts) plus restarts after a few crashes; a run whose start kills its worker every time (Dramatiq
 #: redelivers a dead worker's message without counting a retry) ends instead of looping.
 MAX_START_ATTEMPTS = 12
-START_ATTEMPTS_EXHAUSTED = (
-    "The run's start was attempted {n} times without finishing (the worker resolving its identifiers "
-    "with Workday stopped or failed each time), so it was stopped. Check the workers' logs, then run it "
-    "again."
-)
 
 
 def resolve_run(rt: Runtime, run_id: int, *, final_attempt: bool) -> list[int]:
@@ -49,7 +45,7 @@ def resolve_run(rt: Runtime, run_id: int, *, final_attempt: bool) -> list[int]:
     attempt, where the run ends in error saying so.
     """
     logs.bind(run_id=run_id)
-    with runs.resolving(rt.database, run_id) as mine:
+    with items.resolving(rt.database, run_id) as mine:
         if not mine:
             log.info("Run already being resolved by another delivery", extra={"run_id": run_id})
             return []
@@ -61,7 +57,7 @@ def _resolve_and_start(rt: Runtime, run_id: int, *, final_attempt: bool) -> list
         run = runs.get_run(session, run_id)
         if run.status not in (RunStatus.RECEIVED, RunStatus.IN_PROGRESS):
             return []
-        to_resolve = runs.items_to_resolve(session, run_id)
+        to_resolve = items.items_to_resolve(session, run_id)
     if to_resolve:
         with rt.database.session() as session:
             attempts = runs.count_start_attempt(session, run_id)
@@ -81,10 +77,10 @@ def _resolve_and_start(rt: Runtime, run_id: int, *, final_attempt: bool) -> list
         except Exception as error:
             if not final_attempt:
                 raise
-            _stop(rt, run_id, _describe_failure(error))
+            _stop(rt, run_id, describe_failure(error))
             return []
         with rt.database.session() as session:
-            runs.record_resolution(session, run_id, resolution.found, resolution.unresolved, utcnow())
+            items.record_resolution(session, run_id, resolution.found, resolution.unresolved, utcnow())
         metrics.identifiers_unresolved(len(resolution.unresolved))
         log.info(
             "Resolved identifiers",
@@ -97,7 +93,7 @@ def _resolve_and_start(rt: Runtime, run_id: int, *, final_attempt: bool) -> list
     now = utcnow()
     with rt.database.session() as session:
         started = runs.mark_started(session, run_id, now)
-        item_ids = runs.claim_items_to_enqueue(session, run_id, now)
+        item_ids = items.claim_items_to_enqueue(session, run_id, now)
     if started:
         log.info("Run started", extra={"run_id": run_id, "customers": len(item_ids)})
         rt.events.publish(RunEvent(run_id, RunEventKind.STARTED))
@@ -113,7 +109,7 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
     customer is marked failed and the run carries on.
     """
     with rt.database.session() as session:
-        item = runs.claim_item(session, item_id, rt.worker_id, utcnow(), ITEM_LEASE)
+        item = items.claim_item(session, item_id, rt.worker_id, utcnow(), ITEM_LEASE)
     if item is None:
         log.info("Item already synced or held by another worker", extra={"item_id": item_id})
         return
@@ -123,7 +119,7 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
     final_attempt = final_attempt or item.attempts >= MAX_ITEM_ATTEMPTS
     if item.attempts > MAX_ITEM_ATTEMPTS:
         # Earlier attempts never came back (killed worker, time limit): stop trying.
-        _fail(rt, item, f"Not synced after {MAX_ITEM_ATTEMPTS} attempts that did not finish.")
+        _fail(rt, item, attempts_unfinished(MAX_ITEM_ATTEMPTS))
         return
     rt.leases.hold(item_id)
     try:
@@ -148,12 +144,12 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
             if not final_attempt:
                 log.warning(
                     "Customer not synced yet; the job will retry",
-                    extra={**customer, "attempt": item.attempts, "error": _describe_failure(error)},
+                    extra={**customer, "attempt": item.attempts, "error": describe_failure(error)},
                 )
                 with rt.database.session() as session:
-                    runs.release_item(session, item_id, rt.worker_id)
+                    items.release_item(session, item_id, rt.worker_id)
                 raise
-            _fail(rt, item, _describe_failure(error))
+            _fail(rt, item, describe_failure(error))
             return
     finally:
         rt.leases.release(item_id)
@@ -180,7 +176,7 @@ def _write(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot) -> bool:
     try:
         with rt.database.session() as session:
             outcome = overwrite_customer(session, snapshot, run_id=item.run_id)
-            if not runs.complete_item(
+            if not items.complete_item(
                 session,
                 item.item_id,
                 invoices=outcome.invoices,
@@ -200,7 +196,7 @@ def _fail(rt: Runtime, item: ItemToSync, error: str) -> None:
         extra={"run_id": item.run_id, "wid": item.customer.wid, "attempt": item.attempts, "error": error},
     )
     with rt.database.session() as session:
-        failed = runs.fail_item(session, item.item_id, error, utcnow())
+        failed = items.fail_item(session, item.item_id, error, utcnow())
     if failed:
         metrics.customer_failed()
         rt.events.publish(RunEvent(item.run_id, RunEventKind.PROGRESS))
@@ -239,9 +235,3 @@ def _finished(rt: Runtime, run_id: int) -> None:
         },
     )
     rt.events.publish(RunEvent(run_id, RunEventKind.FINISHED))
-
-
-def _describe_failure(error: Exception) -> str:
-    if isinstance(error, WorkdayTransientError):
-        return f"Workday did not answer in time after several attempts: {error}"
-    return f"Unexpected error while syncing ({type(error).__name__}): {error}"

@@ -21,10 +21,11 @@ from harness import FAST_RETRY, assert_store_matches_workday, expected_counts, s
 from sync_engine import jobs, sync
 from sync_engine.errors import WorkdayTransientError
 from sync_engine.records import IdentifierType, RunStatus
+from sync_engine.run_errors import START_ATTEMPTS_EXHAUSTED
 from sync_engine.runtime import Runtime, build_workday_client, configure
 from sync_engine.service import RunService
 from sync_engine.store.database import Database
-from sync_engine.sync import MAX_START_ATTEMPTS, START_ATTEMPTS_EXHAUSTED
+from sync_engine.sync import MAX_START_ATTEMPTS
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 from sync_engine.worker import EmbeddedWorker, build_broker
 

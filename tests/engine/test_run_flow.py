@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from sync_engine import jobs
 from sync_engine.records import IdentifierType, RunCounts, RunStatus
+from sync_engine.run_errors import NOTHING_RESOLVED
 from sync_engine.store.models import BatchRunRow
-from sync_engine.store.runs import NOTHING_RESOLVED
 
 REF = IdentifierType.REFERENCE
 SRC = IdentifierType.SOURCE_ID

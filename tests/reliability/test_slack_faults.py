@@ -26,9 +26,9 @@ from bot.slack_emulator import SlackEmulator
 from sync_engine import jobs
 from sync_engine.progress import RunEvents
 from sync_engine.records import RunStatus
+from sync_engine.run_errors import NOTHING_RESOLVED
 from sync_engine.service import RunService
 from sync_engine.store.database import Database
-from sync_engine.store.runs import NOTHING_RESOLVED
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
 

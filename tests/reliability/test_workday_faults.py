@@ -12,9 +12,9 @@ from reliability.kit import StoreReader, assert_never_mixed, engine, seed_old_th
 from sqlalchemy import select
 
 from sync_engine.records import IdentifierType, ItemStatus, RunStatus
+from sync_engine.run_errors import NOTHING_RESOLVED
 from sync_engine.store.database import Database
 from sync_engine.store.models import RunItemRow
-from sync_engine.store.runs import NOTHING_RESOLVED
 from sync_engine.workday import RetryPolicy
 from sync_engine.workday.sandbox import SandboxData
 

@@ -11,7 +11,7 @@ from bot_harness import ADMIN, CHANNEL, Bot, final_status, request_run
 from bot.ids import COMMAND, ActionId
 from bot.mrkdwn import escape
 from sync_engine.records import IdentifierType, RunStatus
-from sync_engine.store.runs import NOTHING_RESOLVED
+from sync_engine.run_errors import NOTHING_RESOLVED
 
 
 def run_numbers(page: dict[str, Any]) -> list[int]:

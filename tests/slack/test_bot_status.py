@@ -12,7 +12,7 @@ from harness import expected_counts
 from bot.ids import ActionId, BlockId
 from bot.plugin import update_slack_status
 from sync_engine.records import RunStatus
-from sync_engine.store.runs import NOTHING_RESOLVED
+from sync_engine.run_errors import NOTHING_RESOLVED
 
 
 def test_a_run_from_command_to_completed(bot_both: Bot) -> None:

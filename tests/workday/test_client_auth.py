@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import redis
+from workday.kit import FAST_RETRY
 
 from sync_engine.errors import WorkdayConfigurationError
 from sync_engine.records import IdentifierType
@@ -19,7 +20,6 @@ from sync_engine.settings import WorkdaySettings
 from sync_engine.workday import (
     MemoryTokenStore,
     RedisTokenStore,
-    RetryPolicy,
     TokenState,
     TokenStore,
     WorkdayClient,
@@ -27,13 +27,10 @@ from sync_engine.workday import (
 from sync_engine.workday.auth import _fingerprint
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
-FAST_RETRY = RetryPolicy(attempts=6, initial_wait=0.01, max_wait=0.05)
-
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxData.generate(customers=6, seed=3, big_customer_documents=150)) as running:
-        yield running
+def sandbox_data() -> SandboxData:
+    return SandboxData.generate(customers=6, seed=3, big_customer_documents=150)
 
 
 def settings_for(sandbox: Sandbox, **overrides: Any) -> WorkdaySettings:
@@ -211,13 +208,6 @@ def test_secrets_stay_out_of_logs_messages_and_reprs(
 
 
 # --- a token store shared through Redis -------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from sync_engine.workday import RetryPolicy, WorkdayClient, minimum_requests
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
 
+# One tenant for the module (not conftest's, one per test): its tests only read it.
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox(SandboxData.generate(customers=100, seed=11)) as running:

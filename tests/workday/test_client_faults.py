@@ -4,10 +4,9 @@ retry, missing permissions, a wrong tenant or version."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
+from workday.kit import FAST_RETRY, make_client
 
 from sync_engine.errors import (
     WorkdayConfigurationError,
@@ -18,18 +17,10 @@ from sync_engine.records import IdentifierType
 from sync_engine.workday import RetryPolicy, WorkdayClient
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
-FAST_RETRY = RetryPolicy(attempts=6, initial_wait=0.01, max_wait=0.05)
-
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxData.generate(customers=10, seed=5, big_customer_documents=250)) as running:
-        yield running
-
-
-def make_client(sandbox: Sandbox, retry: RetryPolicy = FAST_RETRY, **overrides: Any) -> WorkdayClient:
-    settings = sandbox.workday_settings(**{"rate_limit": 1000.0, "timeout": 10.0, **overrides})
-    return WorkdayClient(settings, retry=retry)
+def sandbox_data() -> SandboxData:
+    return SandboxData.generate(customers=10, seed=5, big_customer_documents=250)
 
 
 def fetch_all_and_check(sandbox: Sandbox, client: WorkdayClient) -> None:

@@ -5,25 +5,23 @@ stopped answering. Short test settings; the figures are printed (`pytest -s`).""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from workday.kit import FAST_RETRY
 
 from sync_engine.errors import WorkdayTransientError, WorkdayUnresponsiveError
 from sync_engine.workday import RetryPolicy, WorkdayClient
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
-FAST_RETRY = RetryPolicy(attempts=6, initial_wait=0.01, max_wait=0.05)
-
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxData.generate(customers=6, seed=7, big_customer_documents=50)) as running:
-        yield running
+def sandbox_data() -> SandboxData:
+    return SandboxData.generate(customers=6, seed=7, big_customer_documents=50)
 
 
+# Not `kit.make_client`: the client's own default timeout, as the deadline test meets it.
 def make_client(sandbox: Sandbox, retry: RetryPolicy = FAST_RETRY, **overrides: Any) -> WorkdayClient:
     settings = sandbox.workday_settings(**{"rate_limit": 1000.0, **overrides})
     return WorkdayClient(settings, retry=retry)

@@ -4,37 +4,15 @@ up, order moving between pages, pages too big, 403 then ok, REST 404."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import httpx
 import pytest
+from workday.kit import make_client
 
 from sync_engine.errors import WorkdayConfigurationError, WorkdayNotAuthorizedError, WorkdayPermanentError
 from sync_engine.records import CustomerSnapshot
-from sync_engine.workday import RetryPolicy, WorkdayClient
-from sync_engine.workday.sandbox import Sandbox, SandboxData
+from sync_engine.workday import WorkdayClient
+from sync_engine.workday.sandbox import Sandbox
 from sync_engine.workday.soap import build_get_customer_payments
-
-#: Retries that keep the suite fast: same logic, millisecond waits.
-FAST_RETRY = RetryPolicy(attempts=6, initial_wait=0.01, max_wait=0.05)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxData.generate(customers=12, seed=7, big_customer_documents=250)) as running:
-        yield running
-
-
-def make_client(sandbox: Sandbox, **overrides: Any) -> WorkdayClient:
-    settings = sandbox.workday_settings(**{"rate_limit": 1000.0, "timeout": 10.0, **overrides})
-    return WorkdayClient(settings, retry=FAST_RETRY)
-
-
-@pytest.fixture
-def client(sandbox: Sandbox) -> Iterator[WorkdayClient]:
-    with make_client(sandbox) as created:
-        yield created
 
 
 def assert_receivables(sandbox: Sandbox, snapshot: CustomerSnapshot) -> None:

@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
+from workday.kit import make_client
 
 from sync_engine.errors import WorkdayNotFoundError
 from sync_engine.records import Customer, CustomerSnapshot, IdentifierType
-from sync_engine.workday import RetryPolicy, WorkdayClient, minimum_requests
-from sync_engine.workday.sandbox import Sandbox, SandboxData
-
-#: Retries that keep the suite fast: same logic, millisecond waits.
-FAST_RETRY = RetryPolicy(attempts=6, initial_wait=0.01, max_wait=0.05)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxData.generate(customers=12, seed=7, big_customer_documents=250)) as running:
-        yield running
-
-
-def make_client(sandbox: Sandbox, retry: RetryPolicy = FAST_RETRY, **overrides: Any) -> WorkdayClient:
-    settings = sandbox.workday_settings(**{"rate_limit": 1000.0, "timeout": 10.0, **overrides})
-    return WorkdayClient(settings, retry=retry)
-
-
-@pytest.fixture
-def client(sandbox: Sandbox) -> Iterator[WorkdayClient]:
-    with make_client(sandbox) as created:
-        yield created
+from sync_engine.workday import WorkdayClient, minimum_requests
+from sync_engine.workday.sandbox import Sandbox
 
 
 def assert_snapshot(sandbox: Sandbox, snapshot: CustomerSnapshot) -> None:

@@ -5,11 +5,10 @@ another language, transient processing faults. The real client, over sockets."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
+from workday.kit import make_client
 
 from sync_engine.errors import (
     WorkdayConfigurationError,
@@ -18,21 +17,9 @@ from sync_engine.errors import (
 )
 from sync_engine.records import Customer, IdentifierType
 from sync_engine.workday import RetryPolicy, WorkdayClient
-from sync_engine.workday.sandbox import Sandbox, SandboxData
+from sync_engine.workday.sandbox import Sandbox
 
-FAST_RETRY = RetryPolicy(attempts=6, initial_wait=0.01, max_wait=0.05)
 REF = IdentifierType.REFERENCE
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxData.generate(customers=12, seed=7, big_customer_documents=250)) as running:
-        yield running
-
-
-def make_client(sandbox: Sandbox, retry: RetryPolicy = FAST_RETRY, **overrides: Any) -> WorkdayClient:
-    settings = sandbox.workday_settings(**{"rate_limit": 1000.0, "timeout": 10.0, **overrides})
-    return WorkdayClient(settings, retry=retry)
 
 
 def payment_wids(sandbox: Sandbox, client: WorkdayClient, wid: str, run: int | None = None) -> list[str]:

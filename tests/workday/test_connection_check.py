@@ -17,7 +17,6 @@ from pydantic import SecretStr
 import sync_engine.connection
 from sync_engine import jobs
 from sync_engine.connection import ConnectionService, MemoryCheckCache, Problem
-from sync_engine.progress import RunEvents
 from sync_engine.records import IdentifierType, RunStatus
 from sync_engine.runtime import Runtime, build_workday_client, configure
 from sync_engine.service import RunService
@@ -29,6 +28,7 @@ from sync_engine.worker import EmbeddedWorker, build_broker
 CHECK_REQUESTS = {"token": 1, "Get_Customers": 1, "Get_Customer_Payments": 1, "invoices": 1}
 
 
+# One tenant for the module (not conftest's, one per test); `clean_sandbox` resets it between tests.
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox(SandboxData.generate(customers=5, seed=9)) as sandbox:
@@ -49,8 +49,7 @@ def connection(
     sandbox: Sandbox, database: Database, redis_url: str | None = None, **changes: Any
 ) -> ConnectionService:
     settings = sandbox_settings(sandbox, database, redis_url).model_copy(update=changes)
-    runs = RunService(database, jobs.DramatiqDispatcher(), RunEvents())
-    return ConnectionService(settings, database, runs)
+    return ConnectionService(settings, database)
 
 
 def secrets_of(sandbox: Sandbox) -> list[str]:
@@ -102,8 +101,7 @@ def test_a_cached_outcome_costs_no_request_and_shows_the_same_check(
 
 def test_an_expired_outcome_is_checked_again(sandbox: Sandbox, sqlite_database: Database) -> None:
     settings = sandbox_settings(sandbox, sqlite_database, None)
-    runs = RunService(sqlite_database, jobs.DramatiqDispatcher(), RunEvents())
-    service = ConnectionService(settings, sqlite_database, runs, cache=MemoryCheckCache(ttl=0.2))
+    service = ConnectionService(settings, sqlite_database, cache=MemoryCheckCache(ttl=0.2))
     first = service.status()
     time.sleep(0.3)
 
@@ -220,10 +218,9 @@ def test_a_hung_or_missing_redis_is_a_cache_miss_not_a_hang(
     with socket.create_server(("127.0.0.1", 0)) as hung:
         for url in (f"redis://127.0.0.1:{hung.getsockname()[1]}/0", "redis://127.0.0.1:1/0"):
             settings = sandbox_settings(sandbox, sqlite_database, url)
-            runs = RunService(sqlite_database, jobs.DramatiqDispatcher(), RunEvents())
             plain = settings.model_copy(update={"redis_url": None})  # Workday's own caps: not this test
             service = ConnectionService(
-                settings, sqlite_database, runs, client_factory=lambda s=plain: build_workday_client(s)
+                settings, sqlite_database, client_factory=lambda s=plain: build_workday_client(s)
             )
             checking = ThreadPoolExecutor(max_workers=1)
             try:

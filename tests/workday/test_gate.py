@@ -164,13 +164,6 @@ def heartbeats() -> int:
 
 
 @pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def prefix(redis_client: redis.Redis) -> Iterator[str]:
     prefix = f"test-workday-gate:{uuid.uuid4().hex}"
     yield prefix

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -29,15 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxData.generate(customers=10, seed=11)) as running:
-        yield running
-
-
-@pytest.fixture
-def http(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as client:
-        yield client
+def sandbox_data() -> SandboxData:
+    return SandboxData.generate(customers=10, seed=11)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -30,15 +30,8 @@ def w(name: str) -> str:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxData.generate(customers=30, seed=7)) as running:
-        yield running
-
-
-@pytest.fixture
-def http(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as client:
-        yield client
+def sandbox_data() -> SandboxData:
+    return SandboxData.generate(customers=30, seed=7)
 
 
 def grant(http: httpx.Client, sandbox: Sandbox, refresh_token: str | None = None) -> httpx.Response:
