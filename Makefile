@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot sync_engine
+	$(BIN)/mypy bot sync_engine devtools
 
 test: lint
 	$(BIN)/pytest
