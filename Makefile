@@ -22,6 +22,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot sync_engine devtools
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest
