@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint install
+.PHONY: demo test lint install bench
 
 install: $(STAMP)
 
@@ -19,9 +19,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/workday-resync demo
 
+# The benchmark, a dev tool beside the product (README: Benchmark); options in ARGS, e.g. ARGS=--quick.
+bench: $(STAMP)
+	$(BIN)/python -m devtools.bench $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot sync_engine
+	$(BIN)/mypy bot sync_engine devtools
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest

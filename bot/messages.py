@@ -1,8 +1,8 @@
 """Block Kit builders for every message the app sends: pure functions, data in, `Message` out.
 
-Limits they keep (checked in tests with slack_sdk's models plus `bot.limits`): at most 50 blocks per
-message, section text at most 3,000 characters, fields at most 2,000, header 150, fallback text within
-chat.update's 4,000. Anything a user or Workday wrote is escaped (`bot.mrkdwn.escape`).
+Limits they keep (checked in tests against the Slack emulator's table, `devtools.slack_emulator.limits`):
+at most 50 blocks per message, section text at most 3,000 characters, fields at most 2,000, header 150,
+fallback text within chat.update's 4,000. Anything a user or Workday wrote is escaped (`bot.mrkdwn.escape`).
 """
 
 from __future__ import annotations

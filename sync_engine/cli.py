@@ -10,7 +10,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec
@@ -24,14 +23,15 @@ from sync_engine.errors import IdentifierError, ResyncError
 from sync_engine.identifiers import WARNING, parse_identifiers
 from sync_engine.logs import configure_logging
 from sync_engine.metrics import worker_environment
+from sync_engine.plugins import load_commands
 from sync_engine.records import BatchRun, IdentifierType, RunStatus
 from sync_engine.settings import load_settings
 from sync_engine.store.database import Database
 from sync_engine.terminal import follow_run, history_table, print_connection, print_outcome
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "service_command"]
 
-# No boxed tracebacks: an unexpected error prints Python's own (services log it, see `_service`).
+# No boxed tracebacks: an unexpected error prints Python's own (services log it, see `service_command`).
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 # Piped output is not cut to 80 columns: history tables and errors stay whole in logs and files.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 
 
-def _service(command: Callable[P, None]) -> Callable[P, None]:
+def service_command(command: Callable[P, None]) -> Callable[P, None]:
     """A long-running process's command: its errors, at start-up or later, are log events like the rest of
     its output (one JSON line each off a terminal, for log collectors), never a box or a bare traceback."""
 
@@ -135,7 +135,7 @@ def migrate() -> None:
 
 
 @app.command()
-@_service
+@service_command
 def worker(
     processes: Annotated[int, typer.Option(min=1, help="Worker processes on this host.")] = 2,
     threads: Annotated[
@@ -171,22 +171,6 @@ def worker(
         "--skip-logging",
     ]  # fmt: skip
     os.execve(sys.executable, argv, environment)
-
-
-@app.command()
-@_service
-def serve(
-    http: Annotated[
-        bool, typer.Option("--http", help="Receive Slack's requests at POST /slack/events (no Socket Mode).")
-    ] = False,
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port for --http.")] = 3000,
-    host: Annotated[str, typer.Option(help="Address for --http.")] = "0.0.0.0",
-) -> None:
-    """Run the Slack app: Socket Mode with SLACK_APP_TOKEN, else --http (GET /healthz for probes)."""
-    # The Slack front end plugs into the engine; only this command imports it.
-    from bot.serve import serve as serve_slack
-
-    serve_slack(load_settings(), http=http, host=host, port=port)
 
 
 class AmountShape(StrEnum):
@@ -296,48 +280,6 @@ def _read_identifiers(file: Path) -> str:
         ) from None
 
 
-@app.command()
-def bench(
-    quick: Annotated[
-        bool, typer.Option("--quick", help="A smaller batch (20 customers, ~3,000 documents).")
-    ] = False,
-    customers: Annotated[int | None, typer.Option(min=1, max=100, help="Customers in the batch.")] = None,
-    latency: Annotated[float, typer.Option(min=0, help="Sandbox latency per request, seconds.")] = 0.1,
-    postgres: Annotated[
-        str | None,
-        typer.Option(help="PostgreSQL server for scratch stores (default: DATABASE_URL if PostgreSQL)."),
-    ] = None,
-    redis: Annotated[
-        str | None, typer.Option(help="Redis for the broker and the gate (default: embedded broker).")
-    ] = None,
-    skip_slack: Annotated[bool, typer.Option("--skip-slack", help="Leave out the Slack rows.")] = False,
-    skip_naive: Annotated[bool, typer.Option("--skip-naive", help="Leave out the naive baseline.")] = False,
-) -> None:
-    """Measure a batch on the real path against Workday's request floor; print one table."""
-    from sync_engine.bench import FULL, QUICK, BenchOptions, bench_table, run_bench
-
-    data = QUICK if quick else FULL
-    if customers is not None:
-        data = replace(data, customers=customers)
-    configured = load_settings().database_url
-    if postgres is None and configured.startswith("postgresql"):
-        postgres = configured
-    slack = None
-    if not skip_slack:
-        # The Slack front end measures itself; only this command imports it.
-        from bot.bench import slack_rows
-
-        slack = slack_rows
-    options = BenchOptions(
-        data=data, latency=latency, postgres_url=postgres, redis_url=redis, naive=not skip_naive
-    )
-    report = run_bench(
-        options, slack=slack, say=lambda line: errors.print(line, markup=False, highlight=False)
-    )
-    console.print(bench_table(report.rows, "workday-resync bench"))
-    console.print(f"wall / floor at {latency * 1000:g} ms: {report.wall_over_floor:.2f}")
-
-
 def _run_json(run: BatchRun) -> dict[str, Any]:
     return {
         "id": run.id,
@@ -360,6 +302,8 @@ def _run_json(run: BatchRun) -> dict[str, Any]:
 def main() -> None:
     """Console entry point: errors we expect end in one line, not a traceback."""
     configure_logging(logging.WARNING)
+    # Front ends add their commands (`serve`) before the command line is read.
+    load_commands(app)
     try:
         app()
     except ResyncError as error:

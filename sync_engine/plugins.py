@@ -1,9 +1,11 @@
-"""Front ends plug into the engine without the engine importing them.
+"""Front ends plug into the engine without the engine importing them, through two entry point groups.
 
-An installed distribution declares an entry point in the group `workday_resync.plugins`:
-`name = "package.module:install"`. Each process that runs jobs or serves users calls `load_plugins(rt)`
-before binding the broker; `install(rt)` may declare actors with `jobs.register` and subscribe run
-observers with `rt.events.subscribe`.
+`workday_resync.commands`: `name = "package.module:register"`. The CLI calls `load_commands(app)` before
+it reads the command line; `register(app)` adds the front end's commands (`workday-resync serve`).
+
+`workday_resync.plugins`: `name = "package.module:install"`. Each process that runs jobs or serves users
+calls `load_plugins(rt)` before binding the broker; `install(rt)` may declare actors with `jobs.register`
+and subscribe run observers with `rt.events.subscribe`.
 """
 
 from __future__ import annotations
@@ -12,15 +14,29 @@ import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
+import typer
+
 from sync_engine.runtime import Runtime
 
-__all__ = ["PLUGIN_ENTRY_POINTS", "load_plugins"]
+__all__ = ["COMMAND_ENTRY_POINTS", "PLUGIN_ENTRY_POINTS", "load_commands", "load_plugins"]
 
 log = logging.getLogger(__name__)
 
+COMMAND_ENTRY_POINTS = "workday_resync.commands"
 PLUGIN_ENTRY_POINTS = "workday_resync.plugins"
 
 Plugin = Callable[[Runtime], None]
+Commands = Callable[[typer.Typer], None]
+
+
+def load_commands(app: typer.Typer) -> list[str]:
+    """Let every front end add its commands to `app`; returns the names of those that did."""
+    names: list[str] = []
+    for entry_point in entry_points(group=COMMAND_ENTRY_POINTS):
+        register: Commands = entry_point.load()
+        register(app)
+        names.append(entry_point.name)
+    return names
 
 
 def load_plugins(rt: Runtime) -> list[str]:

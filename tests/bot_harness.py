@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from bot.app import build_app
 from bot.http_server import SlackHttpServer
 from bot.ids import COMMAND, ActionId, BlockId
-from bot.slack_emulator import SlackEmulator, SlackUser
+from devtools.slack_emulator import SlackEmulator, SlackUser
 from sync_engine import jobs
 from sync_engine.errors import SettingsError
 from sync_engine.records import BatchRun

@@ -17,8 +17,8 @@ import pytest
 import redis
 from sqlalchemy import text
 
+from devtools.stores import scratch_store
 from sync_engine import jobs
-from sync_engine.bench.stores import scratch_store
 from sync_engine.store.database import Database
 from sync_engine.store.models import Base
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot_harness import ADMIN, CHANNEL, running_bot
 
 from bot.ids import ActionId, BlockId
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
 

@@ -14,7 +14,7 @@ import pytest
 from bot_harness import Bot, running_bot, slack_workspace
 from hostile.kit import LoggedErrors, WireRecorder
 
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
 

@@ -18,7 +18,7 @@ from hostile.kit import LoggedErrors, post_signed, store_counts
 from bot import messages
 from bot.handlers.views import FORM_UNREADABLE
 from bot.ids import COMMAND, ActionId, BlockId, CallbackId
-from bot.slack_emulator import SentRequest, SlackUser
+from devtools.slack_emulator import SentRequest, SlackUser
 from sync_engine.records import RunStatus
 from sync_engine.store.database import Database
 

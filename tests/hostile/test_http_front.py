@@ -22,7 +22,7 @@ from hostile.kit import post_signed
 from bot.app import build_app
 from bot.http_server import DEFAULT_LIMITS, SlackHttpServer
 from bot.ids import COMMAND
-from bot.slack_emulator.state import ResponseTarget
+from devtools.slack_emulator.state import ResponseTarget
 from sync_engine.logs import JsonFormatter
 
 ATTACKERS = 1500

@@ -30,7 +30,7 @@ from hostile.kit import LoggedErrors, post_signed, store_counts
 
 from bot.ids import ActionId, BlockId
 from bot.modal import INPUT_MAX_LENGTH
-from bot.slack_emulator.client import ClientRejected
+from devtools.slack_emulator.client import ClientRejected
 from sync_engine.identifiers import WARNING
 from sync_engine.records import IdentifierType
 from sync_engine.store.database import Database

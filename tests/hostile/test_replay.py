@@ -20,7 +20,7 @@ from bot.app import build_app
 from bot.handlers.views import FORM_UNREADABLE
 from bot.http_server import SlackHttpServer
 from bot.ids import COMMAND, ActionId, BlockId
-from bot.slack_emulator import SlackUser
+from devtools.slack_emulator import SlackUser
 from sync_engine.records import IdentifierType, RunStatus
 from sync_engine.store.database import Database
 

@@ -23,8 +23,8 @@ from bot.app import build_app
 from bot.http_server import SlackHttpServer
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.replay import REPLAY_WINDOW_SECONDS, RedisSeen
-from bot.slack_emulator import SlackUser
-from bot.slack_emulator.state import ResponseTarget
+from devtools.slack_emulator import SlackUser
+from devtools.slack_emulator.state import ResponseTarget
 from sync_engine.errors import SettingsError
 from sync_engine.records import IdentifierType, RunStatus
 from sync_engine.settings import Settings, load_settings

@@ -14,7 +14,7 @@ from bot_harness import ADMIN, CHANNEL, final_status, request_run, running_bot
 from harness import expected_counts
 from metrics_harness import scrape
 
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 from sync_engine.records import RunStatus
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData

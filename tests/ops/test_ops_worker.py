@@ -29,7 +29,7 @@ from metrics_harness import Samples, scrape
 from sqlalchemy import text
 from workers import WorkerCommand, start_worker_command
 
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 from sync_engine.logs import JsonFormatter
 from sync_engine.records import BatchRun, RunStatus
 from sync_engine.store.database import Database

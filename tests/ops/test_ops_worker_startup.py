@@ -23,7 +23,7 @@ from metrics_harness import free_port
 from sqlalchemy import make_url
 from workers import start_worker_command
 
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 from sync_engine.records import RunStatus
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData

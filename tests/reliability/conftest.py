@@ -11,7 +11,7 @@ import redis
 from bot_harness import ADMIN, CHANNEL
 from reliability.kit import PrivateRedis
 
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 
 
 @pytest.fixture

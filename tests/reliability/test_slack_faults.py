@@ -22,7 +22,7 @@ from reliability.kit import free_port, wait_for
 from sqlalchemy import text
 
 from bot.ids import COMMAND, ActionId, BlockId
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 from sync_engine import jobs
 from sync_engine.progress import RunEvents
 from sync_engine.records import RunStatus

@@ -17,7 +17,7 @@ from bot_harness import CHANNEL, fields, request_run, running_bot
 from reliability.kit import WorkerProcess, wait_for, worker_environment
 
 from bot.plugin import SLACK_QUEUE
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 from sync_engine import jobs
 from sync_engine.records import RunStatus
 from sync_engine.store.database import Database

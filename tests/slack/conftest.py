@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from bot_harness import Bot, running_bot, slack_workspace
 
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
 

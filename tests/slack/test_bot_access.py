@@ -12,7 +12,7 @@ from bot_harness import ADMIN, ALLOWED, CHANNEL, OWNER, PLAIN, Bot, running_bot
 
 from bot import messages
 from bot.ids import COMMAND, ActionId, BlockId
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 from sync_engine.records import IdentifierType, RunStatus
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData

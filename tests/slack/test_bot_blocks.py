@@ -12,7 +12,6 @@ from slack_sdk.errors import SlackObjectFormationError
 
 from bot import messages
 from bot.ids import ActionId, BlockId, CallbackId
-from bot.limits import LimitError, check_message, check_view
 from bot.modal import (
     INPUT_MAX_LENGTH,
     ModalInput,
@@ -24,6 +23,7 @@ from bot.modal import (
     validate,
 )
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, user_ref
+from devtools.slack_emulator.limits import LimitError, check_message, check_view
 from sync_engine.identifiers import TOO_MANY_MESSAGE
 from sync_engine.records import BatchRun, IdentifierType, RunCounts, RunStatus
 
@@ -117,12 +117,17 @@ def test_limit_checks_catch_what_slack_sdk_does_not() -> None:
     view["blocks"][2]["element"]["max_length"] = 3001
     with pytest.raises(LimitError, match="max_length"):
         check_view(view)
-    with pytest.raises(LimitError, match="51 blocks"):
+    with pytest.raises(LimitError, match="no more than 50 items"):
         check_message("x", [{"type": "divider"}] * 51)
     with pytest.raises((LimitError, SlackObjectFormationError), match="3000"):
         check_message("x", [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}])
     with pytest.raises(LimitError, match="fallback text"):
         check_message("x" * 4001, [])
+    with pytest.raises(LimitError, match="fallback text"):
+        check_message("", [{"type": "divider"}])
+    button = {"type": "button", "text": {"type": "plain_text", "text": "Go"}, "action_id": "go"}
+    with pytest.raises(LimitError, match="duplicate action_id: go"):
+        check_message("x", [{"type": "actions", "elements": [button, button]}])
 
 
 def test_a_hundred_wids_fit_in_the_two_inputs_and_all_count() -> None:

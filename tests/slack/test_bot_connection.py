@@ -17,10 +17,10 @@ from bot.app import build_app
 from bot.connection import CHECKING
 from bot.http_server import SlackHttpServer
 from bot.ids import COMMAND, ActionId, BlockId
-from bot.limits import check_message, check_view
 from bot.modal import request_modal
 from bot.mrkdwn import date_token
-from bot.slack_emulator import SlackUser
+from devtools.slack_emulator import SlackUser
+from devtools.slack_emulator.limits import check_message, check_view
 from sync_engine.connection import ConnectionStatus, Problem
 from sync_engine.records import BatchRun, IdentifierType, RunCounts, RunStatus
 

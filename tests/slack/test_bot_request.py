@@ -14,7 +14,7 @@ from bot_harness import ADMIN, CHANNEL, Bot, running_bot
 from bot import app as slack_app
 from bot.connection import CHECKING
 from bot.ids import COMMAND, ActionId, BlockId
-from bot.slack_emulator import SlackEmulator, SlackUser
+from devtools.slack_emulator import SlackEmulator, SlackUser
 from sync_engine.records import RunStatus
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData

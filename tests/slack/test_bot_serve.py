@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 import bot.serve
 from bot.ids import COMMAND, ActionId, BlockId
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 from sync_engine.errors import SettingsError
 from sync_engine.settings import Settings
 from sync_engine.workday.sandbox import Sandbox, SandboxData

@@ -11,7 +11,7 @@ from bot_harness import Bot, fields, final_status, request_run, running_bot
 from harness import expected_counts
 from workers import start_worker_command
 
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 from sync_engine.records import RunStatus
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData

@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack_emulator import ClientRejected, SlackEmulator
+from devtools.slack_emulator import ClientRejected, SlackEmulator
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):

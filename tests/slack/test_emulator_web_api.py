@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator
 
 
 @pytest.fixture
@@ -137,6 +137,18 @@ def test_message_limits_answer_slacks_errors(client: WebClient) -> None:
     assert value.response["errors"] == [
         "must be less than 2001 characters [json-pointer:/blocks/0/elements/0/value]"
     ]
+
+    # An action_id is unique within its block; two blocks may each have one of the same name.
+    go = {"type": "button", "text": {"type": "plain_text", "text": "Go"}, "action_id": "a"}
+    twice = api_error(
+        lambda: client.chat_postMessage(
+            channel="C_FIN", text="x", blocks=[{"type": "actions", "elements": [go, go]}]
+        )
+    )
+    assert twice.response["errors"] == ["duplicate action_id: a [json-pointer:/blocks/0]"]
+    client.chat_postMessage(
+        channel="C_FIN", text="x", blocks=[{"type": "actions", "elements": [go]} for _ in range(2)]
+    )
 
     posted = client.chat_postMessage(channel="C_FIN", text="short")
     update = api_error(lambda: client.chat_update(channel="C_FIN", ts=posted["ts"], text="y" * 4001))

@@ -8,7 +8,7 @@ import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from bot.slack_emulator.state import OpenView
+from devtools.slack_emulator.state import OpenView
 
 __all__ = [
     "assign_ids",

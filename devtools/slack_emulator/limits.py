@@ -1,29 +1,49 @@
-"""Slack's limits: Block Kit validation of messages and views, and rate limiting.
+"""Slack's limits, the one table of them: Block Kit validation of messages and views, and message sizes.
 
 Validation answers what Slack answers: a list of "<problem> [json-pointer:/path]" lines (Slack sends them
 as `errors` for messages and as "[ERROR] ..." in `response_metadata.messages`). Limits are Slack's
 documented ones (docs.slack.dev/reference/block-kit; slack_sdk's models carry the same numbers), plus the
-ones slack_sdk does not check: plain_text_input min/max_length 0/1..3000, 50 blocks per message.
+ones slack_sdk does not check: plain_text_input min/max_length 0/1..3000, 50 blocks per message, an
+action_id unique within its block.
+
+`check_message` and `check_view` put what the app builds through the same table (the tests run every
+builder through them) and raise `LimitError`. Rate limits: `rate_limits`.
 """
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-from collections import deque
 from typing import Any
+
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 __all__ = [
     "MAX_MESSAGE_BLOCKS",
+    "MAX_SNIPPET_BYTES",
+    "MAX_TEXT",
+    "MAX_UPDATE_TEXT",
     "MAX_VIEW_BLOCKS",
-    "RateLimiter",
+    "MAX_VIEW_BYTES",
+    "MAX_VIEW_STACK",
+    "LimitError",
+    "check_message",
+    "check_view",
     "message_problems",
     "view_problems",
 ]
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
+#: Longest message text: longer ones are cut (chat.postMessage) or refused (chat.postEphemeral).
+MAX_TEXT = 40_000
+#: chat.update refuses longer texts with msg_too_long.
+MAX_UPDATE_TEXT = 4_000
+#: views.* refuse larger views with view_too_large.
+MAX_VIEW_BYTES = 250 * 1024
+#: Snippets (getUploadURLExternal with snippet_type) are limited to 1 MB.
+MAX_SNIPPET_BYTES = 1024 * 1024
+#: Most views on one user's stack.
+MAX_VIEW_STACK = 3
 #: Modal title, submit and close texts.
 _MAX_VIEW_LABEL = 24
 _MAX_PRIVATE_METADATA = 3000
@@ -144,6 +164,17 @@ class _Checker:
                 seen.add(block_id)
             self.string(block_id, f"{here}/block_id", _MAX_ID)
             self.block(block, here)
+            self.unique_action_ids(block, here)
+
+    def unique_action_ids(self, block: dict[str, Any], pointer: str) -> None:
+        # Slack: an action_id is unique among the action_ids of its block (docs.slack.dev block elements).
+        seen: set[str] = set()
+        for element in _elements(block):
+            action_id = element.get("action_id")
+            if isinstance(action_id, str):
+                if action_id in seen:
+                    self.add(pointer, f"duplicate action_id: {action_id}")
+                seen.add(action_id)
 
     def block(self, block: dict[str, Any], pointer: str) -> None:
         kind = block.get("type")
@@ -312,37 +343,45 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-class RateLimiter:
-    """Slack's rate limits: per method per workspace (a sliding window), and chat.postMessage per channel
-    (a token bucket). Each check either admits the call or says how many seconds to wait (Retry-After)."""
+def _elements(block: dict[str, Any]) -> list[dict[str, Any]]:
+    """A block's interactive elements: its `element`, its `accessory` and its `elements`."""
+    found = [block[name] for name in ("element", "accessory") if isinstance(block.get(name), dict)]
+    return found + [element for element in _list(block.get("elements")) if isinstance(element, dict)]
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._calls: dict[str, deque[float]] = {}
-        self._buckets: dict[str, tuple[float, float]] = {}
 
-    def method_wait(self, method: str, limit: int | None, window: float) -> int | None:
-        """None if a call of `method` may go now (it is counted), else the Retry-After seconds."""
-        if limit is None:
-            return None
-        with self._lock:
-            now = time.monotonic()
-            calls = self._calls.setdefault(method, deque())
-            while calls and calls[0] <= now - window:
-                calls.popleft()
-            if len(calls) < limit:
-                calls.append(now)
-                return None
-            return max(1, math.ceil(calls[0] + window - now))
+class LimitError(ValueError):
+    """A built message or view breaks one of Slack's limits."""
 
-    def channel_wait(self, channel: str, rate: float, burst: int) -> int | None:
-        """None if a message may be posted to `channel` now (it is counted), else the Retry-After seconds."""
-        with self._lock:
-            now = time.monotonic()
-            tokens, updated = self._buckets.get(channel, (float(burst), now))
-            tokens = min(float(burst), tokens + (now - updated) * rate)
-            if tokens < 1.0:
-                self._buckets[channel] = (tokens, now)
-                return max(1, math.ceil((1.0 - tokens) / rate))
-            self._buckets[channel] = (tokens - 1.0, now)
-            return None
+
+def check_message(text: str, blocks: list[dict[str, Any]]) -> None:
+    """A message for chat.postMessage / chat.update / chat.postEphemeral / response_url: slack_sdk's
+    models, then this table; and fallback text, which our app always sends (notifications, screen
+    readers) though Slack accepts blocks without it."""
+    if not text:
+        raise LimitError("a message needs fallback text (notifications, screen readers)")
+    _validate_models(blocks)
+    problems = message_problems(blocks)
+    if len(text) > MAX_UPDATE_TEXT:
+        problems.append(f"fallback text of {len(text)} characters; at most {MAX_UPDATE_TEXT} (chat.update)")
+    _raise(problems)
+
+
+def check_view(view: dict[str, Any]) -> None:
+    """A modal for views.open / views.update: slack_sdk's models, then this table."""
+    View(**view).validate_json()
+    _validate_models(view["blocks"])
+    _raise(view_problems(view))
+
+
+def _validate_models(blocks: list[dict[str, Any]]) -> None:
+    """slack_sdk's own checks (SlackObjectFormationError), a second reading of Slack's documentation."""
+    for block in blocks:
+        model = Block.parse(block)
+        if model is None:
+            raise LimitError(f"not a block: {block!r}")
+        model.validate_json()
+
+
+def _raise(problems: list[str]) -> None:
+    if problems:
+        raise LimitError("; ".join(problems))

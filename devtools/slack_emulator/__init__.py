@@ -15,10 +15,10 @@ The contract it implements is /work/coord/slack-contract.md.
 
 from __future__ import annotations
 
-from bot.slack_emulator.client import AppResponse, ClientRejected, SentRequest, SlackUser
-from bot.slack_emulator.emulator import SlackEmulator
-from bot.slack_emulator.knobs import DEFAULT_RATE_LIMITS, DEFAULT_SCOPES, SlackKnobs
-from bot.slack_emulator.transcript import AppDelivery, RecordedCall
+from devtools.slack_emulator.client import AppResponse, ClientRejected, SentRequest, SlackUser
+from devtools.slack_emulator.emulator import SlackEmulator
+from devtools.slack_emulator.knobs import DEFAULT_RATE_LIMITS, DEFAULT_SCOPES, SlackKnobs
+from devtools.slack_emulator.transcript import AppDelivery, RecordedCall
 
 __all__ = [
     "DEFAULT_RATE_LIMITS",

@@ -1,4 +1,4 @@
-"""The Slack rows of `workday-resync bench`: how fast the app acknowledges Slack, and how many status
+"""The Slack rows of `python -m devtools.bench`: how fast the app acknowledges Slack, and how many status
 updates a run costs.
 
 Everything real but Slack and Workday, which are the emulator and the sandbox over sockets: the Bolt app
@@ -22,8 +22,8 @@ from bot.app import build_app
 from bot.http_server import SlackHttpServer
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.messages import HISTORY_PAGE_SIZE
-from bot.slack_emulator import AppResponse, SlackEmulator, SlackUser
-from sync_engine.bench import BenchRow
+from devtools.bench import BenchRow
+from devtools.slack_emulator import AppResponse, SlackEmulator, SlackUser
 from sync_engine.engine import open_engine
 from sync_engine.records import BatchRun, IdentifierType
 from sync_engine.service import RunService

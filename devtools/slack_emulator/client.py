@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.slack_emulator.methods import MAX_VIEW_STACK, checked_view, close_views, replace_view, stack_view
-from bot.slack_emulator.responses import apply_response
-from bot.slack_emulator.state import (
+from devtools.slack_emulator.limits import MAX_VIEW_STACK
+from devtools.slack_emulator.methods import checked_view, close_views, replace_view, stack_view
+from devtools.slack_emulator.responses import apply_response
+from devtools.slack_emulator.state import (
     ApiError,
     Channel,
     Ephemeral,
@@ -26,8 +27,14 @@ from bot.slack_emulator.state import (
     User,
     Workspace,
 )
-from bot.slack_emulator.transcript import AppDelivery, EventLog
-from bot.slack_emulator.views import client_problems, find_button, find_element, fresh_values, view_object
+from devtools.slack_emulator.transcript import AppDelivery, EventLog
+from devtools.slack_emulator.views import (
+    client_problems,
+    find_button,
+    find_element,
+    fresh_values,
+    view_object,
+)
 
 __all__ = ["AppResponse", "ClientRejected", "SentRequest", "SlackUser"]
 

@@ -24,10 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.slack_emulator.methods import FORM_ONLY_METHODS, ApiCall, Reply, dispatch
-from bot.slack_emulator.responses import post_to_response_url
-from bot.slack_emulator.state import ApiError, Workspace
-from bot.slack_emulator.transcript import EventLog, RecordedCall
+from devtools.slack_emulator.methods import FORM_ONLY_METHODS, ApiCall, Reply, dispatch
+from devtools.slack_emulator.responses import post_to_response_url
+from devtools.slack_emulator.state import ApiError, Workspace
+from devtools.slack_emulator.transcript import EventLog, RecordedCall
 
 __all__ = ["EmulatorServer"]
 

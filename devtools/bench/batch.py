@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from sync_engine.bench.scenario import Caps
+from devtools.bench.scenario import Caps
 from sync_engine.records import IdentifierType, RunStatus
 from sync_engine.workday.sandbox import DEFAULT_API_VERSION, Sandbox
 

@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from bot.slack_emulator.client import SlackUser
-from bot.slack_emulator.knobs import SlackKnobs
-from bot.slack_emulator.server import EmulatorServer
-from bot.slack_emulator.state import Channel, Ephemeral, Message, User, Workspace
-from bot.slack_emulator.transcript import AppDelivery, EventLog, RecordedCall
-from bot.slack_emulator.views import view_object
+from devtools.slack_emulator.client import SlackUser
+from devtools.slack_emulator.knobs import SlackKnobs
+from devtools.slack_emulator.server import EmulatorServer
+from devtools.slack_emulator.state import Channel, Ephemeral, Message, User, Workspace
+from devtools.slack_emulator.transcript import AppDelivery, EventLog, RecordedCall
+from devtools.slack_emulator.views import view_object
 from sync_engine.serving import ServerThread
 
 __all__ = ["SlackEmulator"]

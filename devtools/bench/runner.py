@@ -1,4 +1,4 @@
-"""`workday-resync bench`: batches on the real path against the Workday request floor, our own overhead,
+"""`python -m devtools.bench`: batches on the real path against the Workday request floor, our own overhead,
 a naive baseline, and (from the Slack front end, passed in) Slack responsiveness, in one table."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from sync_engine.bench.batch import BatchResult, run_batch
-from sync_engine.bench.overwrite import time_overwrite
-from sync_engine.bench.report import BenchRow, megabytes, seconds
-from sync_engine.bench.scenario import NAIVE_PAGES, Caps, DataSpec, Floor, floor_of
-from sync_engine.bench.stores import scratch_store
+from devtools.bench.batch import BatchResult, run_batch
+from devtools.bench.overwrite import time_overwrite
+from devtools.bench.report import BenchRow, megabytes, seconds
+from devtools.bench.scenario import NAIVE_PAGES, Caps, DataSpec, Floor, floor_of
+from devtools.stores import scratch_store
 from sync_engine.records import RunStatus
 from sync_engine.workday.sandbox import Sandbox, SandboxKnobs
 

@@ -7,8 +7,9 @@ import json
 import time
 from typing import Any
 
-from bot.slack_emulator.methods import MAX_TEXT, Reply, truthy, validated_content
-from bot.slack_emulator.state import ApiError, Channel, Ephemeral, Message, ResponseTarget, Workspace
+from devtools.slack_emulator.limits import MAX_TEXT
+from devtools.slack_emulator.methods import Reply, truthy, validated_content
+from devtools.slack_emulator.state import ApiError, Channel, Ephemeral, Message, ResponseTarget, Workspace
 
 __all__ = ["apply_response", "post_to_response_url"]
 

@@ -14,8 +14,8 @@ from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.slack_emulator.knobs import SlackKnobs
-from bot.slack_emulator.limits import RateLimiter
+from devtools.slack_emulator.knobs import SlackKnobs
+from devtools.slack_emulator.rate_limits import RateLimiter
 
 __all__ = [
     "ApiError",

@@ -11,14 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack_emulator.limits import message_problems, view_problems
-from bot.slack_emulator.state import ApiError, Channel, FileUpload, OpenView, Workspace
-from bot.slack_emulator.views import assign_ids, carried_values, fresh_values, view_object
+from devtools.slack_emulator.limits import (
+    MAX_SNIPPET_BYTES,
+    MAX_TEXT,
+    MAX_UPDATE_TEXT,
+    MAX_VIEW_BYTES,
+    MAX_VIEW_STACK,
+    message_problems,
+    view_problems,
+)
+from devtools.slack_emulator.state import ApiError, Channel, FileUpload, OpenView, Workspace
+from devtools.slack_emulator.views import assign_ids, carried_values, fresh_values, view_object
 
 __all__ = [
     "FORM_ONLY_METHODS",
-    "MAX_TEXT",
-    "MAX_VIEW_STACK",
     "METHODS",
     "ApiCall",
     "Reply",
@@ -31,16 +37,6 @@ __all__ = [
     "validated_content",
 ]
 
-#: Longest message text: longer ones are cut (chat.postMessage) or refused (chat.postEphemeral).
-MAX_TEXT = 40_000
-#: chat.update refuses longer texts with msg_too_long.
-MAX_UPDATE_TEXT = 4_000
-#: views.* refuse larger views with view_too_large.
-MAX_VIEW_BYTES = 250 * 1024
-#: Snippets (getUploadURLExternal with snippet_type) are limited to 1 MB.
-MAX_SNIPPET_BYTES = 1024 * 1024
-#: Most views on one user's stack.
-MAX_VIEW_STACK = 3
 #: Methods that read no JSON body (docs.slack.dev/methods/*.json lack `json_input_supported`): their
 #: arguments must come as a form or a query string.
 FORM_ONLY_METHODS = frozenset({"users.info", "chat.getPermalink", "files.getUploadURLExternal", "files.info"})
