@@ -26,11 +26,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import dramatiq
+import redis
+from bot_harness import CHANNEL, fields
 from harness import FAST_RETRY, sandbox_settings, without_fetched_at
 from metrics_harness import free_port
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
+from devtools.slack_emulator import SlackEmulator
 from sync_engine import jobs
 from sync_engine.records import BatchRun, CustomerSnapshot, IdentifierType, ItemStatus
 from sync_engine.runtime import Runtime, build_workday_client, configure
@@ -374,3 +377,14 @@ def engine(
             broker.close()
             client.close()
             rt.leases.stop()
+
+
+def live_workers(redis_url: str) -> int:
+    """Worker processes that have consumed from the broker (Dramatiq's heartbeats)."""
+    return int(redis.Redis.from_url(redis_url).zcard("dramatiq:__heartbeats__"))
+
+
+def status_shown(slack: SlackEmulator) -> str:
+    """The Status field of the app's status message in the test channel ("" before it is posted)."""
+    posted = [m for m in slack.messages(CHANNEL) if m["user"] == slack.bot_user_id and m["blocks"]]
+    return fields(posted[0]["blocks"]).get("Status", "") if posted else ""

@@ -15,9 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import redis
-from bot_harness import CHANNEL, fields, request_run, running_bot
-from reliability.kit import WorkerProcess, wait_for, worker_environment
+from bot_harness import request_run, running_bot
+from reliability.kit import WorkerProcess, live_workers, status_shown, wait_for, worker_environment
 
 from bot.plugin import SLACK_QUEUE
 from devtools.slack_emulator import SlackEmulator
@@ -30,16 +29,6 @@ CUSTOMERS = 20
 #: How long this test waits for the final state after the kill before it gives up: generous for a loaded
 #: machine, far beyond the sweep's seconds.
 FINAL_STATE_CAP = 90.0
-
-
-def _live_workers(redis_url: str) -> int:
-    """Worker processes that have consumed from the broker (Dramatiq's heartbeats)."""
-    return int(redis.Redis.from_url(redis_url).zcard("dramatiq:__heartbeats__"))
-
-
-def _status_shown(slack: SlackEmulator) -> str:
-    posted = [m for m in slack.messages(CHANNEL) if m["user"] == slack.bot_user_id and m["blocks"]]
-    return fields(posted[0]["blocks"]).get("Status", "") if posted else ""
 
 
 @pytest.mark.timeout(300)
@@ -63,9 +52,9 @@ def test_the_final_state_reaches_slack_when_the_worker_delivering_it_is_killed(
         # The only process taking status updates: it takes the final one.
         deliverer = WorkerProcess(environment, tmp_path / "deliverer.log", threads=2, queues=(SLACK_QUEUE,))
         try:
-            wait_for(lambda: _live_workers(clean_redis) == 2, 60, "two workers")
+            wait_for(lambda: live_workers(clean_redis) == 2, 60, "two workers")
             run = request_run(bot, data.customer_wids[:CUSTOMERS], kind="source_id")
-            wait_for(lambda: _status_shown(slack), 60, "the status message")
+            wait_for(lambda: status_shown(slack), 60, "the status message")
             slack.knobs.hold_requests.add("chat.update")
             updates_before = len(slack.calls_to("chat.update"))
             assert not bot.service.get(run.id).is_final, "the run ended before chat.update was held"
@@ -78,9 +67,9 @@ def test_the_final_state_reaches_slack_when_the_worker_delivering_it_is_killed(
             killed_at = datetime.now(UTC)
             wait_for(lambda: not slack.held("chat.update"), 30, "the killed worker's request to go away")
             slack.knobs.hold_requests.clear()
-            assert "Completed" not in _status_shown(slack)
+            assert "Completed" not in status_shown(slack)
 
-            wait_for(lambda: "Completed" in _status_shown(slack), FINAL_STATE_CAP, "the final state in Slack")
+            wait_for(lambda: "Completed" in status_shown(slack), FINAL_STATE_CAP, "the final state in Slack")
             shown_at = datetime.now(UTC)
         finally:
             for process in (engine_worker, deliverer):

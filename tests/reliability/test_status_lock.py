@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import redis
-from bot_harness import CHANNEL, fields, request_run, running_bot
-from reliability.kit import WorkerProcess, wait_for, worker_environment
+from bot_harness import request_run, running_bot
+from reliability.kit import WorkerProcess, live_workers, status_shown, wait_for, worker_environment
 
 from bot.plugin import SLACK_QUEUE
 from devtools.slack_emulator import SlackEmulator
@@ -27,16 +26,6 @@ CUSTOMERS = 30
 #: How long a killed holder's lock may hold the final state back, at most, before this test gives up:
 #: generous for a loaded machine, well under the old 120 s lock.
 FINAL_STATE_CAP = 60.0
-
-
-def _live_workers(redis_url: str) -> int:
-    """Worker processes that have consumed from the broker (Dramatiq's heartbeats)."""
-    return int(redis.Redis.from_url(redis_url).zcard("dramatiq:__heartbeats__"))
-
-
-def _status_shown(slack: SlackEmulator) -> str:
-    posted = [m for m in slack.messages(CHANNEL) if m["user"] == slack.bot_user_id and m["blocks"]]
-    return fields(posted[0]["blocks"]).get("Status", "") if posted else ""
 
 
 @pytest.mark.timeout(240)
@@ -62,12 +51,12 @@ def test_an_updater_killed_inside_the_status_lock_does_not_hold_back_the_final_s
         holder = WorkerProcess(environment, tmp_path / "holder.log", threads=2, queues=(SLACK_QUEUE,))
         other: WorkerProcess | None = None
         try:
-            wait_for(lambda: _live_workers(clean_redis) == 2, 60, "two workers")
+            wait_for(lambda: live_workers(clean_redis) == 2, 60, "two workers")
             run = request_run(bot, data.customer_wids[:CUSTOMERS], kind="source_id")
             # The holder (the only status worker so far) is inside the lock, waiting for Slack's answer.
             wait_for(lambda: slack.calls_to("chat.update"), 60, "a chat.update")
             other = WorkerProcess(environment, tmp_path / "other.log", threads=2, queues=(SLACK_QUEUE,))
-            wait_for(lambda: _live_workers(clean_redis) == 3, 60, "the other status worker")
+            wait_for(lambda: live_workers(clean_redis) == 3, 60, "the other status worker")
             # The worst moment: the run is about to end while the dead holder's lock would still live.
             wait_for(
                 lambda: bot.service.get(run.id).counts.customers >= CUSTOMERS - 2, 120, "the last customers"
@@ -76,10 +65,10 @@ def test_an_updater_killed_inside_the_status_lock_does_not_hold_back_the_final_s
             killed_at = datetime.now(UTC)
             slack.knobs.answer_delay.clear()
             assert not bot.service.get(run.id).is_final, "the run ended before the kill"
-            assert "In progress" in _status_shown(slack)
+            assert "In progress" in status_shown(slack)
 
             done = wait_for(lambda: (r := bot.service.get(run.id)).is_final and r, 120, "the run to end")
-            wait_for(lambda: "Completed" in _status_shown(slack), FINAL_STATE_CAP, "the final state in Slack")
+            wait_for(lambda: "Completed" in status_shown(slack), FINAL_STATE_CAP, "the final state in Slack")
             shown_at = datetime.now(UTC)
         finally:
             for process in (engine_worker, holder, other):
