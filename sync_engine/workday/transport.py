@@ -247,7 +247,7 @@ class Transport:
                     f"attempt(s) in a row (last: {last}) at {self._settings.base_url}. "
                     "Try again once Workday answers.",
                 ) from None
-            if isinstance(last, _OutOfTime):
+            if isinstance(last, _OutOfTime) or (until is not None and time.monotonic() >= until):
                 raise WorkdayTransientError(
                     f"Workday {operation} did not succeed within the customer's time limit "
                     f"(WORKDAY_CUSTOMER_DEADLINE, {self._settings.customer_deadline:g} s) after "

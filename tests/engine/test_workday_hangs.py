@@ -16,9 +16,11 @@ from sync_engine.store.customers import load_customer
 SRC = IdentifierType.SOURCE_ID
 
 
-def use_short_timeouts(stack: Stack) -> None:
+def use_short_timeouts(stack: Stack, timeout: float = 0.5, contended: float = 0.2) -> None:
     """The product's client, with a Workday timeout of half a second (it waits 120 s)."""
-    settings = stack.settings.model_copy(update={"workday_timeout": 0.5, "workday_contended_timeout": 0.2})
+    settings = stack.settings.model_copy(
+        update={"workday_timeout": timeout, "workday_contended_timeout": contended}
+    )
     # The fixture closes the client it made; the runtime closes this one.
     stack.rt.workday_client = build_workday_client(settings, retry=FAST_RETRY)
 
@@ -45,19 +47,21 @@ def test_a_run_against_a_hung_workday_ends_in_error_saying_so(stack: Stack) -> N
 
 
 def test_a_workday_hanging_mid_run_stops_the_run_and_keeps_what_synced(stack: Stack) -> None:
-    use_short_timeouts(stack)
+    # Timeouts well above the latency: before the hang, a loaded machine's slow answer is no hang.
+    use_short_timeouts(stack, timeout=2.0, contended=1.0)
     stack.sandbox.knobs.latency = 0.2  # slow enough for the hang to start mid-run
     wids = [customer.wid for customer in stack.sandbox.data.customers[1:21]]
     submitted = stack.service.submit(SRC, wids, requested_by="U_TEST")
-    while stack.service.get(submitted.id).counts.customers == 0:
+    while (before := stack.service.get(submitted.id)).counts.customers == 0 and not before.is_final:
         time.sleep(0.01)
+    assert not before.is_final, f"the run ended before the hang: {before.error}"
     hang(stack)
     hung_at = time.monotonic()
 
     run = stack.wait(submitted.id, timeout=120)
     elapsed = time.monotonic() - hung_at
 
-    print(f"\nWorkday hung mid-run (timeout 0.5 s): run in Error {elapsed:.2f} s after the hang began")
+    print(f"\nWorkday hung mid-run (timeout 2 s, 1 s contended): Error {elapsed:.2f} s after the hang began")
     assert run.status is RunStatus.ERROR
     assert run.error is not None and run.error.startswith("Workday stopped answering: ")
     assert f"The run stopped: {run.counts.customers} of 20 customers synced and kept" in run.error

@@ -99,7 +99,9 @@ def test_a_rejected_token_is_refreshed_once_and_the_request_repeated(
         assert client.request_counts["token"] == 1
         stats = sandbox.stats
     assert stats.count("token") == 1
-    assert stats.count(outcome="unauthorized") == (1 if operation == "Get_Customers" else 2)
+    # A fetch's REST and SOAP pages go out at once: both meet the stale token, unless one leaves after the
+    # other's refresh (a loaded machine); either way the token is refreshed once.
+    assert stats.count(outcome="unauthorized") in ({1} if operation == "Get_Customers" else {1, 2})
     new_state = store.load()
     assert new_state is not None and new_state.access_token != "stale-access-token"
 
