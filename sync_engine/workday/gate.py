@@ -212,7 +212,8 @@ class RequestGate(Protocol):
 
 
 class LocalGate:
-    """At most `max_in_flight` requests at once and `rate_limit` a second, evenly spaced, in this process."""
+    """At most `max_in_flight` requests at once and `rate_limit` a second (less after a throttle: `Pace`),
+    evenly spaced with `JITTER_MARGIN`, in this process."""
 
     def __init__(self, max_in_flight: int, rate_limit: float) -> None:
         if max_in_flight < 1 or rate_limit <= 0:
@@ -318,8 +319,9 @@ class RedisGate:
         prefix: str = _PREFIX,
     ) -> RedisGate:
         """The gate for a Workday connection: its tenant and limits; a slot is renewed at most one request
-        timeout plus the longest rate wait plus `HOLD_MARGIN_SECONDS`."""
-        hold = settings.timeout + settings.max_in_flight / settings.rate_limit + HOLD_MARGIN_SECONDS
+        timeout plus the longest rate wait (at the lowest pace) plus `HOLD_MARGIN_SECONDS`."""
+        slowest = _FLOOR_SHARE * settings.rate_limit / (1 + JITTER_MARGIN)
+        hold = settings.timeout + settings.max_in_flight / slowest + HOLD_MARGIN_SECONDS
         return cls(
             redis_client,
             settings.tenant,
