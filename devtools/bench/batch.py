@@ -36,6 +36,8 @@ class BatchResult:
     wall: float
     #: Requests the sandbox answered during the run (token and retries included).
     requests: int
+    #: Of those, answered "throttled" (REST 429, SOAP plain HTTP 500) by the sandbox's limiter.
+    throttled: int
     documents: int
     #: Peak resident memory of the worker process, bytes.
     peak_rss: int
@@ -79,12 +81,13 @@ def run_batch(
         parent.send("go")
         result: tuple[str, float, int, int, float] = _expect(parent, process, "done")
         requests = sandbox.stats.total()
+        throttled = sandbox.stats.count(outcome="throttled")
     finally:
         process.join(timeout=60)
         if process.is_alive():
             process.kill()
     status, wall, documents, peak_rss, cpu = result
-    return BatchResult(RunStatus(status), wall, requests, documents, peak_rss, cpu)
+    return BatchResult(RunStatus(status), wall, requests, throttled, documents, peak_rss, cpu)
 
 
 def _expect(connection: Connection, process: Any, what: str) -> Any:

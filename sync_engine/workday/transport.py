@@ -1,6 +1,7 @@
 """HTTP to Workday: one `httpx.Client`, every attempt through the gate, and retries of what may pass.
 
-Retried, with exponential backoff and jitter: HTTP 429, 502, 503 and 504, timeouts and broken
+A throttled answer also lowers the tenant's rate in the gate (`RequestGate.throttled`), for every process
+sharing it. Retried, with exponential backoff and jitter: HTTP 429, 502, 503 and 504, timeouts and broken
 connections, HTTP 500 whose body is not a SOAP fault (how Workday throttles SOAP) or is a `Server.*`
 fault, and, a few times only, `Server.processingError` faults (Workday's word for transient trouble as for
 a missing permission; a fault that stays is returned for the caller to read). Everything else is the
@@ -330,18 +331,25 @@ class Transport:
         status = response.status_code
         if status == 504:
             raise broken_off("HTTP 504", status)
+        if status == 429:
+            raise self._throttled("HTTP 429", status)
         if status in RETRY_STATUSES:
-            raise (_Throttled if status == 429 else _Retry)(f"HTTP {status}", status)
+            raise _Retry(f"HTTP {status}", status)
         if status == 500:
             fault = parse_fault(response.content)
             if fault is None:
-                raise _Throttled("HTTP 500 without a SOAP fault", status)
+                raise self._throttled("HTTP 500 without a SOAP fault", status)
             if fault.is_processing and not fault.not_authorized:
                 tally.processing += 1
                 raise _Processing(f"SOAP fault {fault.describe()}", response)
             if fault.code.startswith("Server") and not fault.is_processing:
                 raise _Retry(f"SOAP fault {fault.describe()}", status)
         return response
+
+    def _throttled(self, message: str, status: int) -> _Throttled:
+        """Workday said we are too fast: every process sharing the tenant's gate slows down."""
+        self._gate.throttled()
+        return _Throttled(message, status)
 
     @staticmethod
     def _log_retry(operation: str, state: RetryCallState) -> None:

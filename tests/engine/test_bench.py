@@ -32,8 +32,9 @@ def test_the_bench_reaches_the_minimum_requests_and_reports_every_row(
 
     # 4 in flight and 5 req/s at 10 ms and 0 ms, no cap, and the naive one at a time with small pages.
     assert set(report.requests) == {"10 ms", "0 ms", "overhead SQLite", "naive"}
+    # Workday's strict limiter refuses what arrives too close; each refusal is one request more.
     for name, (made, minimum) in report.requests.items():
-        assert made == minimum, name
+        assert made == minimum + report.throttled[name], name
     # The big customer's 132 receivables take 2 pages at limit 100 and 7 at limit 20.
     assert report.requests["naive"][1] > report.requests["10 ms"][1]
     figures = {row.figure.split(" (")[0].split(",")[0] for row in report.rows}
@@ -42,6 +43,7 @@ def test_the_bench_reaches_the_minimum_requests_and_reports_every_row(
         "Floor at 10 ms",
         "Wall at 10 ms",
         "Wall / floor at 10 ms",
+        "Throttled answers at 10 ms",
         "Requests made / minimum at 0 ms",
         "Documents/s through parse + write",
         "Overwrite one customer of 500 documents",

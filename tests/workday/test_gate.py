@@ -25,6 +25,7 @@ import pytest
 import redis
 
 from sync_engine.workday import LocalGate, RedisGate, RequestGate
+from sync_engine.workday.gate import CEILING_MEMORY_SECONDS, Pace
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,7 +138,7 @@ def run_through(gate: RequestGate, threads: int, slots: int) -> tuple[int, list[
                     inside += 1
                     peak = max(peak, inside)
                     admitted.append(time.monotonic())
-                time.sleep(0.01)
+                time.sleep(0.03)  # longer than the spacing: slots overlap
                 with lock:
                     inside -= 1
 
@@ -197,6 +198,27 @@ def test_local_gate_caps_in_flight_and_spaces_requests() -> None:
     assert peak == 2
     assert len(admitted) == 30
     assert max(admitted) - started >= 29 / 100 * 0.99
+
+
+def test_a_throttle_halves_the_pace_which_climbs_back_additively() -> None:
+    pace = Pace.cut(None, 5.0, now=100.0)
+    assert pace is not None
+    # Halved, then half a request per second more each quiet second, up to just under the throttled 5.
+    assert [pace.rate(5.0, 100.0 + quiet) for quiet in (0, 1, 2, 3, 30)] == pytest.approx(
+        [2.5, 3.0, 3.5, 4.0, 4.75]
+    )
+    # Past it only once it has been quiet for a while.
+    assert pace.rate(5.0, 100.0 + CEILING_MEMORY_SECONDS + 1) == 5.0
+    # Throttles of requests already on their way do not cut it again; a later one cuts what it is then.
+    assert Pace.cut(pace, 5.0, now=100.5) is None
+    assert Pace.cut(pace, 5.0, now=103.0) == Pace(after=2.0, ceiling=4.0, since=103.0)
+
+
+def test_a_throttle_slows_every_caller_of_a_redis_gate(make_gate: Callable[..., RedisGate]) -> None:
+    first, second = make_gate(2, rate_limit=5.0), make_gate(2, rate_limit=5.0)
+    assert second.rate() == 5.0
+    first.throttled()
+    assert first.rate() == second.rate() == 2.5
 
 
 def test_local_gate_rejects_nonsense() -> None:

@@ -96,6 +96,32 @@ def test_rate_limit_throttles_rest_with_429_and_soap_with_a_plain_500(
     assert sandbox.stats.count("token") == 1
 
 
+def test_strict_rate_limit_admits_at_most_n_in_any_sliding_second(
+    http: httpx.Client, sandbox: Sandbox, token: str
+) -> None:
+    sandbox.knobs.strict_rate_limit = 2
+    sent: list[tuple[float, float, int]] = []
+    # Past the first second: a token bucket would have refilled a request by then; the window only frees
+    # a place one second after each admitted arrival.
+    while len(sent) < 12:
+        start = time.monotonic()
+        status = invoices(http, sandbox, token).status_code
+        sent.append((start, time.monotonic(), status))
+        time.sleep(0.15)
+    calls = [soap(http, sandbox, token, payments_request(sandbox.data.big_customer_wid)) for _ in range(3)]
+
+    admitted = [(start, end) for start, end, status in sent if status == 200]
+    assert {status for *_, status in sent} == {200, 429}
+    # Any two admissions two apart arrived at least a second apart (lower bounds: a slow machine holds).
+    assert all(admitted[i + 2][1] - admitted[i][0] >= 1.0 for i in range(len(admitted) - 2))
+    refused = next(r for r in (invoices(http, sandbox, token) for _ in range(3)) if r.status_code == 429)
+    assert refused.json() == {"error": "Too many requests"} and "retry-after" not in refused.headers
+    assert 500 in [r.status_code for r in calls]
+    plain = next(r for r in calls if r.status_code == 500)
+    assert plain.text == "<html><body>500 Internal Server Error</body></html>"
+    assert sandbox.stats.count("token") == 1
+
+
 def test_random_faults_are_reproducible_by_seed() -> None:
     def statuses(seed: int) -> list[int]:
         knobs = SandboxKnobs(rest_429_rate=0.5, fault_seed=seed)
@@ -268,12 +294,19 @@ def test_serve_prints_its_environment_and_stops_on_sigterm() -> None:
 
 def test_knobs_from_the_command_line() -> None:
     knobs = knobs_from(
-        ["fault_locale=de", "omit_response_filter=true", "rate_limit=2.5", "unauthorized_operations=a,b"],
+        [
+            "fault_locale=de",
+            "omit_response_filter=true",
+            "rate_limit=2.5",
+            "strict_rate_limit=5",
+            "unauthorized_operations=a,b",
+        ],
         latency=0.1,
     )
     assert (knobs.fault_locale, knobs.omit_response_filter, knobs.rate_limit) == ("de", True, 2.5)
+    assert knobs.strict_rate_limit == 5 and isinstance(knobs.strict_rate_limit, int)
     assert knobs.unauthorized_operations == {"a", "b"} and knobs.latency == 0.1
-    for bad in ("nope=1", "revoked=maybe", "latency"):
+    for bad in ("nope=1", "revoked=maybe", "latency", "strict_rate_limit=2.5"):
         with pytest.raises(ValueError):
             knobs_from([bad])
 

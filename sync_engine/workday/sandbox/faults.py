@@ -10,10 +10,18 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
-__all__ = ["DEFAULT_HANG_SECONDS", "FaultDice", "RateLimiter", "SandboxKnobs", "knobs_from"]
+__all__ = [
+    "DEFAULT_HANG_SECONDS",
+    "FaultDice",
+    "RateLimiter",
+    "SandboxKnobs",
+    "SlidingWindowLimiter",
+    "knobs_from",
+]
 
 #: How long a simulated timeout holds the response: past our client's default timeout of 120 s.
 DEFAULT_HANG_SECONDS = 130.0
@@ -28,6 +36,11 @@ class SandboxKnobs:
     #: Requests per second per tenant (token requests excepted); None = no limit. Beyond it REST answers 429
     #: and SOAP a plain HTTP 500. A token bucket holding one second of requests: bursts up to the rate pass.
     rate_limit: float | None = None
+    #: At most this many requests per tenant (token requests excepted) in ANY sliding second; None = off.
+    #: Beyond it REST answers 429 (no Retry-After, as Workday) and SOAP a plain HTTP 500 without a fault. No
+    #: bucket: arrivals closer than the limit allows are refused however quiet the tenant was before. Only
+    #: admitted requests count, so a refused one does not push the next window out.
+    strict_rate_limit: int | None = None
     #: Share of REST requests answered 429 (0..1).
     rest_429_rate: float = 0.0
     #: Share of SOAP requests answered with a plain (non-SOAP) HTTP 500 (0..1).
@@ -96,10 +109,12 @@ def knobs_from(settings: Iterable[str], **defaults: object) -> SandboxKnobs:
     """Knobs from `NAME=VALUE` strings (the command line): numbers, booleans (true/false), text, and sets
     as comma-separated names; `ValueError` naming a bad one."""
     knobs = SandboxKnobs(**defaults)  # type: ignore[arg-type]
-    # A knob off by None (rate_limit) takes a number.
+    # A knob off by None takes the number its annotation names (`int | None`, `float | None`).
     plain = SandboxKnobs()
     kinds: dict[str, type] = {
-        knob.name: float if getattr(plain, knob.name) is None else type(getattr(plain, knob.name))
+        knob.name: (int if str(knob.type).startswith("int") else float)
+        if getattr(plain, knob.name) is None
+        else type(getattr(plain, knob.name))
         for knob in fields(SandboxKnobs)
     }
     for setting in settings:
@@ -167,4 +182,24 @@ class RateLimiter:
             if self._tokens < 1.0:
                 return False
             self._tokens -= 1.0
+            return True
+
+
+class SlidingWindowLimiter:
+    """At most `limit` admitted arrivals in any sliding second: a log of the last second's admissions."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._admitted: deque[float] = deque()
+
+    def allow(self, limit: int | None) -> bool:
+        if limit is None:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            while self._admitted and self._admitted[0] <= now - 1.0:
+                self._admitted.popleft()
+            if len(self._admitted) >= limit:
+                return False
+            self._admitted.append(now)
             return True

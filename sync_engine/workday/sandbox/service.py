@@ -16,7 +16,7 @@ from lxml import etree
 from sync_engine.workday.sandbox import operations, rest, soap
 from sync_engine.workday.sandbox.auth import TokenStore
 from sync_engine.workday.sandbox.data import SandboxData
-from sync_engine.workday.sandbox.faults import FaultDice, RateLimiter, SandboxKnobs
+from sync_engine.workday.sandbox.faults import FaultDice, RateLimiter, SandboxKnobs, SlidingWindowLimiter
 from sync_engine.workday.sandbox.locales import texts
 from sync_engine.workday.sandbox.operations import (
     HTML_CONTENT_TYPE,
@@ -74,6 +74,7 @@ class SandboxService:
         self._stopping = stopping
         self._dice = FaultDice(knobs)
         self._limiter = RateLimiter()
+        self._strict_limiter = SlidingWindowLimiter()
         # When `stale_token_scopes` was first seen on (monotonic); tokens issued before it get 403.
         self._scopes_changed_at: float | None = None
         self._order_lock = threading.Lock()
@@ -214,7 +215,10 @@ class SandboxService:
         """Throttling and simulated timeouts, which come before anything is checked (a gateway's work)."""
         knobs = self._knobs
         injected = knobs.rest_429_rate if rest_api else knobs.soap_500_rate
-        if not self._limiter.allow(knobs.rate_limit) or self._dice.roll(injected):
+        throttled = not self._limiter.allow(knobs.rate_limit)
+        # Both limiters see every arrival: a request one refuses is not counted by the other.
+        throttled = throttled or not self._strict_limiter.allow(knobs.strict_rate_limit)
+        if throttled or self._dice.roll(injected):
             if rest_api:
                 # Workday sends no Retry-After.
                 return Reply(429, JSON_CONTENT_TYPE, rest.error("Too many requests"), operation, "throttled")
