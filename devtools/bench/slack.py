@@ -149,7 +149,7 @@ def _status_updates(
     )
     started = time.monotonic()
     assert user.click(ActionId.CONFIRM).error is None
-    run = slack.wait_for(lambda: service.history(limit=1)[0], 10)
+    run = slack.wait_for(lambda: next(iter(service.history(limit=1)), None), 10)
     final = _wait_final(service, run.id)
     # The final state is never held back: wait until the status message shows it.
     slack.wait_for(
