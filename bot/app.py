@@ -18,9 +18,7 @@ from bot.opened_views import MemoryOpenedViews, RedisOpenedViews
 from bot.replay import MemorySeen, RedisSeen, replay_guard
 from bot.slack import CountRequests, build_client
 from bot.verification import signed_by_slack
-from sync_engine.errors import SettingsError
-from sync_engine.service import RunService
-from sync_engine.settings import Settings
+from sync_engine import RunService, Settings, SettingsError
 
 __all__ = ["build_app"]
 

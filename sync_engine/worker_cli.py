@@ -1,9 +1,10 @@
 """`python -m sync_engine.worker_cli ARGS`: Dramatiq's CLI, its own events logged like ours.
 
 `workday-resync worker` runs it with `--skip-logging`, so that every line of the command's output,
-its main process's (boot, a worker process that died) included, is a JSON line off a terminal. It
-imports nothing else: the worker processes forked from it must import prometheus_client themselves,
-after PROMETHEUS_MULTIPROC_DIR is set (see `sync_engine.metrics`).
+its main process's (boot, a worker process that died) included, is a JSON line off a terminal. Importing
+it imports the engine's surface (`sync_engine/__init__.py`), prometheus_client included: that is safe
+because `workday-resync worker` sets PROMETHEUS_MULTIPROC_DIR in the environment it starts this module
+with, and prometheus_client gives each forked worker process its own files (see `sync_engine.metrics`).
 """
 
 from __future__ import annotations

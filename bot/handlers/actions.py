@@ -19,8 +19,7 @@ from bot.handlers.deps import Deps
 from bot.ids import ActionId
 from bot.modal import counter_text, read_modal, shown_counter
 from bot.slack import error_code, post_privately
-from sync_engine.errors import RunNotFoundError
-from sync_engine.records import BatchRun
+from sync_engine import BatchRun, RunNotFoundError
 
 __all__ = ["register"]
 
