@@ -128,7 +128,7 @@ def test_redis_worker_killed_midway_is_resumed_by_a_new_worker(
                     sys.executable,
                     "-m",
                     "dramatiq",
-                    "sync_engine.worker_process",
+                    "sync_engine.worker_boot",
                     "--processes",
                     "1",
                     "--threads",

@@ -213,7 +213,7 @@ def worker_environment(sandbox: Sandbox, database: Database, redis_url: str, **e
 
 
 class WorkerProcess:
-    """`dramatiq sync_engine.worker_process` (what `workday-resync worker` starts) in its own session."""
+    """`dramatiq sync_engine.worker_boot` (what `workday-resync worker` starts) in its own session."""
 
     def __init__(
         self,
@@ -230,7 +230,7 @@ class WorkerProcess:
                 sys.executable,
                 "-m",
                 "dramatiq",
-                "sync_engine.worker_process",
+                "sync_engine.worker_boot",
                 "--processes",
                 "1",
                 "--threads",

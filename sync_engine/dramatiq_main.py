@@ -1,4 +1,4 @@
-"""`python -m sync_engine.worker_cli ARGS`: Dramatiq's CLI, its own events logged like ours.
+"""`python -m sync_engine.dramatiq_main ARGS`: Dramatiq's CLI, its own events logged like ours.
 
 `workday-resync worker` runs it with `--skip-logging`, so that every line of the command's output,
 its main process's (boot, a worker process that died) included, is a JSON line off a terminal. Importing
