@@ -3,7 +3,8 @@
 The engine's public surface: what a front end (the Slack app in `bot`) may use. Front ends import only
 from here (`from sync_engine import RunService`), never a submodule; an import-linter contract in
 pyproject.toml enforces it. Modules inside the engine import each other's submodules, never this
-package's names, so that importing any of them first causes no cycle.
+package's names, so that importing any of them first causes no cycle. No name here may be spelled like
+a submodule: import-linter reads `from sync_engine import x` as importing `sync_engine.x` if it exists.
 """
 
 from sync_engine.cli import service_command
@@ -31,6 +32,7 @@ from sync_engine.records import BatchRun, IdentifierType, RunStatus
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import Settings, load_settings
+from sync_engine.shared_state import shared_redis
 
 __all__ = [
     "MAX_IDENTIFIERS",
@@ -64,6 +66,7 @@ __all__ = [
     "register_actor",
     "serve_metrics",
     "service_command",
+    "shared_redis",
     "slack_request",
     "split_identifiers",
     "utcnow",

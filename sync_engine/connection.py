@@ -21,12 +21,13 @@ import redis
 from sync_engine.clock import utcnow
 from sync_engine.errors import SettingsError
 from sync_engine.records import BatchRun
-from sync_engine.runtime import build_workday_client
 from sync_engine.settings import Settings
+from sync_engine.shared_state import shared_redis
 from sync_engine.store import connections, runs
 from sync_engine.store.database import Database
 from sync_engine.workday.check import CHECK_RETRY, CHECK_TIMEOUT, Problem, WorkdayCheck, check_workday
 from sync_engine.workday.client import WorkdayClient
+from sync_engine.workday_client import build_workday_client
 
 __all__ = [
     "CACHE_SECONDS",
@@ -225,10 +226,7 @@ def _check_client(settings: Settings) -> WorkdayClient:
 
 
 def _default_cache(settings: Settings) -> CheckCache:
-    if settings.redis_url:
-        tenant = settings.workday_tenant or "-"
-        client = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
-        )
-        return RedisCheckCache(client, f"workday-resync:connection:{tenant}")
-    return MemoryCheckCache()
+    client = shared_redis(settings, timeout=REDIS_TIMEOUT)
+    if client is None:
+        return MemoryCheckCache()
+    return RedisCheckCache(client, f"workday-resync:connection:{settings.workday_tenant or '-'}")

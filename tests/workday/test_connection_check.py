@@ -18,10 +18,11 @@ import sync_engine.connection
 from sync_engine import jobs
 from sync_engine.connection import ConnectionService, MemoryCheckCache, Problem
 from sync_engine.records import IdentifierType, RunStatus
-from sync_engine.runtime import Runtime, build_workday_client, configure
+from sync_engine.runtime import Runtime, configure
 from sync_engine.service import RunService
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import Sandbox, SandboxData
+from sync_engine.workday_client import build_workday_client
 from sync_engine.worker import EmbeddedWorker, build_broker
 
 #: One token refresh, then one request per operation a sync calls.
