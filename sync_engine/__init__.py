@@ -9,7 +9,7 @@ a submodule: import-linter reads `from sync_engine import x` as importing `sync_
 
 from sync_engine.cli import service_command
 from sync_engine.clock import utcnow
-from sync_engine.connection import ConnectionService, ConnectionStatus, Problem
+from sync_engine.connection_status import ConnectionService, ConnectionStatus, Problem
 from sync_engine.engine import open_engine
 from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError
 from sync_engine.identifiers import (

@@ -21,7 +21,7 @@ from bot.modal import request_modal
 from bot.mrkdwn import date_token
 from devtools.slack_emulator import SlackUser
 from devtools.slack_emulator.limits import check_message, check_view
-from sync_engine.connection import ConnectionStatus, Problem
+from sync_engine.connection_status import ConnectionStatus, Problem
 from sync_engine.records import BatchRun, IdentifierType, RunCounts, RunStatus
 
 CHECK_REQUESTS = {"token": 1, "Get_Customers": 1, "Get_Customer_Payments": 1, "invoices": 1}
