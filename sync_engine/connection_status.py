@@ -23,7 +23,7 @@ from sync_engine.errors import SettingsError
 from sync_engine.records import BatchRun
 from sync_engine.settings import Settings
 from sync_engine.shared_state import shared_redis
-from sync_engine.store import connections, runs
+from sync_engine.store import runs, verified_connections
 from sync_engine.store.database import Database
 from sync_engine.workday.check import CHECK_RETRY, CHECK_TIMEOUT, Problem, WorkdayCheck, check_workday
 from sync_engine.workday.client import WorkdayClient
@@ -197,7 +197,7 @@ class ConnectionService:
             check = check_workday(client)
         if check.connected:
             with self._database.session() as session:
-                connections.record_verified(session, workday.tenant, check.checked_at)
+                verified_connections.record_verified(session, workday.tenant, check.checked_at)
         else:
             log.warning("Workday connection check failed: %s", check.reason, extra={"problem": check.problem})
         self._cache.put(check)
@@ -205,7 +205,7 @@ class ConnectionService:
 
     def _status(self, check: WorkdayCheck, tenant: str | None) -> ConnectionStatus:
         with self._database.session() as session:
-            verified_at = connections.last_verified(session, tenant) if tenant is not None else None
+            verified_at = verified_connections.last_verified(session, tenant) if tenant is not None else None
             history = runs.list_runs(session, limit=1)
         return ConnectionStatus(
             connected=check.connected,
