@@ -1,8 +1,8 @@
 """The one place that decides whether processes share state through Redis (REDIS_URL) or each keeps its own.
 
-Request caps and the Workday token, the connection check's cache, the Slack app's form nonces and its
-status-update budget all ask `shared_redis`: with a client they share state across processes and
-hosts, without one they keep it in this process (one process: the CLI, the demo, `serve` without Redis).
+The Workday client's request caps and token, the connection check's cache, and the Slack app's opened
+forms and replay guard ask `shared_redis`: with a client they share state across processes and hosts,
+without one they keep it in this process (one process: the CLI, the demo, `serve` without Redis).
 """
 
 from __future__ import annotations
