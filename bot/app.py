@@ -6,7 +6,6 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import redis
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -18,9 +17,7 @@ from bot.opened_views import MemoryOpenedViews, RedisOpenedViews
 from bot.replay import MemorySeen, RedisSeen, replay_guard
 from bot.slack import CountRequests, build_client
 from bot.verification import signed_by_slack
-from sync_engine.errors import SettingsError
-from sync_engine.service import RunService
-from sync_engine.settings import Settings
+from sync_engine import RunService, Settings, SettingsError, shared_redis
 
 __all__ = ["build_app"]
 
@@ -63,13 +60,7 @@ def build_app(
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack"),
     )
     # Checked before the ack: a hung Redis must cost a second at most (the request is refused with 503).
-    shared = (
-        redis.Redis.from_url(
-            settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
-        )
-        if settings.redis_url
-        else None
-    )
+    shared = shared_redis(settings, timeout=REDIS_TIMEOUT)
     # Socket Mode has no signing secret: the bot token is the secret the app holds there.
     form_secret = secret or settings.slack_bot_token
     deps = Deps(

@@ -10,8 +10,7 @@ from typing import Annotated
 
 import typer
 
-from sync_engine.cli import service_command
-from sync_engine.settings import load_settings
+from sync_engine import load_settings, service_command
 
 __all__ = ["register", "serve"]
 

@@ -21,8 +21,7 @@ from datetime import timedelta
 
 from bot.coordination import Coordination
 from bot.status import StatusUpdater
-from sync_engine.clock import utcnow
-from sync_engine.service import RunService
+from sync_engine import RunService, utcnow
 
 __all__ = ["FinalStateSweep", "SweepPolicy"]
 

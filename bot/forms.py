@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 
 from bot.modal import ModalMetadata, request_modal
 from bot.opened_views import OpenedViews
-from sync_engine.records import IdentifierType
+from sync_engine import IdentifierType
 
 __all__ = ["RequestForms"]
 

@@ -23,8 +23,7 @@ from waitress.server import TcpWSGIServer
 from waitress.wasyncore import close_all
 
 from bot.wsgi import EVENTS_PATH, SlackWsgi
-from sync_engine.errors import SettingsError
-from sync_engine.settings import Settings
+from sync_engine import Settings, SettingsError
 
 __all__ = ["MAX_BODY_BYTES", "HttpLimits", "SlackHttpServer"]
 

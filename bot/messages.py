@@ -13,8 +13,7 @@ from typing import Any
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
-from sync_engine.identifiers import MAX_IDENTIFIERS, WARNING
-from sync_engine.records import BatchRun, RunStatus
+from sync_engine import MAX_IDENTIFIERS, WARNING, BatchRun, RunStatus
 
 __all__ = [
     "STATUS_TITLE",

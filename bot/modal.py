@@ -14,9 +14,14 @@ from typing import Any
 
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.mrkdwn import plural
-from sync_engine.errors import IdentifierError
-from sync_engine.identifiers import MAX_IDENTIFIERS, TOO_MANY_MESSAGE, parse_identifiers, split_identifiers
-from sync_engine.records import IdentifierType
+from sync_engine import (
+    MAX_IDENTIFIERS,
+    TOO_MANY_MESSAGE,
+    IdentifierError,
+    IdentifierType,
+    parse_identifiers,
+    split_identifiers,
+)
 
 __all__ = [
     "IDENTIFIER_TYPE_LABELS",

@@ -18,11 +18,17 @@ from bot.coordination import Coordination, LocalCoordination, RateBudget, RedisC
 from bot.final_sweep import FinalStateSweep
 from bot.slack import build_client
 from bot.status import StatusPolicy, StatusUpdater
-from sync_engine import jobs, logs
-from sync_engine.periodic import Periodic
-from sync_engine.progress import RunEvent, RunEventKind
-from sync_engine.runtime import Runtime
-from sync_engine.service import RunService
+from sync_engine import (
+    UNBOUND_BROKER,
+    DramatiqDispatcher,
+    Periodic,
+    RunEvent,
+    RunEventKind,
+    RunService,
+    Runtime,
+    bind_log_fields,
+    register_actor,
+)
 
 __all__ = ["SLACK_QUEUE", "catch_up", "install", "update_slack_status"]
 
@@ -37,7 +43,7 @@ _updater: StatusUpdater | None = None
 
 
 @dramatiq.actor(
-    broker=jobs.UNBOUND,
+    broker=UNBOUND_BROKER,
     queue_name=SLACK_QUEUE,
     # Connection trouble and Slack's 5xx; 429s are rescheduled by the updater itself, without retries.
     max_retries=5,
@@ -47,7 +53,7 @@ _updater: StatusUpdater | None = None
 )
 def update_slack_status(run_id: int, final: bool = False, trailing: bool = False) -> None:
     """Bring run `run_id`'s Slack status message up to date (see `bot.status.StatusUpdater`)."""
-    logs.bind(run_id=run_id)  # Dramatiq's retry and failure events of this job name the run too
+    bind_log_fields(run_id=run_id)  # Dramatiq's retry and failure events of this job name the run too
     if _updater is None:
         # Another process queued this update; a worker without Slack settings cannot deliver it.
         log.error(
@@ -94,7 +100,7 @@ def install(rt: Runtime) -> None:
     """Register the actor; with SLACK_BOT_TOKEN set, build the updater, observe runs, and give worker
     processes the sweep that delivers final states a dead worker took with it (`bot.final_sweep`)."""
     global _updater
-    jobs.register(update_slack_status)
+    register_actor(update_slack_status)
     settings = rt.settings
     if settings.slack_bot_token is None:
         _updater = None
@@ -105,7 +111,7 @@ def install(rt: Runtime) -> None:
         coordination = RedisCoordination(redis.Redis.from_url(settings.redis_url), budget)
     else:
         coordination = LocalCoordination(budget)
-    service = RunService(rt.database, jobs.DramatiqDispatcher(), rt.events)
+    service = RunService(rt.database, DramatiqDispatcher(), rt.events)
     _updater = StatusUpdater(
         service,
         build_client(settings, wait_on_rate_limits=False),

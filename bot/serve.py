@@ -17,11 +17,7 @@ from types import FrameType
 from bot.app import build_app
 from bot.http_server import HttpLimits, SlackHttpServer
 from bot.plugin import catch_up
-from sync_engine.engine import open_engine
-from sync_engine.errors import SettingsError
-from sync_engine.logs import configure_logging
-from sync_engine.metrics import serve_metrics
-from sync_engine.settings import Settings
+from sync_engine import Settings, SettingsError, configure_logging, open_engine, serve_metrics
 
 __all__ = ["serve"]
 

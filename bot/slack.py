@@ -12,9 +12,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.messages import Message
-from sync_engine import metrics
-from sync_engine.errors import SettingsError
-from sync_engine.settings import Settings
+from sync_engine import Settings, SettingsError, SlackOutcome, slack_request
 
 __all__ = [
     "NO_ACCESS",
@@ -63,12 +61,12 @@ class CountRequests(RetryHandler):
         error: Exception | None = None,
     ) -> bool:
         method = request.url.partition("?")[0].rpartition("/")[2]
-        outcome: metrics.SlackOutcome = "error"
+        outcome: SlackOutcome = "error"
         if response is not None and response.status_code == 429:
             outcome = "rate_limited"
         elif response is not None and response.status_code == 200 and (response.body or {}).get("ok"):
             outcome = "ok"
-        metrics.slack_request(method, outcome)
+        slack_request(method, outcome)
         return False
 
 

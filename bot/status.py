@@ -37,9 +37,7 @@ from tenacity import Retrying, stop_after_attempt, wait_exponential
 from bot import messages
 from bot.coordination import Coordination, LastUpdate, LockHeartbeat
 from bot.slack import NO_ACCESS, error_code, open_dm, retry_after
-from sync_engine.errors import RunNotFoundError
-from sync_engine.records import BatchRun, RunStatus
-from sync_engine.service import RunService
+from sync_engine import BatchRun, RunNotFoundError, RunService, RunStatus
 
 __all__ = ["RateLimited", "StatusPolicy", "StatusUpdater", "TransientSlackError"]
 

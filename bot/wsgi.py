@@ -12,10 +12,11 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from sync_engine import metrics
+from sync_engine import metrics_exposition
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -42,7 +43,7 @@ class SlackWsgi:
             if path == HEALTH_PATH:
                 return _answer(start_response, "200 OK", _HEALTHY, "application/json")
             if path == METRICS_PATH:
-                return _answer(start_response, "200 OK", metrics.exposition(), metrics.CONTENT_TYPE_LATEST)
+                return _answer(start_response, "200 OK", metrics_exposition(), CONTENT_TYPE_LATEST)
         try:
             return self._slack(environ, start_response)
         except Exception as error:

@@ -1,1 +1,73 @@
-"""Re-import Workday customers and their receivables documents into the AR store."""
+"""Re-import Workday customers and their receivables documents into the AR store.
+
+The engine's public surface: what a front end (the Slack app in `bot`) may use. Front ends import only
+from here (`from sync_engine import RunService`), never a submodule; an import-linter contract in
+pyproject.toml enforces it. Modules inside the engine import each other's submodules, never this
+package's names, so that importing any of them first causes no cycle. No name here may be spelled like
+a submodule: import-linter reads `from sync_engine import x` as importing `sync_engine.x` if it exists.
+"""
+
+from sync_engine.cli import service_command
+from sync_engine.clock import utcnow
+from sync_engine.connection_status import ConnectionService, ConnectionStatus, Problem
+from sync_engine.engine import open_engine
+from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError
+from sync_engine.identifiers import (
+    MAX_IDENTIFIERS,
+    TOO_MANY_MESSAGE,
+    WARNING,
+    parse_identifiers,
+    split_identifiers,
+)
+from sync_engine.jobs import UNBOUND as UNBOUND_BROKER
+from sync_engine.jobs import DramatiqDispatcher
+from sync_engine.jobs import register as register_actor
+from sync_engine.logs import bind as bind_log_fields
+from sync_engine.logs import configure_logging
+from sync_engine.metrics import SlackOutcome, serve_metrics, slack_request
+from sync_engine.metrics import exposition as metrics_exposition
+from sync_engine.periodic import Periodic
+from sync_engine.progress import RunEvent, RunEventKind
+from sync_engine.records import BatchRun, IdentifierType, RunStatus
+from sync_engine.runtime import Runtime
+from sync_engine.service import RunService
+from sync_engine.settings import Settings, load_settings
+from sync_engine.shared_state import shared_redis
+
+__all__ = [
+    "MAX_IDENTIFIERS",
+    "TOO_MANY_MESSAGE",
+    "UNBOUND_BROKER",
+    "WARNING",
+    "BatchRun",
+    "ConnectionService",
+    "ConnectionStatus",
+    "DramatiqDispatcher",
+    "IdentifierError",
+    "IdentifierType",
+    "Periodic",
+    "Problem",
+    "ResyncError",
+    "RunEvent",
+    "RunEventKind",
+    "RunNotFoundError",
+    "RunService",
+    "RunStatus",
+    "Runtime",
+    "Settings",
+    "SettingsError",
+    "SlackOutcome",
+    "bind_log_fields",
+    "configure_logging",
+    "load_settings",
+    "metrics_exposition",
+    "open_engine",
+    "parse_identifiers",
+    "register_actor",
+    "serve_metrics",
+    "service_command",
+    "shared_redis",
+    "slack_request",
+    "split_identifiers",
+    "utcnow",
+]

@@ -165,7 +165,7 @@ def worker(
         database.dispose()
     # No --queues: the workers consume every queue declared, the engine's and its plugins' (Slack updates).
     argv = [
-        sys.executable, "-m", "sync_engine.worker_cli", "sync_engine.worker_process",
+        sys.executable, "-m", "sync_engine.dramatiq_main", "sync_engine.worker_boot",
         "--processes", str(processes),
         "--threads", str(threads or settings.worker_threads),
         "--skip-logging",

@@ -13,7 +13,12 @@ from sync_engine.periodic import Periodic
 from sync_engine.store import items
 from sync_engine.store.database import Database
 
-__all__ = ["LeaseKeeper"]
+__all__ = ["ITEM_LEASE", "LEASE_RENEWAL", "LeaseKeeper"]
+
+#: How long a claimed item stays with its worker without renewal.
+ITEM_LEASE = timedelta(seconds=15)
+#: How often a live worker renews its leases (well inside ITEM_LEASE).
+LEASE_RENEWAL = timedelta(seconds=3)
 
 
 class LeaseKeeper:

@@ -10,32 +10,17 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Protocol
 
-import redis
-
 from sync_engine.errors import SettingsError
-from sync_engine.leases import LeaseKeeper
+from sync_engine.leases import ITEM_LEASE, LEASE_RENEWAL, LeaseKeeper
 from sync_engine.progress import RunEvents
 from sync_engine.settings import Settings
 from sync_engine.store.database import Database
-from sync_engine.workday import (
-    LocalGate,
-    MemoryTokenStore,
-    RedisGate,
-    RedisTokenStore,
-    RetryPolicy,
-    WorkdayClient,
-)
+from sync_engine.workday import WorkdayClient
+from sync_engine.workday_client import build_workday_client
 
 __all__ = ["Runtime", "WorkerTask", "configure", "current"]
-
-
-#: How long a claimed item stays with its worker without renewal.
-ITEM_LEASE = timedelta(seconds=15)
-#: How often a live worker renews its leases (well inside ITEM_LEASE).
-LEASE_RENEWAL = timedelta(seconds=3)
 
 
 class WorkerTask(Protocol):
@@ -84,31 +69,6 @@ class Runtime:
                 self.workday_client.close()
                 self.workday_client = None
         self.database.dispose()
-
-
-def build_workday_client(settings: Settings, *, retry: RetryPolicy | None = None) -> WorkdayClient:
-    """A client whose request caps and token are shared by every process when Redis is configured."""
-    workday = settings.workday()
-    if settings.redis_url:
-        connection = redis.Redis.from_url(settings.redis_url)
-        return WorkdayClient(
-            workday,
-            gate=RedisGate(
-                connection,
-                workday.tenant,
-                workday.max_in_flight,
-                workday.rate_limit,
-                hold_seconds=workday.timeout + 30,
-            ),
-            token_store=RedisTokenStore(connection, f"workday-resync:token:{workday.tenant}"),
-            retry=retry,
-        )
-    return WorkdayClient(
-        workday,
-        gate=LocalGate(workday.max_in_flight, workday.rate_limit),
-        token_store=MemoryTokenStore(),
-        retry=retry,
-    )
 
 
 _current: Runtime | None = None

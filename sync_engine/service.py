@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sync_engine import metrics
 from sync_engine.clock import utcnow
-from sync_engine.connection import ConnectionService
+from sync_engine.connection_status import ConnectionService
 from sync_engine.dispatch import Dispatcher
 from sync_engine.identifiers import parse_identifiers
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents

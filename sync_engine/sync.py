@@ -17,10 +17,11 @@ from sync_engine.errors import (
     WorkdayTransientError,
     WorkdayUnresponsiveError,
 )
+from sync_engine.leases import ITEM_LEASE
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.records import CustomerSnapshot, IdentifierType, RunStatus
 from sync_engine.run_errors import START_ATTEMPTS_EXHAUSTED, attempts_unfinished, describe_failure
-from sync_engine.runtime import ITEM_LEASE, Runtime
+from sync_engine.runtime import Runtime
 from sync_engine.store import items, runs
 from sync_engine.store.customers import overwrite_customer
 from sync_engine.store.items import ItemToSync

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sync_engine.connection import ConnectionStatus
+from sync_engine.connection_status import ConnectionStatus
 from sync_engine.progress import RunEvent
 from sync_engine.records import BatchRun, IdentifierType, RunStatus
 from sync_engine.runtime import Runtime

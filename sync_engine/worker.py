@@ -1,7 +1,7 @@
 """Where jobs run: the broker for the settings, the embedded in-process worker, and worker boot.
 
 With REDIS_URL, `workday-resync worker` starts Dramatiq's own worker processes on this module (see
-`sync_engine.worker_process`); without it, the CLI runs an `EmbeddedWorker` inside its own process.
+`sync_engine.worker_boot`); without it, the CLI runs an `EmbeddedWorker` inside its own process.
 """
 
 from __future__ import annotations

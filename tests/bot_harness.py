@@ -22,11 +22,12 @@ from devtools.slack_emulator import SlackEmulator, SlackUser
 from sync_engine import jobs
 from sync_engine.errors import SettingsError
 from sync_engine.records import BatchRun
-from sync_engine.runtime import Runtime, build_workday_client, configure
+from sync_engine.runtime import Runtime, configure
 from sync_engine.service import RunService
 from sync_engine.settings import Settings
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import Sandbox, SandboxData
+from sync_engine.workday_client import build_workday_client
 from sync_engine.worker import EmbeddedWorker, build_broker
 
 T = TypeVar("T")

@@ -12,15 +12,14 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import connection, messages
+from bot import connection_blocks, messages
 from bot.handlers.badge import form_closed, show_outcome
 from bot.handlers.commands import send_history
 from bot.handlers.deps import Deps
 from bot.ids import ActionId
 from bot.modal import counter_text, read_modal, shown_counter
 from bot.slack import error_code, post_privately
-from sync_engine.errors import RunNotFoundError
-from sync_engine.records import BatchRun
+from sync_engine import BatchRun, RunNotFoundError
 
 __all__ = ["register"]
 
@@ -105,9 +104,9 @@ def register(app: App, deps: Deps) -> None:
         modal = read_modal((view.get("state") or {}).get("values") or {})
         count = modal.count()
         badge = metadata.connection
-        if badge == connection.CHECKING:
+        if badge == connection_blocks.CHECKING:
             # The form opened before its check was done: show the outcome if it is in by now.
-            badge = connection.badge(deps.connection.status_within(0))
+            badge = connection_blocks.badge(deps.connection.status_within(0))
         if shown_counter(view) == counter_text(count) and badge == metadata.connection:
             return
 
@@ -134,7 +133,7 @@ def register(app: App, deps: Deps) -> None:
             if not form_closed(error, view["id"]):
                 raise
             return  # the admin closed the form while we counted: nothing left to update
-        if badge == connection.CHECKING:
+        if badge == connection_blocks.CHECKING:
             # This update put "checking" back (over the opener's hash): it must replace it itself.
             show_outcome(deps, client, shown["view"], render)
 

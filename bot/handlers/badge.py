@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import connection
+from bot import connection_blocks
 from bot.handlers.deps import Deps
 from bot.slack import error_code
 
@@ -42,9 +42,11 @@ def show_outcome(deps: Deps, client: WebClient, shown: JsonDict, render: Callabl
     status = deps.connection.status()
     try:
         if status.blocks_runs:
-            client.views_update(view_id=shown["id"], view=connection.not_connected_view(status))
+            client.views_update(view_id=shown["id"], view=connection_blocks.not_connected_view(status))
             return
-        client.views_update(view_id=shown["id"], hash=shown["hash"], view=render(connection.badge(status)))
+        client.views_update(
+            view_id=shown["id"], hash=shown["hash"], view=render(connection_blocks.badge(status))
+        )
     except SlackApiError as error:
         # hash_conflict: the admin's keystroke updated the form since; that update shows the outcome.
         if error_code(error) != "hash_conflict" and not form_closed(error, shown["id"]):

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot import connection, messages
+from bot import connection_blocks, messages
 from bot.handlers.badge import show_outcome
 from bot.handlers.deps import Deps
 from bot.ids import COMMAND
@@ -55,7 +55,7 @@ def register(app: App, deps: Deps) -> None:
         if words[0] == "status":
             # Already acknowledged: a check that is not cached only delays this ephemeral answer.
             status = deps.connection.status()
-            respond(**connection.status_message(status).kwargs(), response_type="ephemeral")
+            respond(**connection_blocks.status_message(status).kwargs(), response_type="ephemeral")
             return
         if words[0] == "history":
             send_history(deps, respond, offset=0)
@@ -74,9 +74,9 @@ def _open_request(
     channel_id, user_id = body["channel_id"], body["user_id"]
     status = deps.connection.status_within(max(0.0, CHECK_DEADLINE - (time.monotonic() - arrived)))
     if status is not None and status.blocks_runs:
-        respond(**connection.not_connected(status).kwargs(), response_type="ephemeral")
+        respond(**connection_blocks.not_connected(status).kwargs(), response_type="ephemeral")
         return
-    view = deps.forms.render(user_id, channel_id=channel_id, connection=connection.badge(status))
+    view = deps.forms.render(user_id, channel_id=channel_id, connection=connection_blocks.badge(status))
     opened = deps.forms.open(client, user_id, body["trigger_id"], view)
     if status is None:
         show_outcome(

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 
 from bot.admins import AdminCheck
 from bot.forms import RequestForms
-from sync_engine.connection import ConnectionService
-from sync_engine.service import RunService
-from sync_engine.settings import Settings
+from sync_engine import ConnectionService, RunService, Settings
 
 __all__ = ["Deps"]
 

@@ -15,7 +15,7 @@ from devtools.slack_emulator.server import EmulatorServer
 from devtools.slack_emulator.state import Channel, Ephemeral, Message, User, Workspace
 from devtools.slack_emulator.transcript import AppDelivery, EventLog, RecordedCall
 from devtools.slack_emulator.views import view_object
-from sync_engine.serving import ServerThread
+from sync_engine.server_thread import ServerThread
 
 __all__ = ["SlackEmulator"]
 

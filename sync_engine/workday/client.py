@@ -506,4 +506,3 @@ def _invalid_positions(fault: SoapFault, batch: list[str]) -> set[int]:
             return set()
         positions.add(position)
     return positions
-

@@ -22,11 +22,12 @@ from sync_engine import jobs, sync
 from sync_engine.errors import WorkdayTransientError
 from sync_engine.records import IdentifierType, RunStatus
 from sync_engine.run_errors import START_ATTEMPTS_EXHAUSTED
-from sync_engine.runtime import Runtime, build_workday_client, configure
+from sync_engine.runtime import Runtime, configure
 from sync_engine.service import RunService
 from sync_engine.store.database import Database
 from sync_engine.sync import MAX_START_ATTEMPTS
 from sync_engine.workday.sandbox import Sandbox, SandboxData
+from sync_engine.workday_client import build_workday_client
 from sync_engine.worker import EmbeddedWorker, build_broker
 
 #: Each response takes this long, so that a 12-customer run lasts long enough to be interrupted.
@@ -128,7 +129,7 @@ def test_redis_worker_killed_midway_is_resumed_by_a_new_worker(
                     sys.executable,
                     "-m",
                     "dramatiq",
-                    "sync_engine.worker_process",
+                    "sync_engine.worker_boot",
                     "--processes",
                     "1",
                     "--threads",

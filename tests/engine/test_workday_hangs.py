@@ -10,8 +10,8 @@ import time
 from harness import FAST_RETRY, Stack, assert_store_matches_workday, expected_counts
 
 from sync_engine.records import IdentifierType, RunStatus
-from sync_engine.runtime import build_workday_client
 from sync_engine.store.customers import load_customer
+from sync_engine.workday_client import build_workday_client
 
 SRC = IdentifierType.SOURCE_ID
 

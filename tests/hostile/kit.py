@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 from sqlalchemy import func, select
 
 from devtools.slack_emulator import SlackUser
-from sync_engine.serving import ServerThread
+from sync_engine.server_thread import ServerThread
 from sync_engine.store.database import Database
 from sync_engine.store.models import BatchRunRow, RunItemRow
 

@@ -36,13 +36,14 @@ from sqlalchemy.orm import Session
 from devtools.slack_emulator import SlackEmulator
 from sync_engine import jobs
 from sync_engine.records import BatchRun, CustomerSnapshot, IdentifierType, ItemStatus
-from sync_engine.runtime import Runtime, build_workday_client, configure
+from sync_engine.runtime import Runtime, configure
 from sync_engine.service import RunService
 from sync_engine.store.customers import load_customer, overwrite_customer
 from sync_engine.store.database import Database
 from sync_engine.store.models import Base, RunItemRow
 from sync_engine.workday import RetryPolicy
 from sync_engine.workday.sandbox import Sandbox, SandboxData
+from sync_engine.workday_client import build_workday_client
 from sync_engine.worker import EmbeddedWorker, build_broker
 
 T = TypeVar("T")
@@ -213,7 +214,7 @@ def worker_environment(sandbox: Sandbox, database: Database, redis_url: str, **e
 
 
 class WorkerProcess:
-    """`dramatiq sync_engine.worker_process` (what `workday-resync worker` starts) in its own session."""
+    """`dramatiq sync_engine.worker_boot` (what `workday-resync worker` starts) in its own session."""
 
     def __init__(
         self,
@@ -230,7 +231,7 @@ class WorkerProcess:
                 sys.executable,
                 "-m",
                 "dramatiq",
-                "sync_engine.worker_process",
+                "sync_engine.worker_boot",
                 "--processes",
                 "1",
                 "--threads",

@@ -1,7 +1,7 @@
 """Worker processes die (SIGKILL) or are stopped (SIGTERM) in the middle of 50-customer runs.
 
 Every trial: the store holds the old version of 50 customers, Workday the new one; a real
-`dramatiq sync_engine.worker_process` syncs them and is killed at a random point (while resolving, or
+`dramatiq sync_engine.worker_boot` syncs them and is killed at a random point (while resolving, or
 after a random number of customers plus a random fraction of a second, so often mid-write). At the
 kill, every customer in the store is wholly old or wholly new; after a new worker starts, the run
 reaches Completed, every customer is new and the counts equal Workday's.

@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 from bot_harness import ADMIN, CHANNEL, PLAIN, Bot, fields
 
-from bot import connection, messages
+from bot import connection_blocks, messages
 from bot.app import build_app
-from bot.connection import CHECKING
+from bot.connection_blocks import CHECKING
 from bot.http_server import SlackHttpServer
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import request_modal
 from bot.mrkdwn import date_token
 from devtools.slack_emulator import SlackUser
 from devtools.slack_emulator.limits import check_message, check_view
-from sync_engine.connection import ConnectionStatus, Problem
+from sync_engine.connection_status import ConnectionStatus, Problem
 from sync_engine.records import BatchRun, IdentifierType, RunCounts, RunStatus
 
 CHECK_REQUESTS = {"token": 1, "Get_Customers": 1, "Get_Customer_Payments": 1, "invoices": 1}
@@ -259,12 +259,12 @@ def make_status(problem: Problem | None, reason: str | None = None, **changes: A
 def test_every_connection_builder_is_within_slacks_limits_and_escapes_the_reason(
     status: ConnectionStatus,
 ) -> None:
-    shown = connection.status_message(status)
-    explained = connection.not_connected(status)
+    shown = connection_blocks.status_message(status)
+    explained = connection_blocks.not_connected(status)
     check_message(shown.text, shown.blocks)
     check_message(explained.text, explained.blocks)
-    check_view(connection.not_connected_view(status))
-    check_view(request_modal(channel_id=CHANNEL, connection=connection.badge(status)))
+    check_view(connection_blocks.not_connected_view(status))
+    check_view(request_modal(channel_id=CHANNEL, connection=connection_blocks.badge(status)))
     for blocks in (shown.blocks, explained.blocks):
         assert "<!channel>" not in json.dumps(blocks)
     assert "<for>" not in json.dumps(shown.blocks)

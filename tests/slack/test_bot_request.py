@@ -12,7 +12,7 @@ import pytest
 from bot_harness import ADMIN, CHANNEL, Bot, running_bot
 
 from bot import app as slack_app
-from bot.connection import CHECKING
+from bot.connection_blocks import CHECKING
 from bot.ids import COMMAND, ActionId, BlockId
 from devtools.slack_emulator import SlackEmulator, SlackUser
 from sync_engine.records import RunStatus

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from devtools.slack_emulator import ClientRejected, SlackEmulator
+from sync_engine.server_thread import ServerThread
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -67,12 +67,10 @@ def bolt(slack: SlackEmulator, client: WebClient) -> Iterator[Bolt]:
         server_class=_ThreadingWSGIServer,
         handler_class=_QuietHandler,
     )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = ServerThread(server, "bolt-wsgi")
     thread.start()
     yield Bolt(app, f"http://127.0.0.1:{server.server_port}/slack/events")
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    thread.stop()
 
 
 def plain(text: str) -> dict[str, Any]:

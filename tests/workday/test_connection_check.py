@@ -14,14 +14,15 @@ import redis
 from harness import FAST_RETRY, sandbox_settings
 from pydantic import SecretStr
 
-import sync_engine.connection
+import sync_engine.connection_status
 from sync_engine import jobs
-from sync_engine.connection import ConnectionService, MemoryCheckCache, Problem
+from sync_engine.connection_status import ConnectionService, MemoryCheckCache, Problem
 from sync_engine.records import IdentifierType, RunStatus
-from sync_engine.runtime import Runtime, build_workday_client, configure
+from sync_engine.runtime import Runtime, configure
 from sync_engine.service import RunService
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import Sandbox, SandboxData
+from sync_engine.workday_client import build_workday_client
 from sync_engine.worker import EmbeddedWorker, build_broker
 
 #: One token refresh, then one request per operation a sync calls.
@@ -199,7 +200,7 @@ def test_a_workday_that_does_not_answer_is_given_up_on_in_seconds(
     sandbox: Sandbox, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A sync waits WORKDAY_TIMEOUT (minutes) per request; the check, which holds a Slack thread, does not.
-    monkeypatch.setattr(sync_engine.connection, "CHECK_TIMEOUT", 0.3)
+    monkeypatch.setattr(sync_engine.connection_status, "CHECK_TIMEOUT", 0.3)
     sandbox.knobs.latency = 1.0
 
     status = connection(sandbox, sqlite_database, workday_timeout=120.0).status()

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from sync_engine.serving import ServerThread
+from sync_engine.server_thread import ServerThread
 from sync_engine.settings import WorkdaySettings
 from sync_engine.workday.sandbox.auth import TokenStore, sandbox_credentials
 from sync_engine.workday.sandbox.data import SandboxData

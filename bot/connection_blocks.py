@@ -9,7 +9,7 @@ from bot.ids import COMMAND
 from bot.messages import Message, not_configured, status_label
 from bot.modal import TITLE
 from bot.mrkdwn import clip, date_token, escape
-from sync_engine.connection import ConnectionStatus, Problem
+from sync_engine import ConnectionStatus, Problem
 
 __all__ = ["CHECKING", "badge", "not_connected", "not_connected_view", "status_message"]
 

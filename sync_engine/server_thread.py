@@ -1,4 +1,4 @@
-"""A stdlib HTTP server served on a daemon thread: the sandbox, the Slack emulator and the bot use it."""
+"""A stdlib HTTP server on a daemon thread: the Workday sandbox, the Slack emulator and tests use it."""
 
 from __future__ import annotations
 

@@ -21,12 +21,13 @@ import redis
 from sync_engine.clock import utcnow
 from sync_engine.errors import SettingsError
 from sync_engine.records import BatchRun
-from sync_engine.runtime import build_workday_client
 from sync_engine.settings import Settings
-from sync_engine.store import connections, runs
+from sync_engine.shared_state import shared_redis
+from sync_engine.store import runs, verified_connections
 from sync_engine.store.database import Database
 from sync_engine.workday.check import CHECK_RETRY, CHECK_TIMEOUT, Problem, WorkdayCheck, check_workday
 from sync_engine.workday.client import WorkdayClient
+from sync_engine.workday_client import build_workday_client
 
 __all__ = [
     "CACHE_SECONDS",
@@ -196,7 +197,7 @@ class ConnectionService:
             check = check_workday(client)
         if check.connected:
             with self._database.session() as session:
-                connections.record_verified(session, workday.tenant, check.checked_at)
+                verified_connections.record_verified(session, workday.tenant, check.checked_at)
         else:
             log.warning("Workday connection check failed: %s", check.reason, extra={"problem": check.problem})
         self._cache.put(check)
@@ -204,7 +205,7 @@ class ConnectionService:
 
     def _status(self, check: WorkdayCheck, tenant: str | None) -> ConnectionStatus:
         with self._database.session() as session:
-            verified_at = connections.last_verified(session, tenant) if tenant is not None else None
+            verified_at = verified_connections.last_verified(session, tenant) if tenant is not None else None
             history = runs.list_runs(session, limit=1)
         return ConnectionStatus(
             connected=check.connected,
@@ -225,10 +226,7 @@ def _check_client(settings: Settings) -> WorkdayClient:
 
 
 def _default_cache(settings: Settings) -> CheckCache:
-    if settings.redis_url:
-        tenant = settings.workday_tenant or "-"
-        client = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
-        )
-        return RedisCheckCache(client, f"workday-resync:connection:{tenant}")
-    return MemoryCheckCache()
+    client = shared_redis(settings, timeout=REDIS_TIMEOUT)
+    if client is None:
+        return MemoryCheckCache()
+    return RedisCheckCache(client, f"workday-resync:connection:{settings.workday_tenant or '-'}")
