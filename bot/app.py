@@ -15,8 +15,8 @@ from bot.guards import require_user, well_formed
 from bot.handlers import Deps, register
 from bot.opened_views import MemoryOpenedViews, RedisOpenedViews
 from bot.replay import MemorySeen, RedisSeen, replay_guard
-from bot.slack import CountRequests, build_client
 from bot.verification import signed_by_slack
+from bot.web_api import CountRequests, build_client
 from sync_engine import RunService, Settings, SettingsError, shared_redis
 
 __all__ = ["build_app"]

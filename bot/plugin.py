@@ -16,8 +16,8 @@ import redis
 
 from bot.coordination import Coordination, LocalCoordination, RateBudget, RedisCoordination
 from bot.final_sweep import FinalStateSweep
-from bot.slack import build_client
 from bot.status import StatusPolicy, StatusUpdater
+from bot.web_api import build_client
 from sync_engine import (
     UNBOUND_BROKER,
     DramatiqDispatcher,

@@ -36,7 +36,7 @@ from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from bot import messages
 from bot.coordination import Coordination, LastUpdate, LockHeartbeat
-from bot.slack import NO_ACCESS, error_code, open_dm, retry_after
+from bot.web_api import NO_ACCESS, error_code, open_dm, retry_after
 from sync_engine import BatchRun, RunNotFoundError, RunService, RunStatus
 
 __all__ = ["RateLimited", "StatusPolicy", "StatusUpdater", "TransientSlackError"]

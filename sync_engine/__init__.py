@@ -10,7 +10,7 @@ a submodule: import-linter reads `from sync_engine import x` as importing `sync_
 from sync_engine.cli import service_command
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService, ConnectionStatus, Problem
-from sync_engine.engine import open_engine
+from sync_engine.domain import BatchRun, IdentifierType, RunStatus
 from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError
 from sync_engine.identifiers import (
     MAX_IDENTIFIERS,
@@ -26,13 +26,13 @@ from sync_engine.logs import bind as bind_log_fields
 from sync_engine.logs import configure_logging
 from sync_engine.metrics import SlackOutcome, serve_metrics, slack_request
 from sync_engine.metrics import exposition as metrics_exposition
-from sync_engine.periodic import Periodic
 from sync_engine.progress import RunEvent, RunEventKind
-from sync_engine.records import BatchRun, IdentifierType, RunStatus
+from sync_engine.repeating_task import Periodic
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import Settings, load_settings
 from sync_engine.shared_state import shared_redis
+from sync_engine.startup import open_engine
 
 __all__ = [
     "MAX_IDENTIFIERS",

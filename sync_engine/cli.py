@@ -18,14 +18,14 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from sync_engine.engine import open_engine
+from sync_engine.domain import BatchRun, IdentifierType, RunStatus
 from sync_engine.errors import IdentifierError, ResyncError
 from sync_engine.identifiers import WARNING, parse_identifiers
 from sync_engine.logs import configure_logging
 from sync_engine.metrics import worker_environment
 from sync_engine.plugins import load_commands
-from sync_engine.records import BatchRun, IdentifierType, RunStatus
 from sync_engine.settings import load_settings
+from sync_engine.startup import open_engine
 from sync_engine.store.database import Database
 from sync_engine.terminal import follow_run, history_table, print_connection, print_outcome
 

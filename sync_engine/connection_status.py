@@ -19,8 +19,8 @@ from typing import Protocol
 import redis
 
 from sync_engine.clock import utcnow
+from sync_engine.domain import BatchRun
 from sync_engine.errors import SettingsError
-from sync_engine.records import BatchRun
 from sync_engine.settings import Settings
 from sync_engine.shared_state import shared_redis
 from sync_engine.store import runs, verified_connections

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import SecretStr
 from rich.console import Console
 
-from sync_engine.engine import open_engine
+from sync_engine.domain import IdentifierType, RunCounts, RunStatus
 from sync_engine.identifiers import WARNING
-from sync_engine.records import IdentifierType, RunCounts, RunStatus
 from sync_engine.settings import load_settings
+from sync_engine.startup import open_engine
 from sync_engine.terminal import follow_run, history_table
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 

@@ -6,8 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from sync_engine.domain import IdentifierType
 from sync_engine.errors import IdentifierError
-from sync_engine.records import IdentifierType
 
 __all__ = [
     "MAX_IDENTIFIERS",

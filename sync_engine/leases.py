@@ -9,7 +9,7 @@ import threading
 from datetime import timedelta
 
 from sync_engine.clock import utcnow
-from sync_engine.periodic import Periodic
+from sync_engine.repeating_task import Periodic
 from sync_engine.store import items
 from sync_engine.store.database import Database
 

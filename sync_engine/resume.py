@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sync_engine.clock import utcnow
-from sync_engine.dispatch import Dispatcher
-from sync_engine.periodic import Periodic
-from sync_engine.records import RunStatus
+from sync_engine.domain import RunStatus
+from sync_engine.repeating_task import Periodic
 from sync_engine.runtime import Runtime
+from sync_engine.service import Dispatcher
 from sync_engine.store import items, runs
 from sync_engine.sync import finish_if_done
 

@@ -24,7 +24,7 @@ __all__ = ["Runtime", "WorkerTask", "configure", "current"]
 
 
 class WorkerTask(Protocol):
-    """Background work a worker process runs beside its jobs (e.g. a `sync_engine.periodic.Periodic`)."""
+    """Background work a worker process runs beside its jobs (e.g. a `repeating_task.Periodic`)."""
 
     def start(self) -> None: ...
 
@@ -46,7 +46,7 @@ class Runtime:
     workday_client: WorkdayClient | None = None
     #: Names of the plugins installed into this runtime (see `sync_engine.plugins`).
     plugins: set[str] = field(default_factory=set)
-    #: Started when a worker boots here and stopped when it shuts down (`sync_engine.worker`); plugins add
+    #: Started when a worker boots here and stopped when it shuts down (`sync_engine.broker`); plugins add
     #: theirs in `install(rt)`. Processes that only send work (the CLI, `serve` with Redis) never start them.
     worker_tasks: list[WorkerTask] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -7,24 +7,32 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
 from sync_engine import metrics
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
-from sync_engine.dispatch import Dispatcher
+from sync_engine.domain import BatchRun, IdentifierType, RunStatus
 from sync_engine.identifiers import parse_identifiers
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
-from sync_engine.records import BatchRun, IdentifierType, RunStatus
 from sync_engine.settings import Settings
 from sync_engine.store import notes, runs
 from sync_engine.store.database import Database
 
-__all__ = ["RunService"]
+__all__ = ["Dispatcher", "RunService"]
 
 log = logging.getLogger(__name__)
+
+
+class Dispatcher(Protocol):
+    """Sends jobs to the broker; `sync_engine.jobs.DramatiqDispatcher` is the real one (a protocol, so
+    the service need not import the actors that import it)."""
+
+    def start_run(self, run_id: int) -> None: ...
+
+    def sync_customer(self, item_id: int) -> None: ...
 
 
 class RunService:

@@ -11,6 +11,7 @@ import logging
 
 from sync_engine import logs, metrics
 from sync_engine.clock import utcnow
+from sync_engine.domain import CustomerSnapshot, IdentifierType, RunStatus
 from sync_engine.errors import (
     WorkdayConfigurationError,
     WorkdayPermanentError,
@@ -19,7 +20,6 @@ from sync_engine.errors import (
 )
 from sync_engine.leases import ITEM_LEASE
 from sync_engine.progress import RunEvent, RunEventKind
-from sync_engine.records import CustomerSnapshot, IdentifierType, RunStatus
 from sync_engine.run_errors import START_ATTEMPTS_EXHAUSTED, attempts_unfinished, describe_failure
 from sync_engine.runtime import Runtime
 from sync_engine.store import items, runs

@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sync_engine.connection_status import ConnectionStatus
+from sync_engine.domain import BatchRun, IdentifierType, RunStatus
 from sync_engine.progress import RunEvent
-from sync_engine.records import BatchRun, IdentifierType, RunStatus
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 

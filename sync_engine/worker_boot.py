@@ -11,12 +11,12 @@ import threading
 import time
 from types import FrameType
 
+from sync_engine.broker import RunMaintenance, build_broker
 from sync_engine.logs import configure_logging
 from sync_engine.metrics import worker_metrics_configured
 from sync_engine.runtime import Runtime, configure
 from sync_engine.settings import load_settings
 from sync_engine.store.database import Database
-from sync_engine.worker import RunMaintenance, build_broker
 
 #: Seconds within which a second SIGTERM is the same stop request delivered twice.
 DUPLICATE_SIGTERM_WINDOW = 1.0

@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
+from kits.slack_bot import slack_workspace
 from sqlalchemy import text
 
+from devtools.slack_emulator import SlackEmulator
 from devtools.stores import scratch_store
 from sync_engine import jobs
 from sync_engine.store.database import Database
@@ -139,3 +141,10 @@ def fast_job_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     for actor in jobs.actors():
         monkeypatch.setitem(actor.options, "min_backoff", 10)
         monkeypatch.setitem(actor.options, "max_backoff", 50)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    """A Slack workspace emulated over HTTP (the Slack app's tests and the emulator's own)."""
+    with slack_workspace() as emulator:
+        yield emulator

@@ -18,7 +18,7 @@ from bot.handlers.commands import send_history
 from bot.handlers.deps import Deps
 from bot.ids import ActionId
 from bot.modal import counter_text, read_modal, shown_counter
-from bot.slack import error_code, post_privately
+from bot.web_api import error_code, post_privately
 from sync_engine import BatchRun, RunNotFoundError
 
 __all__ = ["register"]

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import connection_blocks
 from bot.handlers.deps import Deps
-from bot.slack import error_code
+from bot.web_api import error_code
 
 __all__ = ["form_closed", "show_outcome"]
 

@@ -23,7 +23,7 @@ from bot.handlers.deps import Deps
 from bot.ids import BlockId, CallbackId
 from bot.modal import read_modal, validate
 from bot.opened_views import OpenedViewsUnavailable
-from bot.slack import post_privately
+from bot.web_api import post_privately
 from sync_engine import IdentifierError
 
 __all__ = ["FORM_UNCHECKED", "FORM_UNREADABLE", "register"]

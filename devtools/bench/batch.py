@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from devtools.bench.scenario import Caps
-from sync_engine.records import IdentifierType, RunStatus
+from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.workday.sandbox import DEFAULT_API_VERSION, Sandbox
 
 __all__ = ["BatchResult", "run_batch"]
@@ -116,12 +116,12 @@ def _run(
 ) -> tuple[str, float, int, int, float]:
     # Imported here: the parent process needs none of the engine's machinery.
     from sync_engine import jobs
+    from sync_engine.broker import EmbeddedWorker, build_broker
     from sync_engine.progress import RunEvent, RunEventKind
     from sync_engine.runtime import Runtime, configure
     from sync_engine.service import RunService
     from sync_engine.settings import Settings
     from sync_engine.store.database import Database
-    from sync_engine.worker import EmbeddedWorker, build_broker
 
     settings = Settings(_env_file=None, **values)
     database = Database(settings.database_url)

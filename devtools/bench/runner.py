@@ -15,7 +15,7 @@ from devtools.bench.overwrite import time_overwrite
 from devtools.bench.report import BenchRow, megabytes, seconds
 from devtools.bench.scenario import NAIVE_PAGES, Caps, DataSpec, Floor, floor_of
 from devtools.stores import scratch_store
-from sync_engine.records import RunStatus
+from sync_engine.domain import RunStatus
 from sync_engine.workday.sandbox import Sandbox, SandboxKnobs
 
 __all__ = ["FULL", "QUICK", "BenchOptions", "BenchReport", "run_bench"]

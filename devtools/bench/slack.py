@@ -24,10 +24,10 @@ from bot.ids import COMMAND, ActionId, BlockId
 from bot.messages import HISTORY_PAGE_SIZE
 from devtools.bench import BenchRow
 from devtools.slack_emulator import AppResponse, SlackEmulator, SlackUser
-from sync_engine.engine import open_engine
-from sync_engine.records import BatchRun, IdentifierType
+from sync_engine.domain import BatchRun, IdentifierType
 from sync_engine.service import RunService
 from sync_engine.settings import Settings
+from sync_engine.startup import open_engine
 from sync_engine.workday.sandbox import Sandbox, SandboxData, SandboxKnobs
 
 __all__ = ["ACK_GOAL", "slack_rows"]

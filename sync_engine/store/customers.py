@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from sync_engine.records import CreditNote, Customer, CustomerSnapshot, Invoice, Payment
+from sync_engine.domain import CreditNote, Customer, CustomerSnapshot, Invoice, Payment
 from sync_engine.store.models import Base, CreditNoteRow, CustomerRow, InvoiceRow, PaymentRow
 
 __all__ = ["OverwriteOutcome", "count_documents", "load_customer", "overwrite_customer"]

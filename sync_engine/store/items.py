@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from sync_engine.records import Customer, ItemStatus, RunStatus
+from sync_engine.domain import Customer, ItemStatus, RunStatus
 from sync_engine.run_errors import NOT_FOUND_ON_WORKDAY
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.database import Database

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sync_engine.domain import RunStatus
 from sync_engine.errors import RunNotFoundError
-from sync_engine.records import RunStatus
 from sync_engine.store.models import BatchRunRow
 
 __all__ = ["finished_runs_lacking_note", "save_notes"]

@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from sync_engine.domain import BatchRun, IdentifierType, ItemStatus, RunCounts, RunStatus
 from sync_engine.errors import RunNotFoundError
-from sync_engine.records import BatchRun, IdentifierType, ItemStatus, RunCounts, RunStatus
 from sync_engine.run_errors import NOTHING_RESOLVED, failure_message, fatal_message
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.models import BatchRunRow, RunItemRow

@@ -22,6 +22,7 @@ from typing import Any, Self
 
 import httpx
 
+from sync_engine.domain import Customer, CustomerSnapshot, IdentifierType, Resolution
 from sync_engine.errors import (
     WorkdayConfigurationError,
     WorkdayNotAuthorizedError,
@@ -29,7 +30,6 @@ from sync_engine.errors import (
     WorkdayPageTooLargeError,
     WorkdayPermanentError,
 )
-from sync_engine.records import Customer, CustomerSnapshot, IdentifierType, Resolution
 from sync_engine.settings import WorkdaySettings
 from sync_engine.workday.auth import MemoryTokenStore, TokenManager, TokenStore
 from sync_engine.workday.gate import LocalGate, RequestGate

@@ -30,7 +30,7 @@ from typing import Protocol
 
 import redis
 
-from sync_engine.periodic import Periodic
+from sync_engine.repeating_task import Periodic
 from sync_engine.settings import WorkdaySettings
 
 __all__ = [
@@ -183,6 +183,7 @@ class Pace:
             return None
         rate = configured if previous is None else previous.rate(configured, now)
         return Pace(max(_FLOOR_SHARE * configured, _DECREASE * rate), rate, now)
+
 
 # KEYS[1] = pace; ARGV[1] = configured rate: the rate now (as text: Lua numbers become integers).
 _CURRENT = """

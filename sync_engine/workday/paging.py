@@ -22,8 +22,8 @@ import math
 import threading
 from dataclasses import dataclass, field
 
+from sync_engine.domain import CreditNote, Invoice, Payment
 from sync_engine.errors import WorkdayPermanentError, WorkdayTransientError
-from sync_engine.records import CreditNote, Invoice, Payment
 from sync_engine.workday.rest import InvoicesPage
 from sync_engine.workday.soap import PaymentsPage
 

@@ -19,8 +19,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from sync_engine.domain import Payment
 from sync_engine.errors import WorkdayTransientError
-from sync_engine.records import Payment
 
 __all__ = ["PaidForOthers", "PayerEntry", "payment_owner"]
 

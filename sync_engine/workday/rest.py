@@ -16,8 +16,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sync_engine.domain import CreditNote, Invoice
 from sync_engine.errors import WorkdayPermanentError, WorkdayTransientError
-from sync_engine.records import CreditNote, Invoice
 
 __all__ = ["InvoicesPage", "parse_error", "parse_invoices"]
 

@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
+from sync_engine.domain import Customer, Payment
 from sync_engine.errors import WorkdayPermanentError, WorkdayTransientError
-from sync_engine.records import Customer, Payment
 from sync_engine.workday.payers import payment_owner
 
 __all__ = [

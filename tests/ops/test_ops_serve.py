@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bot_harness import ADMIN, CHANNEL, final_status, request_run, running_bot
-from harness import expected_counts
-from metrics_harness import scrape
+from kits.metrics import scrape
+from kits.slack_bot import ADMIN, CHANNEL, final_status, request_run, running_bot
+from kits.stack import expected_counts
 
 from devtools.slack_emulator import SlackEmulator
-from sync_engine.records import RunStatus
+from sync_engine.domain import RunStatus
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
 

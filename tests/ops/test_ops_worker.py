@@ -23,15 +23,15 @@ from typing import Any
 
 import pytest
 import redis
-from bot_harness import ADMIN, CHANNEL, Bot, final_status, request_run, running_bot
-from harness import expected_counts
-from metrics_harness import Samples, scrape
+from kits.metrics import Samples, scrape
+from kits.slack_bot import ADMIN, CHANNEL, Bot, final_status, request_run, running_bot
+from kits.stack import expected_counts
+from kits.workers import WorkerCommand, start_worker_command
 from sqlalchemy import text
-from workers import WorkerCommand, start_worker_command
 
 from devtools.slack_emulator import SlackEmulator
+from sync_engine.domain import BatchRun, RunStatus
 from sync_engine.logs import JsonFormatter
-from sync_engine.records import BatchRun, RunStatus
 from sync_engine.store.database import Database
 from sync_engine.store.models import Base
 from sync_engine.workday.sandbox import SandboxData

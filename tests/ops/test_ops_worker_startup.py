@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bot_harness import ADMIN, CHANNEL, fields, final_status, request_run, running_bot
-from harness import expected_counts
-from metrics_harness import free_port
+from kits.metrics import free_port
+from kits.slack_bot import ADMIN, CHANNEL, fields, final_status, request_run, running_bot
+from kits.stack import expected_counts
+from kits.workers import start_worker_command
 from sqlalchemy import make_url
-from workers import start_worker_command
 
 from devtools.slack_emulator import SlackEmulator
-from sync_engine.records import RunStatus
+from sync_engine.domain import RunStatus
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from bot_harness import ADMIN, CHANNEL
-from reliability.kit import PrivateRedis
+from kits.reliability import PrivateRedis
+from kits.slack_bot import ADMIN, CHANNEL
 
 from devtools.slack_emulator import SlackEmulator
 

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from bot_harness import request_run, running_bot
-from reliability.kit import WorkerProcess, live_workers, status_shown, wait_for, worker_environment
+from kits.reliability import WorkerProcess, live_workers, status_shown, wait_for, worker_environment
+from kits.slack_bot import request_run, running_bot
 
 from bot.plugin import SLACK_QUEUE
 from devtools.slack_emulator import SlackEmulator
 from sync_engine import jobs
-from sync_engine.records import RunStatus
+from sync_engine.domain import RunStatus
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
 

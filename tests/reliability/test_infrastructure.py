@@ -10,8 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from harness import expected_counts
-from reliability.kit import (
+from kits.reliability import (
     PrivateRedis,
     StoreReader,
     assert_never_mixed,
@@ -19,10 +18,11 @@ from reliability.kit import (
     seed_old_then_mutate,
     wait_for,
 )
+from kits.stack import expected_counts
 from sqlalchemy import select, text
 
-import sync_engine.worker
-from sync_engine.records import ItemStatus, RunStatus
+import sync_engine.broker
+from sync_engine.domain import ItemStatus, RunStatus
 from sync_engine.store.database import Database
 from sync_engine.store.models import RunItemRow
 from sync_engine.workday.sandbox import SandboxData
@@ -42,8 +42,8 @@ def test_redis_restarted_mid_run_loses_its_messages_and_the_run_still_finishes(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The sweeper's product timings (every 5 s, quiet for 45 s) shortened so the test takes seconds.
-    monkeypatch.setattr(sync_engine.worker, "SWEEP_EVERY", timedelta(seconds=0.5))
-    monkeypatch.setattr(sync_engine.worker, "QUIET_FOR", timedelta(seconds=3))
+    monkeypatch.setattr(sync_engine.broker, "SWEEP_EVERY", timedelta(seconds=0.5))
+    monkeypatch.setattr(sync_engine.broker, "QUIET_FOR", timedelta(seconds=3))
     data = SandboxData.generate(customers=30, seed=31, big_customer_documents=120)
     wids = data.customer_wids
     versions = seed_old_then_mutate(postgres_database, data, wids)

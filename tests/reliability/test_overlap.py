@@ -7,13 +7,13 @@ import logging
 from datetime import timedelta
 
 import pytest
-from harness import assert_store_matches_workday, expected_counts
-from reliability.kit import engine, wait_for
+from kits.reliability import engine, wait_for
+from kits.stack import assert_store_matches_workday, expected_counts
 from sqlalchemy import func, select
 
-import sync_engine.worker
+import sync_engine.broker
 from sync_engine import jobs
-from sync_engine.records import RunStatus
+from sync_engine.domain import RunStatus
 from sync_engine.store.database import Database
 from sync_engine.store.models import CustomerRow, RunItemRow
 from sync_engine.workday.sandbox import SandboxData
@@ -89,8 +89,8 @@ def test_a_slow_healthy_queue_is_not_sent_again(
     # Items wait in the queue longer than the sweeper's quiet period while one thread works through
     # them: nothing is lost, so the sweeper must not send them again (each resend is a wasted message,
     # and on a long batch a flood of them).
-    monkeypatch.setattr(sync_engine.worker, "SWEEP_EVERY", timedelta(seconds=0.2))
-    monkeypatch.setattr(sync_engine.worker, "QUIET_FOR", timedelta(seconds=1))
+    monkeypatch.setattr(sync_engine.broker, "SWEEP_EVERY", timedelta(seconds=0.2))
+    monkeypatch.setattr(sync_engine.broker, "QUIET_FOR", timedelta(seconds=1))
     data = SandboxData.generate(customers=16, seed=37, big_customer_documents=30)
     caplog.set_level(logging.INFO, logger="sync_engine")
     with engine(data, postgres_database, clean_redis, threads=1) as running:

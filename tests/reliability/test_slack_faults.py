@@ -16,16 +16,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from bot_harness import ADMIN, CHANNEL, Bot, error_replies, fields, final_status, request_run, running_bot
-from harness import expected_counts
-from reliability.kit import free_port, wait_for
+from kits.reliability import free_port, wait_for
+from kits.slack_bot import ADMIN, CHANNEL, Bot, error_replies, fields, final_status, request_run, running_bot
+from kits.stack import expected_counts
 from sqlalchemy import text
 
 from bot.ids import COMMAND, ActionId, BlockId
 from devtools.slack_emulator import SlackEmulator
 from sync_engine import jobs
+from sync_engine.domain import RunStatus
 from sync_engine.progress import RunEvents
-from sync_engine.records import RunStatus
 from sync_engine.run_errors import NOTHING_RESOLVED
 from sync_engine.service import RunService
 from sync_engine.store.database import Database

@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from harness import assert_store_matches_workday, expected_counts
-from reliability.kit import StoreReader, assert_never_mixed, engine, seed_old_then_mutate, wait_for
+from kits.reliability import StoreReader, assert_never_mixed, engine, seed_old_then_mutate, wait_for
+from kits.stack import assert_store_matches_workday, expected_counts
 from sqlalchemy import select
 
-from sync_engine.records import IdentifierType, ItemStatus, RunStatus
+from sync_engine.domain import IdentifierType, ItemStatus, RunStatus
 from sync_engine.run_errors import NOTHING_RESOLVED
 from sync_engine.store.database import Database
 from sync_engine.store.models import RunItemRow

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from harness import expected_counts
-from reliability.kit import (
+from kits.reliability import (
     TRIALS,
     StoreReader,
     WorkerProcess,
@@ -29,9 +28,10 @@ from reliability.kit import (
     worker,
     worker_environment,
 )
+from kits.stack import expected_counts
 from sqlalchemy import select
 
-from sync_engine.records import IdentifierType, ItemStatus, RunStatus
+from sync_engine.domain import IdentifierType, ItemStatus, RunStatus
 from sync_engine.store.database import Database
 from sync_engine.store.models import RunItemRow
 from sync_engine.workday.sandbox import Sandbox, SandboxData

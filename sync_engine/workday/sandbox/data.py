@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sync_engine.records import CreditNote, Customer, CustomerSnapshot, Invoice, Payment
+from sync_engine.domain import CreditNote, Customer, CustomerSnapshot, Invoice, Payment
 from sync_engine.workday.sandbox.catalog import (
     COMPANIES,
     CURRENCIES,

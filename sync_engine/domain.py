@@ -1,0 +1,183 @@
+"""The domain types that cross module boundaries: customers and their documents, runs and their items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "FINAL_STATUSES",
+    "BatchRun",
+    "CreditNote",
+    "Customer",
+    "CustomerSnapshot",
+    "IdentifierType",
+    "Invoice",
+    "ItemStatus",
+    "Payment",
+    "Resolution",
+    "RunCounts",
+    "RunStatus",
+]
+
+
+class IdentifierType(StrEnum):
+    """How the admin named the customers of one batch."""
+
+    #: Workday's own id of the customer (WID, 32 lowercase hex characters).
+    SOURCE_ID = "source_id"
+    #: The customer number; sent as the configured reference id type (Customer_ID by default).
+    REFERENCE = "reference"
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    wid: str
+    customer_id: str | None
+    customer_reference_id: str | None
+    name: str
+    currency: str | None
+    status: str | None
+    total_balance: Decimal | None
+    #: WID of the customer that pays this one (Workday's Remit-from_Customer_Reference), if another does.
+    payer_wid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    wid: str
+    invoice_number: str
+    invoice_date: date | None
+    due_date: date | None
+    total_amount: Decimal
+    tax_amount: Decimal | None
+    due_amount: Decimal | None
+    currency: str
+    invoice_status: str | None
+    payment_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNote:
+    """A Workday customer invoice adjustment (credit memo); `total_amount` keeps Workday's sign."""
+
+    wid: str
+    credit_note_number: str
+    credit_note_date: date | None
+    total_amount: Decimal
+    due_amount: Decimal | None
+    currency: str
+    invoice_status: str | None
+    payment_status: str | None
+    related_invoice_wid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    wid: str
+    payment_reference_id: str | None
+    payment_number: str | None
+    payment_date: date | None
+    amount: Decimal
+    currency: str
+    payment_status: str | None
+    check_number: str | None = None
+    memo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSnapshot:
+    """Everything Workday holds for one customer, fetched before anything is written.
+
+    `fetched_at` is when the fetch began (UTC): of two snapshots of one customer, the later one wins.
+    """
+
+    customer: Customer
+    invoices: list[Invoice]
+    credit_notes: list[CreditNote]
+    payments: list[Payment]
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Outcome of resolving a batch of identifiers: found customers by identifier, and the rest."""
+
+    found: dict[str, Customer] = field(default_factory=dict)
+    unresolved: list[str] = field(default_factory=list)
+
+
+class RunStatus(StrEnum):
+    """Life of a batch run: draft → received → in_progress → completed | error (or draft → cancelled)."""
+
+    DRAFT = "draft"
+    CANCELLED = "cancelled"
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ERROR = "error"
+
+    @property
+    def label(self) -> str:
+        """How an admin reads the status: "In progress", "Completed"."""
+        return self.value.replace("_", " ").capitalize()
+
+
+#: Statuses a run never leaves.
+FINAL_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.COMPLETED, RunStatus.ERROR})
+
+
+class ItemStatus(StrEnum):
+    """One identifier of a run: pending until it resolves and syncs, or is found wanting."""
+
+    PENDING = "pending"
+    UNRESOLVED = "unresolved"
+    SYNCED = "synced"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    """What a run has synced so far: customers committed and their documents."""
+
+    customers: int = 0
+    invoices: int = 0
+    payments: int = 0
+    credit_notes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRun:
+    """A batch run as the front ends show it."""
+
+    id: int
+    status: RunStatus
+    identifier_type: IdentifierType
+    identifiers: list[str]
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    counts: RunCounts
+    #: Customers that resolved on Workday (the denominator of progress).
+    resolved: int
+    unresolved: list[str]
+    failed: list[str]
+    error: str | None
+    slack_channel: str | None
+    slack_message_ts: str | None
+    #: What a front end remembered about the run (e.g. that its records file was posted); never secrets.
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -1,0 +1,43 @@
+"""Fixtures of the Slack app's end-to-end tests (see tests/kits/slack_bot.py).
+
+`bot` is the product's defaults (SQLite, embedded in-memory broker, in-process status updates);
+`bot_both` runs a test on that stack and on PostgreSQL + Redis (Redis broker, Redis coordination).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from kits.slack_bot import Bot, running_bot
+
+from devtools.slack_emulator import SlackEmulator
+from sync_engine.store.database import Database
+from sync_engine.workday.sandbox import SandboxData
+
+
+@pytest.fixture(scope="session")
+def sandbox_data() -> SandboxData:
+    """Shared by every Slack test (they never change Workday's data)."""
+    return SandboxData.generate(customers=40, seed=5, big_customer_documents=150)
+
+
+@pytest.fixture
+def bot(
+    sqlite_database: Database, slack: SlackEmulator, sandbox_data: SandboxData, fast_job_retries: None
+) -> Iterator[Bot]:
+    with running_bot(sqlite_database, slack, sandbox_data, None) as running:
+        yield running
+
+
+@pytest.fixture
+def bot_both(
+    database: Database,
+    slack: SlackEmulator,
+    sandbox_data: SandboxData,
+    request: pytest.FixtureRequest,
+    fast_job_retries: None,
+) -> Iterator[Bot]:
+    redis_url = request.getfixturevalue("redis_url") if database.dialect == "postgresql" else None
+    with running_bot(database, slack, sandbox_data, redis_url) as running:
+        yield running
