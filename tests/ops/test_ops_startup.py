@@ -32,7 +32,7 @@ WORKDAY = {
         ({"REDIS_URL": "http://127.0.0.1:6379/0"}, 2, "Invalid setting REDIS_URL"),
         # A database driver that does not exist: unexpected, so its traceback is in the event.
         (
-            {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": "nonsense://x"},
+            {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": "postgresql+nosuchdriver://x"},
             1,
             "`workday-resync worker` failed",
         ),

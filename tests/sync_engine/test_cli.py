@@ -78,8 +78,8 @@ def test_sync_shows_the_warning_syncs_and_history_and_records_tell_the_run(
     assert run["error"] is None and run["unresolved"] == []
     assert str(run["created_at"]).endswith("+00:00")
     assert set(run) == {
-        "id", "created_at", "status", "identifier_type", "identifiers", "requested_by", "counts", "error",
-        "unresolved",
+        "id", "created_at", "started_at", "finished_at", "duration_seconds", "status", "identifier_type",
+        "identifiers", "requested_by", "counts", "error", "unresolved", "unresolved_count",
     }  # fmt: skip
     assert cli(environment, "records", str(run["id"])).stdout == "".join(f"{i}\n" for i in ids)
 
@@ -103,8 +103,8 @@ TOO_MANY = "\n".join(f"C-{n}" for n in range(101))
     ("args", "stdin", "message"),
     [
         (["--type", "source-id", "C-000001"], "", BAD_WID),
-        (["--type", "reference", "--file", "-"], TOO_MANY, "Too many identifiers. Maximum 100."),
-        (["--type", "reference", "--file", "-"], "\n \n", "Enter at least one identifier"),
+        (["--type", "reference", "--file", "-"], TOO_MANY, "Too many identifiers: 101 (blanks and duplicates"),
+        (["--type", "reference", "--file", "-"], "\n \n", "stdin holds no identifiers: put them one per line."),
     ],
 )
 def test_bad_input_gets_a_specific_message_and_writes_nothing(
