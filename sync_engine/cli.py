@@ -22,19 +22,21 @@ from sqlalchemy.exc import OperationalError
 from sync_engine.cli_input import given_identifiers, run_json
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import ResyncError
-from sync_engine.following import ResumedRuns, follow_to_end
+from sync_engine.following import run_here
 from sync_engine.identifiers import WARNING, looks_like_wid, parse_identifiers
 from sync_engine.jobs import DramatiqDispatcher
 from sync_engine.logs import LOG_LEVEL_VARIABLE, configure_logging, debugging
 from sync_engine.metrics import worker_environment
 from sync_engine.plugins import load_commands
 from sync_engine.resume import resume_runs
+from sync_engine.runtime import Runtime
+from sync_engine.service import RunService
 from sync_engine.settings import load_settings
-from sync_engine.setup_errors import explain, require_redis
+from sync_engine.setup_errors import explain
 from sync_engine.startup import open_engine
 from sync_engine.store.database import Database
 from sync_engine.sync import stop_run
-from sync_engine.terminal import WID_HINT, history_table, print_connection, print_outcome, selected
+from sync_engine.terminal import WID_HINT, print_connection, print_history, print_outcome, selected
 
 __all__ = ["app", "main", "service_command"]
 
@@ -78,6 +80,13 @@ class CliIdentifierType(StrEnum):
         return IdentifierType.SOURCE_ID if self is CliIdentifierType.SOURCE_ID else IdentifierType.REFERENCE
 
 
+def _identifier_type(value: str) -> str:
+    choices = [kind.value for kind in CliIdentifierType]
+    if value.strip().lower() not in choices:
+        raise typer.BadParameter(f"{value!r} is not one of {' or '.join(map(repr, choices))}.")
+    return value.strip().lower()
+
+
 @app.callback()
 def options(
     debug: Annotated[
@@ -92,8 +101,14 @@ def options(
 @app.command()
 def sync(
     identifier_type: Annotated[
-        CliIdentifierType,
-        typer.Option("--type", help="How the customers are named: Workday ID or customer number."),
+        str,
+        typer.Option(
+            "--type",
+            # Checked here, not by an Enum annotation: Typer's message for that starts "Value error, ".
+            callback=_identifier_type,
+            metavar="source-id|reference",
+            help="How the customers are named: source-id (Workday ID) or reference (customer number).",
+        ),
     ],
     identifiers: Annotated[list[str] | None, typer.Argument(help="Identifiers (or use --file).")] = None,
     file: Annotated[
@@ -103,7 +118,7 @@ def sync(
 ) -> None:
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
     # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
-    kind = identifier_type.engine
+    kind = CliIdentifierType(identifier_type).engine
     text = given_identifiers(identifiers or [], file, kind)
     settings = load_settings()
     settings.workday()  # fail now, in one line, if Workday is not configured
@@ -113,14 +128,11 @@ def sync(
         console.print(WID_HINT, style="yellow", highlight=False)
     if not yes and not typer.confirm(WARNING.format(n=len(clean)) + " Continue?", default=False):
         raise typer.Exit(1)
-    require_redis()  # a run is stored only if it can be sent
-    resumed = ResumedRuns()
-    with open_engine(settings, work=True, observers=[resumed]) as (service, rt):
-        run = service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}")
-        final = follow_to_end(
-            console, service, rt, run.id, resumed=resumed, in_workers=bool(settings.redis_url)
-        )
-    raise typer.Exit(0 if final.status is RunStatus.COMPLETED else 1)
+
+    def start(service: RunService, _rt: Runtime) -> int:
+        return service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}").id
+
+    run_here(console, settings, start)
 
 
 @app.command()
@@ -128,9 +140,8 @@ def resume(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> 
     """Finish an interrupted run here (with REDIS_URL: follow it while the workers finish it)."""
     settings = load_settings()
     settings.workday()
-    require_redis()
-    resumed = ResumedRuns()
-    with open_engine(settings, work=True, observers=[resumed]) as (service, rt):
+
+    def start(service: RunService, rt: Runtime) -> int:
         run = service.get(run_id)
         if run.is_final:
             print_outcome(console, run)
@@ -139,10 +150,9 @@ def resume(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> 
             # Its work died with the process that had it: send it again now, not once it has been quiet.
             resume_runs(rt, DramatiqDispatcher(), quiet_for=timedelta(0), only=run_id)
         console.print(f"Resuming run {run_id}.")
-        final = follow_to_end(
-            console, service, rt, run_id, resumed=resumed, in_workers=bool(settings.redis_url)
-        )
-    raise typer.Exit(0 if final.status is RunStatus.COMPLETED else 1)
+        return run_id
+
+    run_here(console, settings, start)
 
 
 @app.command()
@@ -166,7 +176,7 @@ def history(
     if as_json:
         sys.stdout.write(json.dumps([run_json(run) for run in runs], indent=2) + "\n")
     else:
-        console.print(history_table(runs))
+        print_history(console, runs)
 
 
 @app.command()

@@ -4,17 +4,22 @@ what Ctrl-C leaves behind (the run, and how to resume or leave it)."""
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 
-from sync_engine.domain import BatchRun
+from sync_engine.domain import BatchRun, RunStatus
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
+from sync_engine.settings import Settings
+from sync_engine.setup_errors import require_redis
+from sync_engine.startup import open_engine
 from sync_engine.terminal import customers_to_sync, follow_run, print_outcome
 
-__all__ = ["INTERRUPTED_EXIT", "ResumedRuns", "follow_to_end"]
+__all__ = ["INTERRUPTED_EXIT", "RunInterrupted", "follow_to_end", "run_here"]
 
 #: The shell's status for a command stopped by Ctrl-C (128 + SIGINT).
 INTERRUPTED_EXIT = 130
@@ -38,6 +43,21 @@ class ResumedRuns:
         return heard
 
 
+def run_here(console: Console, settings: Settings, start: Callable[[RunService, Runtime], int]) -> NoReturn:
+    """Open the engine (with its worker, unless REDIS_URL sends the jobs to `workday-resync worker`), start
+    or resume a run with `start` and follow it to its end; exit 0 if it completed, 130 on Ctrl-C."""
+    in_workers = bool(settings.redis_url)
+    require_redis()  # a run is stored (or resumed) only if it can be sent
+    resumed = ResumedRuns()
+    try:
+        with open_engine(settings, work=True, observers=[resumed]) as (service, rt):
+            run_id = start(service, rt)
+            final = follow_to_end(console, service, rt, run_id, resumed=resumed, in_workers=in_workers)
+    except RunInterrupted as stopped:
+        report_interrupted(console, stopped, in_workers=in_workers)
+    raise typer.Exit(0 if final.status is RunStatus.COMPLETED else 1)
+
+
 def follow_to_end(
     console: Console,
     service: RunService,
@@ -50,7 +70,7 @@ def follow_to_end(
     """Follow run `run_id`, then any interrupted run this process resumed meanwhile (so that this process
     does not leave it interrupted again); each outcome is printed. Returns the outcome of `run_id`.
 
-    Ctrl-C prints what becomes of the run followed and the commands to resume or leave it, then exits 130.
+    Ctrl-C raises `RunInterrupted` (for `report_interrupted`, once the engine is closed).
     `in_workers`: `workday-resync worker` processes run the jobs (REDIS_URL), not this process.
     """
     announced: list[int] = []
@@ -70,9 +90,27 @@ def follow_to_end(
             following = other
             print_outcome(console, follow_run(console, service, rt, other, tick=announce))
     except KeyboardInterrupt:
-        console.print(interrupted_text(service.get(following), in_workers=in_workers), highlight=False)
-        raise typer.Exit(INTERRUPTED_EXIT) from None
+        if not in_workers:
+            console.print("Interrupted: stopping; the customers being written are finished first.")
+        raise RunInterrupted(service, following) from None
     return final
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C while following run `run_id`: reported once the engine is closed (its worker stopped), so
+    that the counts are final."""
+
+    def __init__(self, service: RunService, run_id: int) -> None:
+        super().__init__(run_id)
+        self.service = service
+        self.run_id = run_id
+
+
+def report_interrupted(console: Console, stopped: RunInterrupted, *, in_workers: bool) -> NoReturn:
+    """What became of the run and the commands to resume or leave it; exits 130."""
+    run = stopped.service.get(stopped.run_id)
+    console.print(interrupted_text(run, in_workers=in_workers), highlight=False)
+    raise typer.Exit(INTERRUPTED_EXIT)
 
 
 def _resuming(run: BatchRun) -> str:
@@ -98,7 +136,7 @@ def interrupted_text(run: BatchRun, *, in_workers: bool) -> str:
         )
     return "\n".join(
         [
-            f"Interrupted. Run {run.id} stops here with {done} (each customer is written whole or not at "
+            f"Run {run.id} stopped with {done} (each customer is written whole or not at "
             "all) and stays In progress.",
             f"  Finish it:  workday-resync resume {run.id}   (a later sync, serve or worker also picks it "
             "up after a minute)",

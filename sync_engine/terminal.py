@@ -28,6 +28,7 @@ __all__ = [
     "follow_run",
     "history_table",
     "print_connection",
+    "print_history",
     "print_outcome",
     "selected",
 ]
@@ -159,28 +160,49 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+#: Narrower terminals get each run as two lines instead of the table, whose figures would be cut.
+HISTORY_TABLE_WIDTH = 120
+
+
+def print_history(console: Console, runs: list[BatchRun]) -> None:
+    """The history: a table on a wide terminal (or off one), two lines a run on a narrow one; each run's
+    error in full below."""
+    if console.width >= HISTORY_TABLE_WIDTH:
+        console.print(history_table(runs))
+    else:
+        console.print("[bold]Batch synchronizations[/]")
+        for run in runs:
+            console.print(
+                f"[bold]#{run.id}[/]  {run.created_at:%Y-%m-%d %H:%M} UTC  {run.status.label}  "
+                f"{duration_text(run)}  {_kind(run)}  by {escape(run.requested_by)}"
+            )
+            console.print(f"    {counts_text(run)} · Not found {len(run.unresolved)}", highlight=False)
+    for run in runs:
+        if run.error:
+            console.print(f"[bold red]Run {run.id}:[/] {escape(run.error)}")
+
+
+def _kind(run: BatchRun) -> str:
+    return "Source ID" if run.identifier_type is IdentifierType.SOURCE_ID else "Reference"
+
+
 def history_table(runs: list[BatchRun]) -> Table:
     table = Table(title="Batch synchronizations", box=box.SIMPLE_HEAD)
     headers = ("Run", "Created (UTC)", "Status", "Duration", "Type", "Customers", "Invoices", "Payments")
-    for header in (*headers, "Credit notes", "Not found"):
+    for header in (*headers, "Credit notes", "Not found", "Requested by"):
         table.add_column(header, no_wrap=True)
-    table.add_column("Requested by")
-    errors = any(run.error for run in runs)
-    if errors:
-        table.add_column("Error", overflow="fold")
     for run in runs:
-        row = [
+        table.add_row(
             str(run.id),
             run.created_at.strftime("%Y-%m-%d %H:%M"),
             run.status.label,
             duration_text(run),
-            "Source ID" if run.identifier_type is IdentifierType.SOURCE_ID else "Reference",
+            _kind(run),
             str(run.counts.customers),
             str(run.counts.invoices),
             str(run.counts.payments),
             str(run.counts.credit_notes),
             str(len(run.unresolved)),
             escape(run.requested_by),
-        ]
-        table.add_row(*row, *([escape(run.error or "")] if errors else []))
+        )
     return table
