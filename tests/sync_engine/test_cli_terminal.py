@@ -50,7 +50,8 @@ def _counts_text(sandbox: Sandbox, references: list[str]) -> str:
     invoices, payments, credit_notes = (
         sum(sandbox.data.counts(c.wid)[i] for c in customers) for i in range(3)
     )
-    return f"Customers {len(customers)} · Invoices {invoices} · Payments {payments} · Credit notes {credit_notes}"
+    counts = f"Customers {len(customers)} · Invoices {invoices} · Payments {payments}"
+    return f"{counts} · Credit notes {credit_notes}"
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
