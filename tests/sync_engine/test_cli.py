@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,70 @@ def test_a_malformed_setting_is_named(environment: dict[str, str]) -> None:
 
     assert result.returncode == 2
     assert result.stderr.strip().startswith("Error: Invalid setting WORKDAY_API_VERSION")
+
+
+def test_one_customer_is_one_customer_and_the_type_may_be_capitalised(
+    sandbox: Sandbox, environment: dict[str, str]
+) -> None:
+    result = cli(
+        environment, "sync", "--type", "Reference", sandbox.data.customers[0].customer_id or "", "--yes"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("1 customer selected.\n")
+
+
+def test_an_unknown_type_is_refused_with_the_choices(environment: dict[str, str]) -> None:
+    result = cli(environment, "sync", "--type", "wid", "C-1", "--yes")
+
+    assert result.returncode == 2
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert "Invalid value for '--type': 'wid' is not one of 'source-id' or 'reference'." in said
+    assert "Value error" not in said
+
+
+def test_an_empty_file_is_named(environment: dict[str, str], tmp_path: Path) -> None:
+    empty = tmp_path / "wids.txt"
+    empty.write_text("\n  \n")
+
+    result = cli(environment, "sync", "--type", "source-id", "--file", str(empty), "--yes")
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"Error: {empty} holds no identifiers: put them one per line."
+
+
+def test_workday_ids_given_as_references_get_a_hint(sandbox: Sandbox, environment: dict[str, str]) -> None:
+    wid = sandbox.data.customers[0].wid
+
+    result = cli(environment, "sync", "--type", "reference", wid, "--yes")
+
+    said = " ".join(result.stdout.split())
+    hint = (
+        "These look like Workday IDs (32 hexadecimal characters): if they are, use --type source-id instead."
+    )
+    assert said.count(hint) == 2, said  # before the run, and under the identifiers Workday did not know
+    assert f"Not found on Workday (1): {wid}" in said
+
+
+def test_history_shows_when_each_run_started_and_ended_how_long_it_took_and_what_was_not_found(
+    sandbox: Sandbox, environment: dict[str, str]
+) -> None:
+    known = sandbox.data.customers[0].customer_id or ""
+    assert cli(environment, "sync", "--type", "reference", known, "C-404404", "--yes").returncode == 0
+
+    [run] = history(environment)
+    table = cli(environment, "history").stdout
+
+    started = datetime.fromisoformat(str(run["started_at"]))
+    finished = datetime.fromisoformat(str(run["finished_at"]))
+    assert started.utcoffset() == finished.utcoffset() == timedelta(0)
+    assert datetime.fromisoformat(str(run["created_at"])) <= started <= finished
+    assert run["duration_seconds"] == round((finished - started).total_seconds(), 3)
+    assert run["unresolved"] == ["C-404404"] and run["unresolved_count"] == 1
+    header, row = (line.split() for line in table.splitlines() if line.strip().startswith(("Run ", "1 ")))
+    assert header[:6] == ["Run", "Created", "(UTC)", "Status", "Duration", "Type"]
+    assert "Not" in header and "found" in header
+    assert row[3:6] == ["Completed", f"{run['duration_seconds']:.1f}", "s"]
+    # Customers and invoices, then (after payments and credit notes) not found.
+    assert row[7:9] == ["1", str(sandbox.data.counts(sandbox.data.customers[0].wid)[0])]
+    assert row[11] == "1"
