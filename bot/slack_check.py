@@ -36,6 +36,19 @@ _WHERE = {
 }
 
 
+#: Slack's answers that mean "this token is not one we take" (docs.slack.dev/authentication).
+TOKEN_REFUSED = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "not_allowed_token_type",
+    }
+)
+
+
 def check_slack(settings: Settings, *, socket_mode: bool) -> None:
     """`SetupError` naming the setting unless Slack accepts the bot token (auth.test) and, for Socket
     Mode, the app-level token (apps.connections.open: the URL it gives is left unused and expires)."""
@@ -60,7 +73,9 @@ def _call(setting: str, settings: Settings, token: str, method: str) -> None:
     try:
         client.api_call(method)
     except SlackApiError as error:
-        code = error.response.get("error", "an error")
+        code = str(error.response.get("error", "an error"))
+        if setting == "SLACK_APP_TOKEN" and code not in TOKEN_REFUSED:
+            return  # not about the token (e.g. rate limited): the Socket Mode client deals with it
         raise SetupError(f"Slack refused {setting} ({code}): set it to {_WHERE[setting]}.") from error
     except (URLError, OSError) as error:
         reason = getattr(error, "reason", error)
