@@ -11,17 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from kits.cli import FAKE_WORKDAY_ENV
 from kits.metrics import free_port
 
 from devtools.slack_emulator import SlackEmulator
 
-WORKDAY = {
-    "WORKDAY_BASE_URL": "https://wd2-impl-services1.workday.com",
-    "WORKDAY_TENANT": "acme",
-    "WORKDAY_CLIENT_ID": "client",
-    "WORKDAY_CLIENT_SECRET": "secret",
-    "WORKDAY_REFRESH_TOKEN": "refresh",
-}
 CLI = str(Path(sys.executable).parent / "workday-resync")
 
 
@@ -29,7 +23,7 @@ def _run(tmp_path: Path, args: list[str], **settings: str) -> subprocess.Complet
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
-        **WORKDAY,
+        **FAKE_WORKDAY_ENV,
         **settings,
     }
     return subprocess.run(

@@ -11,18 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from kits.cli import FAKE_WORKDAY_ENV
 
 from bot.http_server import DEFAULT_LIMITS, RESERVED_DESCRIPTORS
 
 ROOT = Path(__file__).resolve().parents[2]
-
-WORKDAY = {
-    "WORKDAY_BASE_URL": "https://wd2-impl-services1.workday.com",
-    "WORKDAY_TENANT": "acme",
-    "WORKDAY_CLIENT_ID": "client",
-    "WORKDAY_CLIENT_SECRET": "secret",
-    "WORKDAY_REFRESH_TOKEN": "refresh",
-}
 
 
 @pytest.mark.parametrize(
@@ -45,7 +38,7 @@ def test_a_worker_that_cannot_start_says_why_in_json_lines_only(
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
-        **WORKDAY,
+        **FAKE_WORKDAY_ENV,
         **settings,
     }
     result = subprocess.run(

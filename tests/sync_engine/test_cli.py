@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from sync_engine.workday.sandbox import Sandbox, SandboxData
+from sync_engine.workday.sandbox import Sandbox
 
 WARNING_START = (
     "This re-imports and overwrites 2 customers and all their invoices, payments and credit notes."
 )
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxData.generate(customers=12, seed=3)) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def environment(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("WORKDAY_", "REDIS_URL"))}
-    env.update(sandbox.workday_env())
-    env.update(
-        {"DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}", "WORKDAY_RATE_LIMIT": "100", "COLUMNS": "200"}
-    )
-    return env
 
 
 def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

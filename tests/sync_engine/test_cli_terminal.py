@@ -4,41 +4,22 @@ of an interrupted run (resumed, abandoned, or picked up by a later sync, which s
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from kits.terminal import Shown, in_terminal
 from sqlalchemy import select
 
 from sync_engine.store.database import Database
 from sync_engine.store.models import BatchRunRow, RunItemRow
-from sync_engine.workday.sandbox import Sandbox, SandboxData
+from sync_engine.workday.sandbox import Sandbox
 
 CLI = [sys.executable, "-m", "sync_engine"]
 #: n/N of the progress bar (its time reads 0:00:01, without a slash).
 FRACTION = re.compile(r"\b(\d+)/(\d+)\b")
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxData.generate(customers=8, seed=4)) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def environment(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("WORKDAY_", "REDIS_URL"))}
-    env.update(sandbox.workday_env())
-    # One customer at a time: a run lasts long enough to be interrupted midway.
-    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}", "WORKDAY_RATE_LIMIT": "100"})
-    return env
 
 
 def _references(sandbox: Sandbox, start: int, stop: int) -> list[str]:
