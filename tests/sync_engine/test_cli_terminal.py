@@ -157,3 +157,23 @@ def test_a_later_sync_says_in_plain_words_that_it_resumes_an_interrupted_run(
     runs = _runs(environment)
     assert runs[1]["status"] == runs[2]["status"] == "completed"
     assert runs[1]["counts"]["customers"] == 6
+
+
+def test_ctrl_c_with_redis_leaves_the_run_to_the_workers(
+    sandbox: Sandbox, environment: dict[str, str], redis_url: str
+) -> None:
+    # No `workday-resync worker` runs: the run waits in Redis for one.
+    env = {**environment, "REDIS_URL": redis_url}
+
+    shown = in_terminal(
+        [*CLI, "sync", "--type", "reference", *_references(sandbox, 0, 3), "--yes"],
+        env,
+        interrupt_when=lambda text: "0/3" in text,
+    )
+
+    assert shown.returncode == 130, shown.text
+    said = " ".join(shown.text.split())
+    assert "Stopped following run 1: it goes on in the workers (0 of 3 customers done so far)." in said
+    assert "Follow it: workday-resync resume 1" in said
+    assert "Interrupted: stopping" not in said
+    assert _runs(env)[1]["status"] == "received"
