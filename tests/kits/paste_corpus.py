@@ -207,7 +207,7 @@ CASES: list[Case] = [
     Case("rtl-reference", "control", REF, "עמית-12\nعميل-3", accepted=["עמית-12", "عميل-3"]),
     Case("255-characters", "control", REF, "R" * 255, accepted=["R" * 255]),
     Case("256-characters", "control", REF, "R" * 256, error=TOO_LONG + "line 1 (" + "R" * 39 + "…)."),
-    # --- XML metacharacters and injection (accepted literally; tests/test_bot/http checks the SOAP wire) ------
+    # --- XML metacharacters and injection (accepted literally; tests/test_bot/http checks the SOAP wire) ---
     Case(
         "xml-close-and-reopen",
         "xml",
