@@ -16,7 +16,7 @@ from bot.ids import COMMAND
 from bot.wsgi import EVENTS_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
-VENDORED_SCHEMA = ROOT / "tests" / "bot" / "slack-manifest.schema.1.0.0.json"
+VENDORED_SCHEMA = Path(__file__).with_name("slack-manifest.schema.1.0.0.json")
 SOCKET_MODE = ROOT / "deploy" / "slack-manifest.socket-mode.yml"
 HTTP_MODE = ROOT / "deploy" / "slack-manifest.http.yml"
 #: The host the HTTP manifest's comment tells the operator to replace with the public HTTPS name.
