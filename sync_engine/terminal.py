@@ -26,7 +26,6 @@ __all__ = [
     "customers_to_sync",
     "duration_text",
     "follow_run",
-    "history_table",
     "print_connection",
     "print_history",
     "print_outcome",
@@ -168,7 +167,7 @@ def print_history(console: Console, runs: list[BatchRun]) -> None:
     """The history: a table on a wide terminal (or off one), two lines a run on a narrow one; each run's
     error in full below."""
     if console.width >= HISTORY_TABLE_WIDTH:
-        console.print(history_table(runs))
+        console.print(_history_table(runs))
     else:
         console.print("[bold]Batch synchronizations[/]")
         for run in runs:
@@ -186,7 +185,7 @@ def _kind(run: BatchRun) -> str:
     return "Source ID" if run.identifier_type is IdentifierType.SOURCE_ID else "Reference"
 
 
-def history_table(runs: list[BatchRun]) -> Table:
+def _history_table(runs: list[BatchRun]) -> Table:
     table = Table(title="Batch synchronizations", box=box.SIMPLE_HEAD)
     headers = ("Run", "Created (UTC)", "Status", "Duration", "Type", "Customers", "Invoices", "Payments")
     for header in (*headers, "Credit notes", "Not found", "Requested by"):
