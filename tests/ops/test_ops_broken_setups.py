@@ -150,3 +150,23 @@ def test_debugging_shows_the_traceback_too(tmp_path: Path, args: list[str], sett
     assert (
         result.stderr.strip().splitlines()[-1].startswith("Error: The store cannot be reached (DATABASE_URL")
     )
+
+
+def test_a_service_that_is_debugging_logs_the_traceback_in_its_error_event(tmp_path: Path) -> None:
+    result = _run(
+        tmp_path,
+        ["serve"],
+        SLACK_BOT_TOKEN="xoxb-fake",
+        SLACK_APP_TOKEN="xapp-fake",
+        SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",
+        METRICS_PORT=str(free_port()),
+        LOG_LEVEL="debug",
+    )
+
+    assert result.returncode == 2
+    events = [json.loads(line) for line in result.stderr.splitlines()]  # still one JSON event a line
+    [error] = [
+        event for event in events if event["level"] == "error" and event["logger"] == "sync_engine.cli"
+    ]
+    assert error["event"].startswith("Slack's Web API cannot be reached")
+    assert "Traceback (most recent call last)" in error["exception"]
