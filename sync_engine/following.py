@@ -54,7 +54,7 @@ def run_here(console: Console, settings: Settings, start: Callable[[RunService, 
             run_id = start(service, rt)
             final = follow_to_end(console, service, rt, run_id, resumed=resumed, in_workers=in_workers)
     except RunInterrupted as stopped:
-        report_interrupted(console, stopped, in_workers=in_workers)
+        _report_interrupted(console, stopped, in_workers=in_workers)
     raise typer.Exit(0 if final.status is RunStatus.COMPLETED else 1)
 
 
@@ -70,7 +70,7 @@ def follow_to_end(
     """Follow run `run_id`, then any interrupted run this process resumed meanwhile (so that this process
     does not leave it interrupted again); each outcome is printed. Returns the outcome of `run_id`.
 
-    Ctrl-C raises `RunInterrupted` (for `report_interrupted`, once the engine is closed).
+    Ctrl-C raises `RunInterrupted` (for `_report_interrupted`, once the engine is closed).
     `in_workers`: `workday-resync worker` processes run the jobs (REDIS_URL), not this process.
     """
     announced: list[int] = []
@@ -106,10 +106,10 @@ class RunInterrupted(Exception):
         self.run_id = run_id
 
 
-def report_interrupted(console: Console, stopped: RunInterrupted, *, in_workers: bool) -> NoReturn:
+def _report_interrupted(console: Console, stopped: RunInterrupted, *, in_workers: bool) -> NoReturn:
     """What became of the run and the commands to resume or leave it; exits 130."""
     run = stopped.service.get(stopped.run_id)
-    console.print(interrupted_text(run, in_workers=in_workers), highlight=False)
+    console.print(_interrupted_text(run, in_workers=in_workers), highlight=False)
     raise typer.Exit(INTERRUPTED_EXIT)
 
 
@@ -121,7 +121,7 @@ def _resuming(run: BatchRun) -> str:
     )
 
 
-def interrupted_text(run: BatchRun, *, in_workers: bool) -> str:
+def _interrupted_text(run: BatchRun, *, in_workers: bool) -> str:
     done = f"{run.counts.customers + len(run.failed)} of {customers_to_sync(run)} customers done"
     if run.is_final:
         return f"Interrupted. Run {run.id} had already ended: {run.status.label} ({done})."
