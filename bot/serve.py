@@ -18,6 +18,7 @@ from types import FrameType
 from bot.app import build_app
 from bot.http_server import HttpLimits, SlackHttpServer
 from bot.plugin import catch_up
+from bot.slack_check import checked_slack
 from sync_engine import (
     ReadinessCheck,
     Settings,
@@ -58,7 +59,9 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
     # No HTTP server of its own in Socket Mode: Prometheus (and a liveness probe) use this one. Bound
     # first: a port already taken stops `serve` with one line, before it touches the store.
     metrics = serve_metrics(settings) if socket_mode else nullcontext()
-    with metrics, open_engine(settings, work=True, resume_all=True) as (service, rt):
+    # Slack is checked once the port is ours, before the store is touched.
+    slack = checked_slack(settings, socket_mode=socket_mode)
+    with metrics, slack, open_engine(settings, work=True, resume_all=True) as (service, rt):
         if settings.redis_url is None:
             catch_up(service)  # the updates queued in a previous process's memory died with it
         app = build_app(settings, service, socket_mode=socket_mode)

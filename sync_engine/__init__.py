@@ -11,7 +11,7 @@ from sync_engine.cli import service_command
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService, ConnectionStatus, Problem
 from sync_engine.domain import BatchRun, IdentifierType, RunStatus
-from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError
+from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError, SetupError
 from sync_engine.identifiers import (
     MAX_IDENTIFIERS,
     TOO_MANY_MESSAGE,
@@ -59,6 +59,7 @@ __all__ = [
     "Runtime",
     "Settings",
     "SettingsError",
+    "SetupError",
     "SlackOutcome",
     "bind_log_fields",
     "configure_logging",

@@ -9,7 +9,7 @@ from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.identifiers import WARNING
 from sync_engine.settings import load_settings
 from sync_engine.startup import open_engine
-from sync_engine.terminal import follow_run, history_table
+from sync_engine.terminal import follow_run, print_history
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
 __all__ = ["run_demo"]
@@ -43,7 +43,7 @@ def run_demo(console: Console, *, batch_size: int) -> bool:
             final = follow_run(console, service, rt, run.id)
             recent = service.history(limit=5)
         expected = data.run_counts([customer.wid for customer in chosen])
-    console.print(history_table(recent))
+    print_history(console, recent)
     if final.unresolved:
         console.print(f"[yellow]Not found on Workday, as intended:[/] {', '.join(final.unresolved)}")
     ok = final.status is RunStatus.COMPLETED and final.counts == expected
