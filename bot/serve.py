@@ -16,7 +16,8 @@ from types import FrameType
 
 from bot.app import build_app
 from bot.http_server import HttpLimits, SlackHttpServer
-from bot.plugin import catch_up
+from bot.status.actor import send_update
+from bot.status.catch_up import catch_up
 from sync_engine import Settings, SettingsError, configure_logging, open_engine, serve_metrics
 
 __all__ = ["serve"]
@@ -52,7 +53,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
     metrics = serve_metrics(settings) if socket_mode else nullcontext()
     with metrics, open_engine(settings, work=True, resume_all=True) as (service, _rt):
         if settings.redis_url is None:
-            catch_up(service)  # the updates queued in a previous process's memory died with it
+            catch_up(service, send_update)  # the updates queued in a previous process's memory died with it
         app = build_app(settings, service, socket_mode=socket_mode)
         try:
             if socket_mode:

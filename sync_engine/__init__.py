@@ -7,10 +7,11 @@ package's names, so that importing any of them first causes no cycle. No name he
 a submodule: import-linter reads `from sync_engine import x` as importing `sync_engine.x` if it exists.
 """
 
+from sync_engine.announcement_service import AnnouncementService
 from sync_engine.cli import service_command
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService, ConnectionStatus, Problem
-from sync_engine.domain import BatchRun, IdentifierType, RunStatus
+from sync_engine.domain import AnnouncementStep, BatchRun, IdentifierType, RunAnnouncement, RunStatus
 from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError
 from sync_engine.identifiers import (
     MAX_IDENTIFIERS,
@@ -19,7 +20,6 @@ from sync_engine.identifiers import (
     parse_identifiers,
     split_identifiers,
 )
-from sync_engine.jobs import UNBOUND as UNBOUND_BROKER
 from sync_engine.jobs import DramatiqDispatcher
 from sync_engine.jobs import register as register_actor
 from sync_engine.logs import bind as bind_log_fields
@@ -37,8 +37,9 @@ from sync_engine.startup import open_engine
 __all__ = [
     "MAX_IDENTIFIERS",
     "TOO_MANY_MESSAGE",
-    "UNBOUND_BROKER",
     "WARNING",
+    "AnnouncementService",
+    "AnnouncementStep",
     "BatchRun",
     "ConnectionService",
     "ConnectionStatus",
@@ -48,6 +49,7 @@ __all__ = [
     "Periodic",
     "Problem",
     "ResyncError",
+    "RunAnnouncement",
     "RunEvent",
     "RunEventKind",
     "RunNotFoundError",

@@ -11,6 +11,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import dramatiq
 import redis
 from kits.stack import FAST_RETRY, sandbox_settings
 from pydantic import SecretStr
@@ -18,6 +19,7 @@ from pydantic import SecretStr
 from bot.app import build_app
 from bot.http_server import SlackHttpServer
 from bot.ids import COMMAND, ActionId, BlockId
+from bot.status.actor import STATUS_ACTOR
 from devtools.slack_emulator import SlackEmulator, SlackUser
 from sync_engine import jobs
 from sync_engine.broker import EmbeddedWorker, build_broker
@@ -65,6 +67,11 @@ class Bot:
     sandbox: Sandbox
     settings: Settings
     rt: Runtime
+    broker: dramatiq.Broker
+
+    def deliver_status_update(self, run_id: int, *, final: bool = False) -> None:
+        """Run the status actor here and now, as a worker does when Dramatiq delivers its message."""
+        self.broker.get_actor(STATUS_ACTOR)(run_id, final=final)
 
     def user(self, user_id: str = ADMIN) -> SlackUser:
         return self.slack.user(user_id, app_url=self.server.url)
@@ -161,7 +168,7 @@ def running_bot(
                 stack.enter_context(EmbeddedWorker(rt, broker, threads=settings.worker_threads))
             app = build_app(settings, service, admin_cache_seconds=admin_cache_seconds)
             with SlackHttpServer(app) as server:
-                yield Bot(slack, server, service, sandbox, settings, rt)
+                yield Bot(slack, server, service, sandbox, settings, rt, broker)
         broker.close()
         if client is not None:
             client.close()

@@ -25,10 +25,12 @@ TABLES = {
     "batch_runs",
     "run_items",
     "workday_connections",
+    "run_announcements",
+    "run_announcement_steps",
 }
 
 #: The newest revision: the schema every process migrates to.
-HEAD = "0005"
+HEAD = "0006"
 
 
 def schema_diff(connection: Connection) -> list[Any]:
