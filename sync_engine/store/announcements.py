@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -61,11 +61,8 @@ def claim_step(session: Session, run_id: int, step: str, owner: str, now: dateti
         return False
     return updated(
         session,
-        update(RunAnnouncementStepRow)
+        _held_by(run_id, step, claimed.owner)
         .where(
-            RunAnnouncementStepRow.run_id == run_id,
-            RunAnnouncementStepRow.step == step,
-            RunAnnouncementStepRow.owner == claimed.owner,
             RunAnnouncementStepRow.attempt == claimed.attempt,
             RunAnnouncementStepRow.done_at.is_(None),
         )
@@ -75,15 +72,15 @@ def claim_step(session: Session, run_id: int, step: str, owner: str, now: dateti
 
 def finish_step(session: Session, run_id: int, step: str, owner: str, now: datetime) -> bool:
     """Mark the step done if `owner` still holds its claim; False if someone took it over meanwhile."""
-    return updated(
-        session,
-        update(RunAnnouncementStepRow)
-        .where(
-            RunAnnouncementStepRow.run_id == run_id,
-            RunAnnouncementStepRow.step == step,
-            RunAnnouncementStepRow.owner == owner,
-        )
-        .values(done_at=now),
+    return updated(session, _held_by(run_id, step, owner).values(done_at=now))
+
+
+def _held_by(run_id: int, step: str, owner: str) -> Update:
+    """An UPDATE of the run's step while `owner` holds its claim."""
+    return update(RunAnnouncementStepRow).where(
+        RunAnnouncementStepRow.run_id == run_id,
+        RunAnnouncementStepRow.step == step,
+        RunAnnouncementStepRow.owner == owner,
     )
 
 
