@@ -1,6 +1,6 @@
 """Slack app test harness: the Bolt app served over HTTP on a local port, the emulator's users posting
 signed requests to it, the app's real WebClient talking to the emulator (SLACK_API_URL), and runs
-executing on a real worker against the Workday sandbox (see tests/bot/conftest.py for the fixtures).
+executing on a real worker against the Workday sandbox (see tests/test_bot/conftest.py for the fixtures).
 """
 
 from __future__ import annotations
