@@ -123,10 +123,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The default stays: dropping it would copy the table on SQLite, and a copy made with foreign keys
+    # enforced (Alembic run by hand) would cascade-delete every run's items.
     with op.batch_alter_table("batch_runs") as batch:
         batch.add_column(sa.Column("extra", sa.JSON(), nullable=False, server_default="{}"))
-    with op.batch_alter_table("batch_runs") as batch:
-        batch.alter_column("extra", server_default=None)
     connection = op.get_bind()
     notes: dict[int, dict[str, Any]] = {}
     for row in connection.execute(sa.select(_announcements)):
