@@ -15,9 +15,10 @@ from bot.guards import require_user, well_formed
 from bot.handlers import Deps, register
 from bot.opened_views import MemoryOpenedViews, RedisOpenedViews
 from bot.replay import MemorySeen, RedisSeen, replay_guard
+from bot.settings import AppSettings
 from bot.verification import signed_by_slack
 from bot.web_api import CountRequests, build_client
-from sync_engine import RunService, Settings, SettingsError, shared_redis
+from sync_engine import RunService, SettingsError, shared_redis
 
 __all__ = ["build_app"]
 
@@ -30,7 +31,7 @@ REDIS_TIMEOUT = 1.0
 
 
 def build_app(
-    settings: Settings,
+    settings: AppSettings,
     service: RunService,
     *,
     socket_mode: bool = False,

@@ -8,6 +8,7 @@ does the Slack calls in a worker thread.
 
 from __future__ import annotations
 
+from bot.settings import SlackSettings, load_slack_settings
 from bot.status.actor import status_actor
 from bot.status.pipeline import StatusPipeline
 from bot.status.throttle import LocalThrottle, RateBudget, RedisThrottle, Throttle
@@ -24,12 +25,14 @@ UPDATE_BURST = 3
 def install(rt: Runtime) -> None:
     """Declare the status actor; with SLACK_BOT_TOKEN set, around this process's one updater, which
     also observes runs and gives worker processes the sweep of final states (`bot.status.final_sweep`)."""
-    settings = rt.settings
+    # The process's settings when its Slack side read them whole (`serve`), else the environment's (a
+    # worker, which the engine started with its own settings only).
+    settings = rt.settings if isinstance(rt.settings, SlackSettings) else load_slack_settings()
     if settings.slack_bot_token is None:
         register_actor(status_actor(None))
         return
     budget = RateBudget(per_minute=settings.slack_updates_per_minute, burst=UPDATE_BURST)
-    connection = shared_redis(settings)
+    connection = shared_redis(rt.settings)
     throttle: Throttle = LocalThrottle(budget) if connection is None else RedisThrottle(connection, budget)
     pipeline = StatusPipeline(
         RunService(rt.database, DramatiqDispatcher(), rt.events),

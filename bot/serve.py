@@ -17,11 +17,11 @@ from types import FrameType
 
 from bot.app import build_app
 from bot.http_server import HttpLimits, SlackHttpServer
+from bot.settings import AppSettings
 from bot.status.actor import send_update
 from bot.status.catch_up import catch_up
 from sync_engine import (
     ReadinessCheck,
-    Settings,
     SettingsError,
     configure_logging,
     open_engine,
@@ -40,7 +40,7 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
+def serve(settings: AppSettings, *, http: bool, host: str, port: int) -> None:
     """Run until interrupted (Ctrl-C or SIGTERM), then stop the worker and close the store."""
     socket_mode = not http
     if socket_mode and settings.slack_app_token is None:

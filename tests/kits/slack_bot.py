@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from bot.app import build_app
 from bot.http_server import SlackHttpServer
+from bot.settings import AppSettings
 from bot.status.actor import STATUS_ACTOR
 from devtools import slack_admin
 from devtools.slack_admin import open_request_form
@@ -66,7 +67,7 @@ class Bot:
     server: SlackHttpServer
     service: RunService
     sandbox: Sandbox
-    settings: Settings
+    settings: AppSettings
     rt: Runtime
     broker: dramatiq.Broker
 
@@ -112,9 +113,12 @@ def _reply(message: dict[str, Any]) -> bool:
 
 def bot_settings(
     sandbox: Sandbox, database: Database, slack: SlackEmulator, redis_url: str | None, **changes: Any
-) -> Settings:
-    return sandbox_settings(sandbox, database, redis_url).model_copy(
-        update={
+) -> AppSettings:
+    """The engine's settings for the sandbox and the Slack side's for the emulator, in one object."""
+    engine = sandbox_settings(sandbox, database, redis_url)
+    return AppSettings.model_construct(
+        **{
+            **dict(engine),
             "slack_bot_token": SecretStr(slack.bot_token),
             "slack_signing_secret": SecretStr(slack.signing_secret),
             "slack_api_url": slack.api_url,
