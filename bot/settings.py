@@ -10,10 +10,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from sync_engine import Settings, SettingsError, describe_settings_error
+from sync_engine import Settings, read_settings
 
 __all__ = ["AppSettings", "SlackSettings", "load_app_settings", "load_slack_settings"]
 
@@ -57,16 +57,10 @@ class AppSettings(Settings, SlackSettings):
 @cache
 def load_slack_settings() -> SlackSettings:
     """The Slack side's settings, read once per process (a worker's: the engine read its own)."""
-    try:
-        return SlackSettings()
-    except ValidationError as error:
-        raise SettingsError(describe_settings_error(error)) from None
+    return read_settings(SlackSettings)
 
 
 @cache
 def load_app_settings() -> AppSettings:
     """The engine's and the Slack side's settings, read once per process."""
-    try:
-        return AppSettings()
-    except ValidationError as error:
-        raise SettingsError(describe_settings_error(error)) from None
+    return read_settings(AppSettings)

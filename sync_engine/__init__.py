@@ -31,8 +31,7 @@ from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
-from sync_engine.settings import Settings, load_settings
-from sync_engine.settings import describe_error as describe_settings_error
+from sync_engine.settings import Settings, load_settings, read_settings
 from sync_engine.shared_state import shared_redis
 from sync_engine.startup import open_engine
 
@@ -65,11 +64,11 @@ __all__ = [
     "SlackOutcome",
     "bind_log_fields",
     "configure_logging",
-    "describe_settings_error",
     "load_settings",
     "metrics_exposition",
     "open_engine",
     "parse_identifiers",
+    "read_settings",
     "register_actor",
     "serve_metrics",
     "service_command",

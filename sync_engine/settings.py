@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync_engine.errors import SettingsError
 
-__all__ = ["Settings", "WorkdaySettings", "describe_error", "load_settings"]
+__all__ = ["Settings", "WorkdaySettings", "load_settings", "read_settings"]
+
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 
 #: Where the store lives when DATABASE_URL is unset: a SQLite file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite:///workday-resync.db"
@@ -128,17 +130,18 @@ class Settings(BaseSettings):
         )
 
 
-def describe_error(error: ValidationError) -> str:
-    """One line naming the first bad setting (front ends' own settings use it too)."""
-    first = error.errors()[0]
-    name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
-    return f"Invalid setting {name}: {first['msg']}."
+def read_settings(model: type[AnySettings]) -> AnySettings:
+    """Read `model`'s settings (the engine's, or a front end's own) from the environment and `.env`;
+    `SettingsError` with one line naming the first bad one."""
+    try:
+        return model()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
+        raise SettingsError(f"Invalid setting {name}: {first['msg']}.") from None
 
 
 @cache
 def load_settings() -> Settings:
-    """Read the settings once per process; raise `SettingsError` with one line naming the bad one."""
-    try:
-        return Settings()
-    except ValidationError as error:
-        raise SettingsError(describe_error(error)) from None
+    """The engine's settings, read once per process."""
+    return read_settings(Settings)
