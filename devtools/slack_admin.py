@@ -15,8 +15,9 @@ from pydantic import SecretStr
 from bot.app import build_app
 from bot.http_server import SlackHttpServer
 from bot.ids import COMMAND, ActionId, BlockId
+from bot.settings import AppSettings
 from devtools.slack_emulator import SlackEmulator, SlackUser
-from sync_engine import BatchRun, RunService, Settings, open_engine
+from sync_engine import BatchRun, RunService, open_engine
 from sync_engine.workday.sandbox import Sandbox
 
 __all__ = [
@@ -40,9 +41,9 @@ WAIT = 30.0
 
 def sandbox_app_settings(
     sandbox: Sandbox, slack: SlackEmulator, database_url: str, **changes: Any
-) -> Settings:
+) -> AppSettings:
     """The product's settings (no `.env`, no Redis) pointed at the sandbox, the emulator and a store."""
-    return Settings(
+    return AppSettings(
         _env_file=None,
         database_url=database_url,
         redis_url=None,
@@ -59,7 +60,7 @@ def sandbox_app_settings(
 
 
 @contextmanager
-def serving_app(settings: Settings) -> Iterator[tuple[RunService, SlackHttpServer]]:
+def serving_app(settings: AppSettings) -> Iterator[tuple[RunService, SlackHttpServer]]:
     """`serve --http` without Redis, in this process: the engine with its embedded worker, the app on a
     free local port (`server.url` is its Request URL)."""
     with (

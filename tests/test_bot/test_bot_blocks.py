@@ -24,7 +24,7 @@ from bot.modal import (
 )
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, user_ref
 from devtools.slack_emulator.limits import LimitError, check_message, check_view
-from sync_engine.domain import BatchRun, IdentifierType, RunCounts, RunStatus
+from sync_engine.domain import BatchRun, IdentifierType, RunAnnouncement, RunCounts, RunStatus
 from sync_engine.identifiers import TOO_MANY_MESSAGE
 
 SRC = IdentifierType.SOURCE_ID
@@ -279,7 +279,9 @@ def test_huge_outcomes_stay_within_limits_and_the_thread_gets_the_whole_error() 
 def test_history_pages_stay_within_fifty_blocks() -> None:
     long_error = "Everything failed <badly> " * 200
     runs = [
-        make_run(id=n, status=RunStatus.ERROR, error=long_error, notes={"permalink": "https://x/p"})
+        make_run(
+            id=n, status=RunStatus.ERROR, error=long_error, announcement=RunAnnouncement(link="https://x/p")
+        )
         for n in range(messages.HISTORY_PAGE_SIZE)
     ]
     page = messages.history_page(runs, offset=10, has_more=True)

@@ -25,9 +25,9 @@ from pydantic import SecretStr
 
 import bot.serve
 from bot.ids import COMMAND, ActionId, BlockId
+from bot.settings import AppSettings
 from devtools.slack_emulator import SlackEmulator
 from sync_engine.errors import SettingsError
-from sync_engine.settings import Settings
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -194,14 +194,14 @@ def test_serve_on_a_port_already_taken_says_so_in_a_json_line(
     assert "exception" not in error
 
 
-def _settings(tmp_path: Path, slack: SlackEmulator, **changes: Any) -> Settings:
+def _settings(tmp_path: Path, slack: SlackEmulator, **changes: Any) -> AppSettings:
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path / 'store.db'}",
         "slack_bot_token": SecretStr(slack.bot_token),
         "slack_signing_secret": SecretStr(slack.signing_secret),
         "slack_api_url": slack.api_url,
     }
-    return Settings(**{**values, **changes})
+    return AppSettings(**{**values, **changes})
 
 
 def test_socket_mode_when_an_app_token_is_set(

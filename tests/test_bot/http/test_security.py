@@ -23,11 +23,12 @@ from bot.app import build_app
 from bot.http_server import SlackHttpServer
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.replay import REPLAY_WINDOW_SECONDS, RedisSeen
+from bot.settings import AppSettings
 from devtools.slack_emulator import SlackUser
 from devtools.slack_emulator.state import ResponseTarget
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import SettingsError
-from sync_engine.settings import Settings, load_settings
+from sync_engine.settings import load_settings
 from sync_engine.store.database import Database
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -263,7 +264,7 @@ def test_a_secret_in_the_wrong_setting_is_not_echoed(monkeypatch: pytest.MonkeyP
         monkeypatch.delenv(name)
     load_settings.cache_clear()
     with pytest.raises(SettingsError) as missing:
-        Settings(slack_signing_secret=SecretStr(secret)).workday()
+        AppSettings(slack_signing_secret=SecretStr(secret)).workday()
     assert secret not in str(missing.value)
 
 
