@@ -17,6 +17,8 @@ COMMAND = "/workday-resync"
 
 class CallbackId(StrEnum):
     REQUEST_MODAL = "workday_resync_request"
+    #: The same form once Synchronize turned it into the confirmation (then "Run #N is queued").
+    CONFIRM_MODAL = "workday_resync_confirm"
 
 
 class BlockId(StrEnum):
@@ -26,7 +28,9 @@ class BlockId(StrEnum):
     IDENTIFIERS = "identifiers"
     MORE_IDENTIFIERS = "identifiers_more"
     COUNTER = "counter"
+    CONFIRM_WARNING = "confirm_warning"
     CONFIRM_ACTIONS = "confirm_actions"
+    QUEUED_LINKS = "queued_links"
     HISTORY_MORE = "history_more"
     #: Prefix: one block per run, `history_error_<run id>`.
     HISTORY_ERROR = "history_error"
@@ -36,7 +40,10 @@ class ActionId(StrEnum):
     ID_TYPE = "id_type_choice"
     IDENTIFIERS = "identifiers_input"
     MORE_IDENTIFIERS = "identifiers_more_input"
-    CONFIRM = "confirm_run"
-    CANCEL = "cancel_run"
+    #: The confirmation's way back to the filled form.
+    BACK = "back_to_form"
+    #: Link buttons of "Run #N is queued" (Slack still sends their clicks: acknowledged, nothing more).
+    OPEN_HOME = "open_home_history"
+    OPEN_STATUS = "open_status_message"
     HISTORY_MORE = "history_more"
     HISTORY_ERROR = "history_full_error"

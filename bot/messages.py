@@ -13,20 +13,15 @@ from typing import Any
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
-from sync_engine import MAX_IDENTIFIERS, WARNING, BatchRun, RunStatus
+from sync_engine import MAX_IDENTIFIERS, BatchRun, RunStatus
 
 __all__ = [
     "STATUS_TITLE",
     "Message",
-    "cancelled_note",
-    "confirmation",
     "error_reply",
     "full_error",
     "history_page",
     "not_configured",
-    "not_your_run",
-    "outcome",
-    "queued_note",
     "refusal",
     "status_message",
     "unavailable_run",
@@ -94,57 +89,8 @@ def status_label(status: RunStatus) -> str:
 # --- the request ------------------------------------------------------------------------------------
 
 
-def confirmation(run_id: int, count: int) -> Message:
-    """What the admin confirms, word for word, with Confirm (danger) and Cancel; values carry the run id."""
-    warning = WARNING.format(n=count)
-    return Message(
-        text=warning,
-        blocks=[
-            _section(warning),
-            {
-                "type": "actions",
-                "block_id": BlockId.CONFIRM_ACTIONS.value,
-                "elements": [
-                    _button("Confirm", ActionId.CONFIRM, str(run_id), style="danger"),
-                    _button("Cancel", ActionId.CANCEL, str(run_id)),
-                ],
-            },
-        ],
-    )
-
-
-def queued_note(run: BatchRun) -> Message:
-    text = (
-        f":inbox_tray: Run #{run.id} is queued: {plural(len(run.identifiers), 'customer')}. "
-        "Its status message follows in this conversation, with the records file in its thread."
-    )
-    return Message(text=text, blocks=[_section(text)])
-
-
-def cancelled_note(run: BatchRun) -> Message:
-    text = f":no_entry_sign: Cancelled. Run #{run.id} was not started and nothing was changed."
-    return Message(text=text, blocks=[_section(text)])
-
-
-def outcome(run: BatchRun) -> Message:
-    """Where a draft stands now: to confirm, cancelled, or queued (for a click or a repeated submission)."""
-    if run.status is RunStatus.CANCELLED:
-        return cancelled_note(run)
-    if run.status is RunStatus.DRAFT:
-        return confirmation(run.id, len(run.identifiers))
-    return queued_note(run)
-
-
 def unavailable_run() -> Message:
     text = "This request no longer exists. Nothing was changed; start again with `/workday-resync`."
-    return Message(text=text, blocks=[_section(text)])
-
-
-def not_your_run(run: BatchRun) -> Message:
-    text = (
-        f":lock: Run #{run.id} was requested by {user_ref(run.requested_by)}: only they can confirm or "
-        "cancel it. Nothing was changed."
-    )
     return Message(text=text, blocks=[_section(text)])
 
 

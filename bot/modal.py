@@ -9,6 +9,7 @@ submission count both.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "ModalInput",
     "ModalMetadata",
     "counter_text",
+    "prefill",
     "read_modal",
     "request_modal",
     "shown_counter",
@@ -56,21 +58,26 @@ class ModalMetadata:
     channel_id: str
     #: The Workday connection badge (mrkdwn) the modal shows, so an update can show it again.
     connection: str | None = None
+    #: The draft run the confirmation step shows (only its id travels through Slack).
+    run_id: int | None = None
 
     def dumps(self) -> str:
-        data = {"channel_id": self.channel_id}
+        data: JsonDict = {"channel_id": self.channel_id}
         if self.connection is not None:
             data["connection"] = self.connection
+        if self.run_id is not None:
+            data["run_id"] = self.run_id
         return json.dumps(data)
 
     @classmethod
     def loads(cls, text: str | None) -> ModalMetadata:
         try:
             data = json.loads(text or "{}")
-            connection = data.get("connection")
+            connection, run_id = data.get("connection"), data.get("run_id")
             return cls(
                 channel_id=str(data["channel_id"]),
                 connection=connection if isinstance(connection, str) else None,
+                run_id=run_id if type(run_id) is int else None,
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return cls(channel_id="")
@@ -162,9 +169,30 @@ def _option(identifier_type: IdentifierType) -> JsonDict:
     }
 
 
+def prefill(identifiers: Sequence[str]) -> tuple[str, str]:
+    """The two inputs' texts holding `identifiers`, one per line (the second when the first is full)."""
+    first: list[str] = []
+    more: list[str] = []
+    size = 0
+    for identifier in identifiers:
+        size += len(identifier) + 1
+        (first if size <= INPUT_MAX_LENGTH + 1 and not more else more).append(identifier)
+    return "\n".join(first), "\n".join(more)[:INPUT_MAX_LENGTH]
+
+
 def _identifiers_input(
-    block: BlockId, action: ActionId, label: str, hint: str, *, optional: bool
+    block: BlockId, action: ActionId, label: str, hint: str, *, optional: bool, initial: str = ""
 ) -> JsonDict:
+    element: JsonDict = {
+        "type": "plain_text_input",
+        "action_id": action.value,
+        "multiline": True,
+        "max_length": INPUT_MAX_LENGTH,
+        "placeholder": {"type": "plain_text", "text": "One identifier per line"},
+        "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
+    }
+    if initial:
+        element["initial_value"] = initial
     return {
         "type": "input",
         "block_id": block.value,
@@ -172,14 +200,7 @@ def _identifiers_input(
         "dispatch_action": True,
         "label": {"type": "plain_text", "text": label},
         "hint": {"type": "plain_text", "text": hint},
-        "element": {
-            "type": "plain_text_input",
-            "action_id": action.value,
-            "multiline": True,
-            "max_length": INPUT_MAX_LENGTH,
-            "placeholder": {"type": "plain_text", "text": "One identifier per line"},
-            "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
-        },
+        "element": element,
     }
 
 
@@ -189,11 +210,14 @@ def request_modal(
     count: int = 0,
     identifier_type: IdentifierType = IdentifierType.SOURCE_ID,
     connection: str | None = None,
+    identifiers: Sequence[str] = (),
 ) -> JsonDict:
     """The modal of `/workday-resync`; the same ids on every update, so typed text is kept.
 
-    `connection`: the Workday connection badge (mrkdwn) shown in its header.
+    `connection`: the Workday connection badge (mrkdwn) shown in its header. `identifiers`: filled in
+    (Back from the confirmation, a message shortcut); the counter then shows their number.
     """
+    first, more = prefill(identifiers)
     badge = [
         {
             "type": "context",
@@ -239,6 +263,7 @@ def request_modal(
                 "Identifiers, one per line",
                 "Blank lines and duplicates are ignored.",
                 optional=False,
+                initial=first,
             ),
             _identifiers_input(
                 BlockId.MORE_IDENTIFIERS,
@@ -246,11 +271,12 @@ def request_modal(
                 "More identifiers (optional)",
                 "A box holds 3,000 characters (about 90 Workday IDs): continue here.",
                 optional=True,
+                initial=more,
             ),
             {
                 "type": "context",
                 "block_id": BlockId.COUNTER.value,
-                "elements": [{"type": "mrkdwn", "text": counter_text(count)}],
+                "elements": [{"type": "mrkdwn", "text": counter_text(count or len(identifiers))}],
             },
         ],
     }

@@ -1,14 +1,15 @@
 """Bolt listeners, thin: acknowledge, check the user is an admin, call the run service, render.
 
 One module per Slack surface: `commands` (the slash command), `views` (the modal's submission),
-`actions` (the live counter, Confirm/Cancel, history paging). `register` wires them to an App.
+`confirm` (the form's confirmation step), `actions` (the live counter, history paging). `register` wires
+them to an App.
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, views
+from bot.handlers import actions, commands, confirm, views
 from bot.handlers.deps import Deps
 
 __all__ = ["Deps", "register"]
@@ -17,4 +18,5 @@ __all__ = ["Deps", "register"]
 def register(app: App, deps: Deps) -> None:
     commands.register(app, deps)
     views.register(app, deps)
+    confirm.register(app, deps, on_queued=lambda client, user_id, run: None)
     actions.register(app, deps)

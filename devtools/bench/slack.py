@@ -86,7 +86,7 @@ def slack_rows(
                     wid = data.customer_wids[n % len(data.customer_wids)]
                     run = service.submit(IdentifierType.SOURCE_ID, [wid], requested_by="bench")
                     _wait_final(service, run.id)
-                clients = [slack.user(user, server.url) for user in users]
+                clients: list[SlackUser] = [slack.user(user, server.url) for user in users]
                 rows[:0] = _acks(slack, clients, requests)
     return rows
 
@@ -142,13 +142,10 @@ def _status_updates(
     user.open_view()
     user.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
     user.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(references))
-    submitted = user.submit()
+    submitted = user.submit()  # Synchronize: the form becomes the confirmation
     assert submitted.error is None, submitted.error
-    slack.wait_for(
-        lambda: any(m["text"].startswith("This re-imports") for m in slack.ephemeral(user.user_id)), 10
-    )
     started = time.monotonic()
-    assert user.click(ActionId.CONFIRM).error is None
+    assert user.submit().error is None  # Confirm
     run = slack.wait_for(lambda: next(iter(service.history(limit=1)), None), 10)
     final = _wait_final(service, run.id)
     # The final state is never held back: wait until the status message shows it.

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from devtools.slack_emulator.client import SlackUser
 from devtools.slack_emulator.knobs import SlackKnobs
 from devtools.slack_emulator.server import EmulatorServer
 from devtools.slack_emulator.state import Channel, Ephemeral, Message, User, Workspace
+from devtools.slack_emulator.surfaces import AppUser
 from devtools.slack_emulator.transcript import AppDelivery, EventLog, RecordedCall
 from devtools.slack_emulator.views import view_object
 from sync_engine.server_thread import ServerThread
@@ -145,9 +145,9 @@ class SlackEmulator:
         with self._ws.lock:
             self._ws.channels[channel_id].bot_member = True
 
-    def user(self, user_id: str, app_url: str) -> SlackUser:
+    def user(self, user_id: str, app_url: str) -> AppUser:
         """A user of the workspace, using the app whose Request URL is `app_url`."""
-        return SlackUser(
+        return AppUser(
             self._ws,
             self._events,
             user_id=user_id,

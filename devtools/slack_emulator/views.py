@@ -53,15 +53,17 @@ def fresh_values(blocks: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, 
 def carried_values(
     old: OpenView, blocks: list[dict[str, Any]]
 ) -> tuple[dict[str, dict[str, dict[str, Any]]], set[tuple[str, str]]]:
-    """The state after a views.update to `blocks`: what the user entered survives only where the new view
-    has the same block_id and action_id (and element type), as on Slack; everything else starts afresh."""
+    """The state after a views.update to `blocks`: an input's value (typed, or its earlier initial value)
+    survives where the new view has the same block_id and action_id (and element type), as on Slack, which
+    then ignores the new view's initial value there; everything else starts afresh."""
     values = fresh_values(blocks)
     touched: set[tuple[str, str]] = set()
-    for block_id, action_id in old.touched:
-        entry = old.values.get(block_id, {}).get(action_id)
-        if entry is not None and values.get(block_id, {}).get(action_id, {}).get("type") == entry["type"]:
-            values[block_id][action_id] = copy.deepcopy(entry)
-            touched.add((block_id, action_id))
+    for block_id, entries in old.values.items():
+        for action_id, entry in entries.items():
+            if values.get(block_id, {}).get(action_id, {}).get("type") == entry["type"]:
+                values[block_id][action_id] = copy.deepcopy(entry)
+                if (block_id, action_id) in old.touched:
+                    touched.add((block_id, action_id))
     return values, touched
 
 

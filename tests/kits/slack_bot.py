@@ -5,6 +5,7 @@ executing on a real worker against the Workday sandbox (see tests/bot/conftest.p
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -17,7 +18,7 @@ from pydantic import SecretStr
 
 from bot.app import build_app
 from bot.http_server import SlackHttpServer
-from bot.ids import COMMAND, ActionId, BlockId
+from bot.ids import COMMAND, ActionId, BlockId, CallbackId
 from devtools.slack_emulator import SlackEmulator, SlackUser
 from sync_engine import jobs
 from sync_engine.broker import EmbeddedWorker, build_broker
@@ -184,20 +185,23 @@ def fields(blocks: list[dict[str, Any]]) -> dict[str, str]:
 def request_run(
     bot: Bot, identifiers: list[str], *, kind: str = "reference", channel: str = CHANNEL
 ) -> BatchRun:
-    """The admin's whole request: command, modal, submit, Confirm; returns the queued run."""
+    """The admin's whole request: command, modal, Synchronize, Confirm; returns the queued run."""
     ana = bot.user(ADMIN)
     bot.open_request(ana, channel)
     ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, kind)
     ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(identifiers))
-    assert ana.submit().error is None
-    bot.wait_for(lambda: any(m["text"].startswith("This re-imports") for m in _private(bot, ADMIN)))
-    assert ana.click(ActionId.CONFIRM).status == 200
-    return bot.wait_for(lambda: bot.service.history())[0]
+    draft = synchronize(ana)
+    assert ana.submit().error is None  # Confirm
+    return bot.service.get(draft)
 
 
-def _private(bot: Bot, user: str) -> list[dict[str, Any]]:
-    dm = bot.slack._ws.dm(user).id
-    return [*bot.slack.ephemeral(user), *bot.slack.messages(dm)]
+def synchronize(user: SlackUser) -> int:
+    """Press Synchronize on the filled form: it becomes the confirmation; the draft run's id."""
+    response = user.submit()
+    assert response.error is None and response.json["response_action"] == "update", response
+    view = user.open_view()
+    assert view["callback_id"] == CallbackId.CONFIRM_MODAL, view
+    return int(json.loads(view["private_metadata"])["run_id"])
 
 
 def error_replies(bot: Bot, channel: str = CHANNEL) -> list[dict[str, Any]]:
