@@ -86,7 +86,7 @@ def confirmation_view(run: BatchRun, *, channel_id: str, connection: str | None 
             ],
         },
     ]
-    if where := _where(channel_id):
+    if where := _where(run.slack_channel or channel_id):
         blocks.append(_context(where))
     metadata = ModalMetadata(channel_id, connection, run.id)
     return _modal(blocks, metadata, submit=CONFIRM, close="Cancel")

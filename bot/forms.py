@@ -47,6 +47,7 @@ class RequestForms:
         identifier_type: IdentifierType = IdentifierType.SOURCE_ID,
         connection: str | None = None,
         identifiers: Sequence[str] = (),
+        default_channel: str | None = None,
     ) -> JsonDict:
         """`request_modal` with its metadata sealed for `user_id`."""
         view = request_modal(
@@ -55,6 +56,7 @@ class RequestForms:
             identifier_type=identifier_type,
             connection=connection,
             identifiers=identifiers,
+            default_channel=default_channel,
         )
         return self.sealed(user_id, view)
 

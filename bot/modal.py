@@ -9,6 +9,7 @@ submission count both.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,8 @@ __all__ = [
     "validate",
 ]
 
+#: A conversation the status can go to: a channel or private channel id (never a DM or a name).
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9_]{2,254}")
 #: Slack's ceiling for a plain-text input's `max_length`.
 INPUT_MAX_LENGTH = 3000
 TITLE = "Workday batch sync"
@@ -90,6 +93,8 @@ class ModalInput:
     identifier_type: IdentifierType
     identifiers: str
     more_identifiers: str
+    #: The conversation picked for the status (forms opened where no channel is given).
+    status_channel: str | None = None
 
     @property
     def text(self) -> str:
@@ -112,10 +117,12 @@ def read_modal(values: JsonDict) -> ModalInput:
         identifier_type = IdentifierType(option.get("value", IdentifierType.SOURCE_ID.value))
     except ValueError:
         identifier_type = IdentifierType.SOURCE_ID
+    picked = element(BlockId.STATUS_CHANNEL, ActionId.STATUS_CHANNEL).get("selected_conversation")
     return ModalInput(
         identifier_type=identifier_type,
         identifiers=element(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS).get("value") or "",
         more_identifiers=element(BlockId.MORE_IDENTIFIERS, ActionId.MORE_IDENTIFIERS).get("value") or "",
+        status_channel=picked if isinstance(picked, str) and CHANNEL_ID.fullmatch(picked) else None,
     )
 
 
@@ -142,6 +149,32 @@ def validate(modal: ModalInput) -> tuple[list[str], dict[str, str]]:
             except IdentifierError as error:
                 errors[block.value] = str(error)
     return [], errors or {BlockId.IDENTIFIERS.value: message}
+
+
+def _channel_picker(default_channel: str | None) -> JsonDict:
+    element: JsonDict = {
+        "type": "conversations_select",
+        "action_id": ActionId.STATUS_CHANNEL.value,
+        "placeholder": {"type": "plain_text", "text": "A private channel of the finance admins"},
+        "filter": {
+            "include": ["public", "private"],
+            "exclude_bot_users": True,
+            "exclude_external_shared_channels": True,
+        },
+    }
+    if default_channel:
+        element["initial_conversation"] = default_channel
+    return {
+        "type": "input",
+        "block_id": BlockId.STATUS_CHANNEL.value,
+        "label": {"type": "plain_text", "text": "Post the status in"},
+        "hint": {
+            "type": "plain_text",
+            "text": "The run's status message and its records file (the identifier list) go there; "
+            "invite the app to it.",
+        },
+        "element": element,
+    }
 
 
 def counter_text(count: int) -> str:
@@ -211,13 +244,17 @@ def request_modal(
     identifier_type: IdentifierType = IdentifierType.SOURCE_ID,
     connection: str | None = None,
     identifiers: Sequence[str] = (),
+    default_channel: str | None = None,
 ) -> JsonDict:
     """The modal of `/workday-resync`; the same ids on every update, so typed text is kept.
 
     `connection`: the Workday connection badge (mrkdwn) shown in its header. `identifiers`: filled in
-    (Back from the confirmation, a message shortcut); the counter then shows their number.
+    (Back from the confirmation, a message shortcut); the counter then shows their number. An empty
+    `channel_id` (opened from the Home tab or a global shortcut) adds a picker for the status's
+    conversation, set to `default_channel`.
     """
     first, more = prefill(identifiers)
+    picker = [] if channel_id else [_channel_picker(default_channel)]
     badge = [
         {
             "type": "context",
@@ -278,5 +315,6 @@ def request_modal(
                 "block_id": BlockId.COUNTER.value,
                 "elements": [{"type": "mrkdwn", "text": counter_text(count or len(identifiers))}],
             },
+            *picker,
         ],
     }

@@ -21,7 +21,7 @@ from bot.modal import counter_text, read_modal, shown_counter
 from bot.web_api import error_code, post_privately
 from sync_engine import RunNotFoundError
 
-__all__ = ["register"]
+__all__ = ["int_value", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ _MAX_VALUE = 2**31 - 1
 _WRITTEN_INT = re.compile(r"0|[1-9][0-9]{0,9}")
 
 
-def _int_value(body: dict[str, Any]) -> int | None:
+def int_value(body: dict[str, Any]) -> int | None:
     try:
         value = body["actions"][0]["value"]
     except (KeyError, IndexError, TypeError):
@@ -146,7 +146,7 @@ def register(app: App, deps: Deps) -> None:
         if not deps.is_admin(body["user"]["id"]):
             refuse(respond)
             return
-        send_history(deps, respond, offset=max(0, _int_value(body) or 0))
+        send_history(deps, respond, offset=max(0, int_value(body) or 0))
 
     @app.action(ActionId.HISTORY_ERROR.value)
     def on_history_error(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -154,7 +154,7 @@ def register(app: App, deps: Deps) -> None:
         if not deps.is_admin(body["user"]["id"]):
             refuse(respond)
             return
-        run_id = _int_value(body)
+        run_id = int_value(body)
         try:
             run = deps.service.get(run_id if run_id is not None else -1)
         except RunNotFoundError:

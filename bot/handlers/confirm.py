@@ -118,6 +118,7 @@ def register(app: App, deps: Deps, on_queued: Callable[[WebClient, str, BatchRun
             identifier_type=draft.identifier_type,
             connection=metadata.connection,
             identifiers=draft.identifiers,
+            default_channel=draft.slack_channel,
         )
         _update(client, view["id"], form, view.get("hash"))
 

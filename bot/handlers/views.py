@@ -33,6 +33,7 @@ FORM_UNREADABLE = (
     "This form could not be read (it was changed after it was opened). Nothing was stored: close it and "
     "run /workday-resync again."
 )
+PICK_A_CHANNEL = "Pick the channel where the run's status message and records file go."
 FORM_UNCHECKED = "This form could not be checked just now. Nothing was stored: submit it again in a moment."
 
 
@@ -61,7 +62,10 @@ def register(app: App, deps: Deps) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        channel_id = metadata.channel_id or None
+        channel_id = metadata.channel_id or modal.status_channel
+        if channel_id is None:  # a form with the picker: the Slack client requires a pick, a forgery not
+            ack(response_action="errors", errors={BlockId.STATUS_CHANNEL.value: PICK_A_CHANNEL})
+            return
         # Only the draft's id travels through Slack from here on (button values), never the identifiers.
         try:
             run, stored = deps.service.create_draft_once(

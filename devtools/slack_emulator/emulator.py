@@ -6,13 +6,16 @@ import copy
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar
 
+from devtools.slack_emulator.app_home import home_view
+from devtools.slack_emulator.client import AppResponse
 from devtools.slack_emulator.knobs import SlackKnobs
 from devtools.slack_emulator.server import EmulatorServer
 from devtools.slack_emulator.state import Channel, Ephemeral, Message, User, Workspace
-from devtools.slack_emulator.surfaces import AppUser
+from devtools.slack_emulator.surfaces import AppUser, post_json
 from devtools.slack_emulator.transcript import AppDelivery, EventLog, RecordedCall
 from devtools.slack_emulator.views import view_object
 from sync_engine.server_thread import ServerThread
@@ -205,6 +208,25 @@ class SlackEmulator:
                 }
                 for view_id, opened in ws.views.items()
             }
+
+    def home(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab view the app last published for `user_id` (views.publish), or None."""
+        with self._ws.lock:
+            published = self._ws.home_views.get(user_id)
+            return home_view(self._ws, published) if published is not None else None
+
+    def verify_request_url(self, app_url: str) -> AppResponse:
+        """What Slack does when a Request URL is saved for Events: a signed `url_verification` with a
+        challenge. `AppResponse.error` is None only if the answer holds the challenge (as JSON, form or
+        plain text: Slack takes any)."""
+        challenge = secrets.token_urlsafe(32)
+        payload = {"token": self.verification_token, "challenge": challenge, "type": "url_verification"}
+        response = post_json(self.user(self.bot_user_id, app_url), payload)
+        answered = response.json.get("challenge") if isinstance(response.json, dict) else None
+        text = response.body.strip()
+        if response.error is None and challenge not in (answered, text, f"challenge={challenge}"):
+            response = replace(response, error="url_verification_failed")
+        return response
 
     @property
     def calls(self) -> list[RecordedCall]:

@@ -226,6 +226,10 @@ class Workspace:
         self.channels: dict[str, Channel] = {}
         self.ephemerals: dict[str, list[Ephemeral]] = defaultdict(list)
         self.views: dict[str, OpenView] = {}
+        #: user id -> the Home tab view the app published for that user (views.publish).
+        self.home_views: dict[str, OpenView] = {}
+        #: user group id ("S...") -> its members' ids (usergroups.users.list).
+        self.usergroups: dict[str, list[str]] = {}
         #: user id -> ids of the modals open for that user, root first (Slack stacks at most 3).
         self.stacks: dict[str, list[str]] = defaultdict(list)
         self.files: dict[str, FileUpload] = {}

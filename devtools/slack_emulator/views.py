@@ -24,6 +24,7 @@ __all__ = [
 _TEXT_ELEMENTS = {"plain_text_input", "email_text_input", "url_text_input", "number_input", "rich_text_input"}
 _SINGLE_CHOICE = {
     "radio_buttons",
+    "conversations_select",
     "static_select",
     "external_select",
 }
@@ -137,7 +138,12 @@ def client_problems(opened: OpenView) -> dict[str, str]:
             continue
         element = block.get("element", {})
         entry = opened.values.get(block["block_id"], {}).get(element.get("action_id", ""), {})
-        filled = entry.get("value") or entry.get("selected_option") or entry.get("selected_options")
+        filled = (
+            entry.get("value")
+            or entry.get("selected_option")
+            or entry.get("selected_options")
+            or entry.get("selected_conversation")
+        )
         if not filled:
             if not block.get("optional", False):
                 problems[block["block_id"]] = "Please complete this required field."
@@ -169,6 +175,8 @@ def _stateful(blocks: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], di
 
 def _initial_entry(element: dict[str, Any]) -> dict[str, Any]:
     kind = element["type"]
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": element.get("initial_conversation")}
     if kind in _SINGLE_CHOICE:
         return {"type": kind, "selected_option": copy.deepcopy(element.get("initial_option"))}
     if kind in _MULTI_CHOICE:

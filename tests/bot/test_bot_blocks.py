@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackObjectFormationError
 
 from bot import messages
 from bot.confirm_modal import confirmation_view, queued_view
+from bot.home_blocks import HISTORY_PAGE, HomeState, HomeTab, error_modal, home_view, not_admin_view
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.modal import (
     INPUT_MAX_LENGTH,
@@ -317,3 +318,29 @@ def test_short_notes_are_within_limits() -> None:
         messages.history_page([], offset=0, has_more=False),
     ):
         check_message(message.text, message.blocks)
+
+
+def test_a_full_history_page_of_the_home_tab_is_within_slacks_limits() -> None:
+    long_error = "Customer <x> failed: " + "boom & bust " * 400
+    runs = [
+        make_run(
+            id=n,
+            status=RunStatus.ERROR,
+            error=long_error,
+            requested_by="U_ADMIN",
+            notes={"permalink": "https://x/p1", "records_permalink": "https://x/f1"},
+        )
+        for n in range(HISTORY_PAGE, 0, -1)
+    ]
+    view = home_view(HomeState(HomeTab.HISTORY, 15), connection="ok", runs=runs, has_more=True)
+    check_view(view)
+    assert len(view["blocks"]) <= 100
+    assert {
+        b["elements"][0]["action_id"]
+        for b in view["blocks"]
+        if b.get("block_id", "").startswith("home_error")
+    } == {ActionId.HOME_FULL_ERROR}
+    modal = error_modal(runs[0])
+    check_view(modal)
+    assert sum(len(b["text"]["text"]) for b in modal["blocks"]) < 12_000
+    assert check_view(not_admin_view()) is None
