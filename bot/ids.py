@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["COMMAND", "ActionId", "BlockId", "CallbackId"]
+__all__ = ["COMMAND", "ActionId", "BlockId", "CallbackId", "ShortcutId"]
 
 #: The slash command (also in manifest.yml).
 COMMAND = "/workday-resync"
@@ -19,6 +19,13 @@ class CallbackId(StrEnum):
     REQUEST_MODAL = "workday_resync_request"
     #: The same form once Synchronize turned it into the confirmation (then "Run #N is queued").
     CONFIRM_MODAL = "workday_resync_confirm"
+
+
+class ShortcutId(StrEnum):
+    """The shortcuts' callback ids (also in manifest.yml)."""
+
+    GLOBAL = "workday_resync_batch"
+    MESSAGE = "workday_resync_message"
 
 
 class BlockId(StrEnum):

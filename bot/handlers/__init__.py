@@ -2,14 +2,14 @@
 
 One module per Slack surface: `commands` (the slash command), `views` (the modal's submission),
 `confirm` (the form's confirmation step), `actions` (the live counter, history paging), `home` (the
-Home tab). `register` wires them to an App.
+Home tab), `shortcuts` (the global and the message shortcut). `register` wires them to an App.
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, confirm, home, views
+from bot.handlers import actions, commands, confirm, home, shortcuts, views
 from bot.handlers.deps import Deps
 from bot.home_blocks import HomeState, HomeTab
 
@@ -27,3 +27,4 @@ def register(app: App, deps: Deps) -> None:
         on_queued=lambda client, user_id, run: publisher.publish(client, user_id, HomeState(HomeTab.HISTORY)),
     )
     actions.register(app, deps)
+    shortcuts.register(app, deps)

@@ -143,6 +143,17 @@ class SlackEmulator:
         with self._ws.lock:
             self._ws.channels[channel_id] = channel
 
+    def say(self, user_id: str, channel_id: str, text: str) -> dict[str, Any]:
+        """`user_id` posts `text` in the channel (as from Slack's composer); the message as `messages()`
+        lists it."""
+        with self._ws.lock:
+            channel = self._ws.channels[channel_id]
+            if not channel.has_member(user_id):
+                raise ValueError(f"{user_id} is not a member of {channel_id}")
+            message = Message(self._ws.new_ts(), user_id, text, [])
+            channel.messages.append(message)
+            return _message_snapshot(channel, message)
+
     def invite_bot(self, channel_id: str) -> None:
         """What `/invite @workday-resync` does in a channel."""
         with self._ws.lock:

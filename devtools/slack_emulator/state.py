@@ -376,13 +376,13 @@ class Workspace:
             result: dict[str, Any] = {
                 "type": "message",
                 "user": message.user,
-                "bot_id": self.bot_id,
-                "app_id": self.app_id,
                 "text": message.text,
                 "blocks": copy.deepcopy(message.blocks),
                 "team": self.team_id,
                 "ts": message.ts,
             }
+            if message.user == self.bot.id:  # a person's message carries no bot_id / app_id
+                result.update({"bot_id": self.bot_id, "app_id": self.app_id})
             if message.subtype:
                 result["subtype"] = message.subtype
             if message.files:

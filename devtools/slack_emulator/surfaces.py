@@ -19,6 +19,7 @@ from devtools.slack_emulator.client import (
     _button_action,
     payload_body,
 )
+from devtools.slack_emulator.state import ResponseTarget
 from devtools.slack_emulator.views import find_button, find_element
 
 __all__ = ["AppUser", "post_json"]
@@ -64,6 +65,53 @@ class AppUser(SlackUser):
             payload = self._view_actions(published, _button_action(*found, ws.new_ts()))
             payload["view"] = home_view(ws, published)
         return self._deliver_payload("block_actions", f"{action_id} clicked in Home {published.id}", payload)
+
+    def global_shortcut(self, callback_id: str) -> AppResponse:
+        """Run the app's global shortcut `callback_id` (from the composer or the search bar): a
+        `shortcut` payload with a trigger_id and no conversation."""
+        ws = self._ws
+        with ws.lock:
+            payload = {
+                "type": "shortcut",
+                "token": self._verification_token,
+                "action_ts": ws.new_ts(),
+                "team": {"id": ws.team_id, "domain": ws.team_domain},
+                "user": self._user_ref(ws.users[self.user_id]),
+                "is_enterprise_install": False,
+                "enterprise": None,
+                "callback_id": callback_id,
+                "trigger_id": ws.issue_trigger(self.user_id),
+            }
+        return self._deliver_payload("shortcut", callback_id, payload)
+
+    def message_shortcut(self, callback_id: str, message: dict[str, Any]) -> AppResponse:
+        """Run the app's message shortcut `callback_id` on `message` (a dict from `messages()`): a
+        `message_action` payload with the message, its channel, a trigger_id and a response_url."""
+        ws = self._ws
+        with ws.lock:
+            channel = ws.channels[str(message["channel"])]
+            if not channel.has_member(self.user_id):
+                raise ValueError(f"{self.user_id} does not see {channel.id}")
+            source = channel.find(str(message["ts"]))
+            if source is None:
+                raise LookupError(f"message {message['ts']} is gone")
+            target = ResponseTarget(self.user_id, channel.id, None, True)
+            payload = {
+                "type": "message_action",
+                "token": self._verification_token,
+                "action_ts": ws.new_ts(),
+                "team": {"id": ws.team_id, "domain": ws.team_domain},
+                "user": self._user_ref(ws.users[self.user_id]),
+                "channel": {"id": channel.id, "name": channel.name},
+                "is_enterprise_install": False,
+                "enterprise": None,
+                "callback_id": callback_id,
+                "trigger_id": ws.issue_trigger(self.user_id),
+                "response_url": ws.issue_response_url(target),
+                "message_ts": source.ts,
+                "message": ws.message_to_api(channel, source),
+            }
+        return self._deliver_payload("message_action", f"{callback_id} on {channel.id} {source.ts}", payload)
 
     def select_conversation(self, block_id: str, action_id: str, channel_id: str) -> None:
         """Pick a conversation in the open modal's conversations_select (an input block without
