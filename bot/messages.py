@@ -94,10 +94,12 @@ def unavailable_run() -> Message:
     return Message(text=text, blocks=[_section(text)])
 
 
-def refusal() -> Message:
+def refusal(admin_group: str | None = None) -> Message:
+    """Why a user may not use the app: who may (`admin_group`: RESYNC_ADMIN_USERGROUP, when set)."""
+    who = f"members of <!subteam^{admin_group}>" if admin_group else "Slack workspace admins and owners"
     text = (
-        ":lock: Only Slack workspace admins and owners, and the users this app's operators allow, "
-        f"can use `{COMMAND}`. Nothing was changed."
+        f":lock: Only {who}, and the users this app's operators allow, can use `{COMMAND}`. "
+        "Nothing was changed."
     )
     return Message(text=text, blocks=[_section(text)])
 

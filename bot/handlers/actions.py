@@ -74,7 +74,7 @@ def register(app: App, deps: Deps) -> None:
     refused_views: set[str] = set()
 
     def refuse(respond: Respond) -> None:
-        respond(**messages.refusal().kwargs(), response_type="ephemeral", replace_original=False)
+        respond(**deps.refusal().kwargs(), response_type="ephemeral", replace_original=False)
 
     def on_counter(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Live "N customers selected": recount both inputs and update the modal if the number changed
@@ -90,7 +90,7 @@ def register(app: App, deps: Deps) -> None:
                 if len(refused_views) >= _REMEMBERED_VIEWS:
                     refused_views.clear()
                 refused_views.add(view["id"])
-                post_privately(client, metadata.channel_id if metadata else None, user_id, messages.refusal())
+                post_privately(client, metadata.channel_id if metadata else None, user_id, deps.refusal())
             return
         if metadata is None:
             log.warning("Keystroke on a form with altered private_metadata ignored", extra={"user": user_id})

@@ -44,7 +44,7 @@ def register(app: App, deps: Deps) -> None:
             # non-admin it costs at most one check per cache period, shared by everyone.
             deps.connection.start_check()
         if not deps.is_admin(user_id):
-            respond(**messages.refusal().kwargs(), response_type="ephemeral")
+            respond(**deps.refusal().kwargs(), response_type="ephemeral")
             return
         if not words:
 

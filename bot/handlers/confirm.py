@@ -52,7 +52,7 @@ def register(app: App, deps: Deps, on_queued: Callable[[WebClient, str, BatchRun
     def draft_of(user_id: str, view: dict[str, Any]) -> tuple[ModalMetadata, BatchRun] | str:
         """The sealed metadata and the run of a confirmation step, or what to tell the admin instead."""
         if not deps.is_admin(user_id):
-            return messages.refusal().text
+            return deps.refusal().text
         try:
             metadata = deps.forms.submitted(user_id, view)
         except OpenedViewsUnavailable as error:
@@ -102,7 +102,7 @@ def register(app: App, deps: Deps, on_queued: Callable[[WebClient, str, BatchRun
             # As for a keystroke: the form stays as it is, the refusal comes privately (in the channel
             # the form was sealed for, else in a direct message).
             channel_id = (deps.forms.metadata(user_id, view) or ModalMetadata("")).channel_id
-            post_privately(client, channel_id or None, user_id, messages.refusal())
+            post_privately(client, channel_id or None, user_id, deps.refusal())
             return
         if not isinstance(view.get("id"), str):
             return  # Back is a button of the form: without one, the payload is not Slack's

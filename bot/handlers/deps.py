@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.admins import AdminCheck
 from bot.forms import RequestForms
+from bot.messages import Message, refusal
 from sync_engine import ConnectionService, RunService, Settings
 
 __all__ = ["Deps"]
@@ -19,3 +20,7 @@ class Deps:
     settings: Settings
     connection: ConnectionService
     forms: RequestForms
+
+    def refusal(self) -> Message:
+        """What a user who is not an admin is told (naming RESYNC_ADMIN_USERGROUP when set)."""
+        return refusal(self.settings.resync_admin_usergroup)

@@ -39,9 +39,11 @@ def open_request_form(
 ) -> None:
     """Open the form for `user_id`, or call `blocked` with the status when Workday is not connected.
 
-    `channel_id`: where the status goes; "" opens the form with a channel picker. `arrived`:
+    `channel_id`: where the status goes, unless RESYNC_STATUS_CHANNEL is set (then always there); ""
+    opens the form with a channel picker. `arrived`:
     `time.monotonic()` when Slack's request came in.
     """
+    channel_id = deps.settings.resync_status_channel or channel_id
     status = deps.connection.status_within(max(0.0, CHECK_DEADLINE - (time.monotonic() - arrived)))
     if status is not None and status.blocks_runs:
         blocked(status)

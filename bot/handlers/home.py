@@ -61,8 +61,9 @@ class HomePublisher:
 
     def _render(self, state: HomeState, status: ConnectionStatus | None) -> dict[str, Any]:
         badge = connection_blocks.badge(status)
+        channel = self._deps.settings.resync_status_channel
         if state.tab is not HomeTab.HISTORY:
-            return home_view(state, connection=badge)
+            return home_view(state, connection=badge, status_channel=channel)
         runs = self._deps.service.history(limit=HISTORY_PAGE + 1, offset=state.offset)
         return home_view(state, connection=badge, runs=runs[:HISTORY_PAGE], has_more=len(runs) > HISTORY_PAGE)
 

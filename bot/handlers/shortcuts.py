@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import connection_blocks, messages
+from bot import connection_blocks
 from bot.confirm_modal import notice_view
 from bot.handlers.deps import Deps
 from bot.handlers.form_opening import open_request_form
@@ -29,7 +29,7 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         user_id, trigger_id = body["user"]["id"], body["trigger_id"]
         if not deps.is_admin(user_id):
-            client.views_open(trigger_id=trigger_id, view=notice_view(messages.refusal().text))
+            client.views_open(trigger_id=trigger_id, view=notice_view(deps.refusal().text))
             return
 
         def blocked(status: ConnectionStatus) -> None:

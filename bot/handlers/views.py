@@ -17,7 +17,6 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import messages
 from bot.confirm_modal import home_link, step_view
 from bot.handlers.deps import Deps
 from bot.ids import BlockId, CallbackId
@@ -42,7 +41,7 @@ def register(app: App, deps: Deps) -> None:
     def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         if not deps.is_admin(user_id):
-            ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: messages.refusal().text})
+            ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: deps.refusal().text})
             return
         try:
             # A form the app opened for this user, its metadata (the channel) as the app sealed it.

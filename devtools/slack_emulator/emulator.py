@@ -10,6 +10,7 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar
 
+from devtools.slack_emulator import usergroups as _usergroups  # noqa: F401  (registers its method)
 from devtools.slack_emulator.app_home import home_view
 from devtools.slack_emulator.client import AppResponse
 from devtools.slack_emulator.knobs import SlackKnobs
@@ -153,6 +154,11 @@ class SlackEmulator:
             message = Message(self._ws.new_ts(), user_id, text, [])
             channel.messages.append(message)
             return _message_snapshot(channel, message)
+
+    def set_usergroup(self, group_id: str, members: Iterable[str]) -> None:
+        """A user group ("S...") with these members (replacing any it had)."""
+        with self._ws.lock:
+            self._ws.usergroups[group_id] = list(members)
 
     def invite_bot(self, channel_id: str) -> None:
         """What `/invite @workday-resync` does in a channel."""
