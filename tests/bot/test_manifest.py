@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from bot.ids import COMMAND
+from bot.ids import COMMAND, ShortcutId
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDORED_SCHEMA = ROOT / "tests" / "bot" / "slack-manifest.schema.1.0.0.json"
@@ -41,3 +41,14 @@ def test_manifest_declares_the_command_and_scopes_the_bot_needs() -> None:
     }
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
+
+
+def test_manifest_enables_the_home_tab_its_event_and_the_shortcuts_the_app_listens_to() -> None:
+    manifest = _manifest()
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    shortcuts = {shortcut["type"]: shortcut for shortcut in manifest["features"]["shortcuts"]}
+    assert shortcuts["global"]["callback_id"] == ShortcutId.GLOBAL
+    assert shortcuts["message"]["callback_id"] == ShortcutId.MESSAGE
+    assert shortcuts["global"]["description"].startswith("Batch synchronize Workday customers")
+    assert shortcuts["message"]["description"].startswith("Resync customers listed here")
