@@ -120,7 +120,9 @@ def usage() -> Message:
         f"*`{COMMAND} status`* shows whether Workday is connected (and why not), the tenant, when the "
         "connection was last verified and the last run's outcome.\n"
         f"*`{COMMAND} history`* lists past runs, most recent first.\n"
-        f"*`{COMMAND} help`* shows this message."
+        f"*`{COMMAND} help`* shows this message.\n"
+        "The app's *Home* tab is the window: *Synchronize* opens the same form, *History* lists past runs. "
+        "The shortcuts *Batch sync Workday* and, on a message, *Resync listed customers* open it too."
     )
     return Message(text=text, blocks=[_section(text)])
 

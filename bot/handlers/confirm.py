@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 #: Seconds "Run #N is queued" waits for the status message's permalink to show it (the status message is
 #: posted by the status updater once the run is queued; a second or two, more on a loaded worker).
-PERMALINK_WAIT = 60.0
+PERMALINK_WAIT = 30.0
 _POLL = 0.25
 
 FORM_UNCHECKED = (

@@ -196,8 +196,11 @@ def test_a_non_admin_sees_a_note_and_no_runs(
         assert "Run #" not in text_of(slack.home(PLAIN))
 
 
-def test_the_request_url_answers_slacks_url_verification(bot: Bot) -> None:
+def test_the_request_url_answers_url_verification_and_takes_events(bot: Bot) -> None:
     verified = bot.slack.verify_request_url(bot.server.url)
 
     assert verified.status == 200 and verified.error is None
     assert bot.slack.calls_to("users.info") == []  # no listener ran
+    # The same URL then takes the event (its user is inside `event`, not where commands carry it).
+    assert bot.user(ADMIN).open_home().status == 200
+    bot.wait_for(lambda: bot.slack.home(ADMIN))
