@@ -27,6 +27,7 @@ from sync_engine.logs import configure_logging
 from sync_engine.metrics import SlackOutcome, serve_metrics, slack_request
 from sync_engine.metrics import exposition as metrics_exposition
 from sync_engine.progress import RunEvent, RunEventKind
+from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
@@ -47,6 +48,8 @@ __all__ = [
     "IdentifierType",
     "Periodic",
     "Problem",
+    "Readiness",
+    "ReadinessCheck",
     "ResyncError",
     "RunEvent",
     "RunEventKind",

@@ -224,10 +224,24 @@ def sandbox(
     payers: Annotated[
         int, typer.Option(min=0, help="Customers that pay for two others each (parent-paid payments).")
     ] = 0,
+    list_customers: Annotated[
+        bool,
+        typer.Option(
+            "--list",
+            help="Print the customers (reference, WID, documents) the same --customers, --seed and --payers "
+            "serve, and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the built-in Workday sandbox (prints the WORKDAY_* settings that point at it)."""
     from sync_engine.workday.sandbox import serve
     from sync_engine.workday.sandbox.faults import knobs_from
+    from sync_engine.workday.sandbox.server import customer_listing, generate_data
+
+    if list_customers:
+        for line in customer_listing(generate_data(customers, seed, payers)):
+            print(line)
+        return
 
     try:
         # `--knob` comes last: it may set any knob, those with options of their own included.

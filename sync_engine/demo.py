@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 from rich.console import Console
 
-from sync_engine.domain import IdentifierType, RunCounts, RunStatus
+from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.identifiers import WARNING
 from sync_engine.settings import load_settings
 from sync_engine.startup import open_engine
@@ -42,7 +42,7 @@ def run_demo(console: Console, *, batch_size: int) -> bool:
             run = service.submit(IdentifierType.REFERENCE, identifiers, requested_by="demo")
             final = follow_run(console, service, rt, run.id)
             recent = service.history(limit=5)
-        expected = _expected_counts(data, [customer.wid for customer in chosen])
+        expected = data.run_counts([customer.wid for customer in chosen])
     console.print(history_table(recent))
     if final.unresolved:
         console.print(f"[yellow]Not found on Workday, as intended:[/] {', '.join(final.unresolved)}")
@@ -57,10 +57,3 @@ def run_demo(console: Console, *, batch_size: int) -> bool:
             console.print(final.error, style="red", markup=False)
     return ok
 
-
-def _expected_counts(data: SandboxData, wids: list[str]) -> RunCounts:
-    invoices = payments = credit_notes = 0
-    for wid in wids:
-        i, p, c = data.counts(wid)
-        invoices, payments, credit_notes = invoices + i, payments + p, credit_notes + c
-    return RunCounts(customers=len(wids), invoices=invoices, payments=payments, credit_notes=credit_notes)

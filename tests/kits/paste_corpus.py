@@ -1,6 +1,6 @@
 """The hostile-input corpus: what admins (or attackers) paste, and what the product must answer.
 
-Each case is driven through both real front doors (tests/bot/http/test_paste_corpus.py): the Slack modal,
+Each case is driven through both real front doors (tests/test_bot/http/test_paste_corpus.py): the Slack modal,
 submitted through the emulator over HTTP, and `workday-resync sync --file`. A case is either refused
 with `error` (the exact message; nothing stored) or accepted as exactly `accepted` (a draft run in Slack,
 the count before the warning in the CLI, which is then declined). `raw` cases are files only (Slack's modal
@@ -207,7 +207,7 @@ CASES: list[Case] = [
     Case("rtl-reference", "control", REF, "עמית-12\nعميل-3", accepted=["עמית-12", "عميل-3"]),
     Case("255-characters", "control", REF, "R" * 255, accepted=["R" * 255]),
     Case("256-characters", "control", REF, "R" * 256, error=TOO_LONG + "line 1 (" + "R" * 39 + "…)."),
-    # --- XML metacharacters and injection (accepted literally; tests/bot/http checks the SOAP wire) ------
+    # --- XML metacharacters and injection (accepted literally; tests/test_bot/http checks the SOAP wire) ---
     Case(
         "xml-close-and-reopen",
         "xml",
