@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import Any
 
 from bot.ids import ActionId, BlockId
-from bot.messages import STATUS_TITLE, status_label
-from bot.mrkdwn import clip, date_token, escape, escaped_chunks, user_ref
+from bot.messages import STATUS_TITLE, error_preview, status_label
+from bot.mrkdwn import date_token, escaped_chunks, user_ref
 from sync_engine import MAX_IDENTIFIERS, BatchRun
 
 __all__ = [
@@ -198,21 +198,10 @@ def _entry(run: BatchRun) -> list[JsonDict]:
     ]
     if links := _links(run):
         lines.append(links)
-    whole = True
-    if run.error:
-        preview = clip(run.error, ERROR_PREVIEW)
-        whole = preview == escape(run.error)
-        lines.append(f"> {preview}".replace("\n", "\n> "))
-    blocks: list[JsonDict] = [{"type": "divider"}, _section("\n".join(lines))]
-    if not whole:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"{BlockId.HOME_ERROR.value}_{run.id}",
-                "elements": [_button("Full error", ActionId.HOME_FULL_ERROR, str(run.id))],
-            }
-        )
-    return blocks
+    quote, more = error_preview(run, ERROR_PREVIEW, BlockId.HOME_ERROR, ActionId.HOME_FULL_ERROR)
+    if quote:
+        lines.append(quote)
+    return [{"type": "divider"}, _section("\n".join(lines)), *more]
 
 
 def _history(runs: Sequence[BatchRun], offset: int, has_more: bool) -> list[JsonDict]:

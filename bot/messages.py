@@ -18,6 +18,7 @@ from sync_engine import MAX_IDENTIFIERS, BatchRun, RunStatus
 __all__ = [
     "STATUS_TITLE",
     "Message",
+    "error_preview",
     "error_reply",
     "full_error",
     "history_page",
@@ -223,21 +224,25 @@ def _history_entry(run: BatchRun) -> list[JsonDict]:
         links.append(f"<{run.notes['records_permalink']}|Records file>")
     if links:
         lines.append(" · ".join(links))
-    shown_whole = True
-    if run.error:
-        preview = clip(run.error, HISTORY_ERROR_PREVIEW)
-        shown_whole = preview == escape(run.error)
-        lines.append(f"> {preview}")
-    blocks = [_section("\n".join(lines))]
-    if not shown_whole:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"{BlockId.HISTORY_ERROR.value}_{run.id}",
-                "elements": [_button("Full error", ActionId.HISTORY_ERROR, str(run.id))],
-            }
-        )
-    return blocks
+    quote, more = error_preview(run, HISTORY_ERROR_PREVIEW, BlockId.HISTORY_ERROR, ActionId.HISTORY_ERROR)
+    if quote:
+        lines.append(quote)
+    return [_section("\n".join(lines)), *more]
+
+
+def error_preview(
+    run: BatchRun, limit: int, block: BlockId, action: ActionId
+) -> tuple[str | None, list[JsonDict]]:
+    """A run's error as a quote of at most `limit` characters (None without an error) and, when that cut
+    it, an actions block `<block>_<run id>` whose "Full error" button (`action`) shows it whole."""
+    if not run.error:
+        return None, []
+    preview = clip(run.error, limit)
+    quote = f"> {preview}".replace("\n", "\n> ")
+    if preview == escape(run.error):
+        return quote, []
+    button = _button("Full error", action, str(run.id))
+    return quote, [{"type": "actions", "block_id": f"{block.value}_{run.id}", "elements": [button]}]
 
 
 def history_page(runs: list[BatchRun], *, offset: int, has_more: bool) -> Message:
