@@ -160,15 +160,15 @@ def test_history_links_the_records_file_and_the_status_message(bot: Bot) -> None
     ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "C-000003")
     run_id = synchronize(ana)
     ana.submit()
-    run = bot.wait_for(lambda: (r := bot.service.get(run_id)).notes.get("permalink") and r)
+    run = bot.wait_for(lambda: (r := bot.service.get(run_id)).announcement.link and r)
 
     ana.click_home(ActionId.HOME_TAB_HISTORY)  # the Confirm switched the admin's Home to History
 
     view = home_of(bot, ADMIN, showing="Records file (in the thread)")
     text = text_of(view["blocks"])
     # The upload's answer names no link to the file: the file is reached through its thread.
-    assert f"<{run.notes['permalink']}|Records file (in the thread)>" in text
-    assert f"<{run.notes['permalink']}|Status message>" in text
+    assert f"<{run.announcement.link}|Records file (in the thread)>" in text
+    assert f"<{run.announcement.link}|Status message>" in text
     assert bot.wait_run(run_id).status is RunStatus.COMPLETED
 
 
