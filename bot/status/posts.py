@@ -11,6 +11,7 @@ from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from bot import messages
 from bot.status.slack_calls import TransientSlackError, call
+from bot.thread_replies import ThreadReply
 from bot.web_api import NO_ACCESS, error_code, open_dm
 from sync_engine import AnnouncementService, BatchRun, RunService
 
@@ -86,12 +87,25 @@ class StatusPosts:
         file = response.get("file") or {}
         self._announcements.save_links(run.id, records_link=file.get("permalink"))
 
-    def error_reply(self, run: BatchRun) -> None:
-        """The run's whole error in the message's thread, mentioning the requester."""
+    def thread_reply(self, run: BatchRun, reply: ThreadReply) -> None:
+        """A reply in the message's thread (the Completed or Error ping), then its file if it has one."""
         assert run.slack_channel is not None and run.slack_message_ts is not None
         call(
             self._client.chat_postMessage,
             channel=run.slack_channel,
             thread_ts=run.slack_message_ts,
-            **messages.error_reply(run).kwargs(),
+            **reply.message.kwargs(),
         )
+        if reply.attachment is None:
+            return
+        try:
+            call(
+                self._client.files_upload_v2,
+                channel=run.slack_channel,
+                thread_ts=run.slack_message_ts,
+                content=reply.attachment.content,
+                filename=reply.attachment.filename,
+                title=reply.attachment.title,
+            )
+        except OSError as error:
+            raise TransientSlackError(f"reply file upload failed: {error}") from error

@@ -14,8 +14,9 @@ so updates coalesce: of many queued calls, any one shows everything committed be
   nothing. Final states skip the throttle but still take the lock.
 - Slack's 429: no call until its Retry-After (shared by all processes), and this update is queued again
   with that delay; the worker thread is not held.
-- Once-only side effects (post the message, upload the records file, post the error reply) are claimed
-  first (`bot.status.once_only`), so a redelivered message never repeats them.
+- Once-only side effects (post the message, upload the records file, post the Error or Completed reply
+  that mentions the requester) are claimed first (`bot.status.once_only`), so a redelivered message
+  never repeats them.
 - The app cannot post in the channel (not a member, archived…): the message goes to the requester's DM.
 """
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
+from bot import messages, thread_replies
 from bot.status.lock_heartbeat import LockHeartbeat
 from bot.status.once_only import Step, once
 from bot.status.posts import StatusPosts
@@ -144,11 +145,20 @@ class StatusUpdater:
             once(self._announcements, run, Step.RECORDS_FILE, token, lambda: self._posts.records_file(run))
         finally:
             # A records file that cannot be uploaded (retried later) must not hold the error back.
-            if run.status is RunStatus.ERROR:
-                once(self._announcements, run, Step.ERROR_REPLY, token, lambda: self._posts.error_reply(run))
+            self._ping(run, token)
         if shows_final and run.announcement.final_digest is None:
             # Everything the final state owes the admin is done (see `bot.status.catch_up`).
             self._announcements.mark_final_shown(run.id, _digest(message))
+
+    def _ping(self, run: BatchRun, token: str) -> None:
+        """The finished run's reply mentioning its requester, Error or Completed, once."""
+        if run.status is RunStatus.ERROR:
+            reply, step = thread_replies.error_reply(run), Step.ERROR_REPLY
+        elif run.status is RunStatus.COMPLETED:
+            reply, step = thread_replies.completed_reply(run), Step.COMPLETED_REPLY
+        else:
+            return
+        once(self._announcements, run, step, token, lambda: self._posts.thread_reply(run, reply))
 
     def _post(self, run: BatchRun, message: messages.Message) -> None:
         channel, ts = self._posts.status_message(run, message)

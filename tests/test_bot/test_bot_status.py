@@ -14,6 +14,7 @@ from kits.slack_bot import (
     fields,
     final_status,
     request_run,
+    status_posts,
     synchronize,
 )
 from kits.stack import expected_counts
@@ -55,7 +56,7 @@ def test_a_run_from_command_to_completed(bot_both: Bot) -> None:
     assert "<!channel>" not in text and message["edited"] >= 1
 
     # The stages the admin saw: Received when posted, then In progress as customers synced.
-    [post] = bot.slack.calls_to("chat.postMessage")
+    [post] = status_posts(bot.slack)
     assert fields(post.params["blocks"])["Status"] == ":inbox_tray: Received"
     assert fields(post.params["blocks"])["Customers"] == "0 of 8"
     updates = [fields(call.params["blocks"]) for call in bot.slack.calls_to("chat.update") if call.ok]

@@ -56,6 +56,8 @@ class Variations:
     require_as_of_on_pages: bool = False
     #: Customer_ID and Customer_Reference_ID references match whatever their case.
     references_ignore_case: bool = False
+    #: Customer WIDs whose payments Get_Customer_Payments answers with an invalid-ID validation fault.
+    hidden_payments_of: frozenset[str] = frozenset()
     #: Answer Get_Customers in reverse request order.
     reverse_order: bool = False
 
@@ -232,7 +234,7 @@ def get_customer_payments(
     views: dict[str, CustomerView] = {}
     for reference in references:
         wid = data.resolve(reference.id_type, reference.value)
-        view = None if wid is None else data.view(wid, moment)
+        view = None if wid is None or wid in shape.hidden_payments_of else data.view(wid, moment)
         if view is None:
             issues.append(soap.invalid_id(reference, shape.words))
         else:

@@ -153,6 +153,7 @@ class SandboxService:
             require_as_of_on_pages=knobs.require_as_of_on_pages,
             references_ignore_case=knobs.references_ignore_case,
             reverse_order=knobs.reverse_response_order,
+            hidden_payments_of=frozenset(knobs.hidden_payments_of),
         )
         reply = answer(self._data, request, version, shape)
         if operation == "Get_Customer_Payments" and reply.page == 1:
