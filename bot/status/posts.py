@@ -84,8 +84,22 @@ class StatusPosts:
         except OSError as error:
             # The upload URL failed (slack_sdk posts the bytes there with urllib): try again later.
             raise TransientSlackError(f"records file upload failed: {error}") from error
-        file = response.get("file") or {}
-        self._announcements.save_links(run.id, records_link=file.get("permalink"))
+        # files.completeUploadExternal answers only the file's id and title: its permalink is files.info's.
+        file_id = (response.get("file") or {}).get("id")
+        if file_id:
+            self._announcements.save_links(run.id, records_link=self._file_permalink(run, str(file_id)))
+
+    def _file_permalink(self, run: BatchRun, file_id: str) -> str | None:
+        """The file's permalink (files.info, scope files:read); None if Slack will not tell: History
+        then links the file's thread."""
+        try:
+            permalink = call(self._client.files_info, file=file_id)["file"].get("permalink")
+        except SlackApiError as error:
+            log.warning(
+                "Could not read the records file's link", extra={"run_id": run.id, "error": error_code(error)}
+            )
+            return None
+        return str(permalink) if permalink else None
 
     def thread_reply(self, run: BatchRun, reply: ThreadReply) -> None:
         """A reply in the message's thread (the Completed or Error ping), then its file if it has one."""
