@@ -41,7 +41,7 @@ from bot.status.throttle import LastUpdate, Throttle
 from bot.web_api import error_code
 from sync_engine import AnnouncementService, BatchRun, RunNotFoundError, RunService, RunStatus
 
-__all__ = ["Schedule", "StatusPolicy", "StatusUpdater"]
+__all__ = ["Follow", "Schedule", "StatusPolicy", "StatusUpdater"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,9 @@ class StatusPolicy:
 
 #: Queue `handle(run_id, final=…, trailing=True)` after a delay in seconds (the actor, later).
 Schedule = Callable[[int, bool, float], None]
+#: Show the runs' change elsewhere (the Home tabs that follow runs); seconds until it must be called
+#: again for those it could not reach yet, or None (`bot.home_publisher.HomePublisher.follow`).
+Follow = Callable[[], float | None]
 
 
 def _digest(message: messages.Message) -> str:
@@ -75,6 +78,7 @@ class StatusUpdater:
         schedule: Schedule,
         policy: StatusPolicy | None = None,
         *,
+        follow: Follow | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._service = service
@@ -84,6 +88,7 @@ class StatusUpdater:
         self._throttle = throttle
         self._schedule = schedule
         self._policy = policy or StatusPolicy()
+        self._follow = follow
         self._clock = clock
 
     # --- entry point ------------------------------------------------------------------------------
@@ -99,9 +104,10 @@ class StatusUpdater:
         heartbeat = LockHeartbeat(
             self._throttle, run_id, token, ttl=self._policy.lock_ttl, every=self._policy.lock_renew_every
         )
+        shown = False
         try:
             with heartbeat:
-                self._update(run_id, final, token)
+                shown = self._update(run_id, final, token)
         except RateLimited as limited:
             self._throttle.pause(self._clock() + limited.seconds)
             log.warning(
@@ -117,6 +123,22 @@ class StatusUpdater:
         if heartbeat.lost:
             # Our update may have landed after a newer one made while we stalled: show the newest again.
             self._defer(run_id, final, self._policy.busy_retry)
+        if shown:
+            self._follow_on_home(run_id, final)
+
+    def _follow_on_home(self, run_id: int, final: bool) -> None:
+        """The run as shown now, on the Home tabs that have History open; those that cannot be
+        published yet get this update again once they can."""
+        if self._follow is None:
+            return
+        try:
+            later = self._follow()
+        except Exception:
+            # Redis or Slack trouble: the status message is up to date; the next change tries again.
+            log.warning("Could not follow runs on Home tabs", extra={"run_id": run_id}, exc_info=True)
+            return
+        if later is not None:
+            self._defer(run_id, final, later)
 
     def _defer(self, run_id: int, final: bool, delay: float) -> None:
         if self._throttle.request_trailing(run_id, final=final, ttl=delay + 30):
@@ -124,13 +146,16 @@ class StatusUpdater:
 
     # --- under the run's lock ---------------------------------------------------------------------
 
-    def _update(self, run_id: int, final: bool, token: str) -> None:
+    def _update(self, run_id: int, final: bool, token: str) -> bool:
+        """Bring the message up to date; False when that is left to a later update (deferred)."""
         try:
             run = self._service.get(run_id)
         except RunNotFoundError:
-            return
-        if run.slack_channel is None or run.status in (RunStatus.DRAFT, RunStatus.CANCELLED):
-            return  # a terminal run, or not confirmed: no status message
+            return False
+        if run.status in (RunStatus.DRAFT, RunStatus.CANCELLED):
+            return False  # not confirmed: not in History, no status message
+        if run.slack_channel is None:
+            return True  # a terminal run: no status message, but History shows it
         final = final or run.is_final
         message = messages.status_message(run)
         shows_final = run.is_final
@@ -138,9 +163,9 @@ class StatusUpdater:
             once(self._announcements, run, Step.STATUS_MESSAGE, token, lambda: self._post(run, message))
             run = self._service.get(run_id)
         elif not self._edit(run, message, final):
-            return  # deferred
+            return False  # deferred
         if run.slack_message_ts is None:
-            return
+            return True
         try:
             once(self._announcements, run, Step.RECORDS_FILE, token, lambda: self._posts.records_file(run))
         finally:
@@ -149,6 +174,7 @@ class StatusUpdater:
         if shows_final and run.announcement.final_digest is None:
             # Everything the final state owes the admin is done (see `bot.status.catch_up`).
             self._announcements.mark_final_shown(run.id, _digest(message))
+        return True
 
     def _ping(self, run: BatchRun, token: str) -> None:
         """The finished run's reply mentioning its requester, Error or Completed, once."""

@@ -185,9 +185,7 @@ def test_without_files_read_history_links_the_records_files_thread(bot: Bot) -> 
     ana.submit()
     run = bot.wait_for(lambda: (r := bot.service.get(run_id)).announcement.link and r)
 
-    ana.click_home(ActionId.HOME_TAB_HISTORY)
-
-    view = home_of(bot, ADMIN, showing="Records file (in the thread)")
+    view = home_of(bot, ADMIN, showing="Records file (in the thread)")  # Confirm switched it to History
     text = text_of(view["blocks"])
     assert f"<{run.announcement.link}|Records file (in the thread)>" in text
     assert f"<{run.announcement.link}|Status message>" in text
