@@ -19,7 +19,7 @@ from pathlib import Path
 from bot.connection_blocks import CHECKING
 from bot.ids import COMMAND
 from devtools.slack_admin import sandbox_app_settings, serving_app
-from devtools.slack_emulator import SlackEmulator
+from devtools.slack_emulator import SlackEmulator, SlackUser
 from sync_engine.workday.sandbox import Sandbox, SandboxData, SandboxKnobs
 
 __all__ = ["form_open_seconds", "main"]
@@ -42,16 +42,20 @@ def form_open_seconds(opens: int, workday_latency: float) -> list[float]:
         for n in range(opens):
             settings = sandbox_app_settings(sandbox, slack, f"sqlite:///{Path(directory) / f'{n}.db'}")
             with serving_app(settings) as (_service, server):
-                user = slack.user(ADMIN, server.url)
-                opened = len(slack.calls_to("views.open"))
-                started = time.monotonic()
-                user.slash_command(COMMAND, channel=CHANNEL)
-                slack.wait_for(lambda: len(slack.calls_to("views.open")) > opened, 10)
-                waits.append(time.monotonic() - started)
-                assert slack.calls_to("views.open")[-1].ok, "the form did not open"
-                # The check goes on after the form opened: let it finish before its app stops.
-                slack.wait_for(lambda: CHECKING not in json.dumps(user.open_view(timeout=0)), 30)
+                waits.append(_open_once(slack, slack.user(ADMIN, server.url)))
     return waits
+
+
+def _open_once(slack: SlackEmulator, user: SlackUser) -> float:
+    opened = len(slack.calls_to("views.open"))
+    started = time.monotonic()
+    user.slash_command(COMMAND, channel=CHANNEL)
+    slack.wait_for(lambda: len(slack.calls_to("views.open")) > opened, 10)
+    waited = time.monotonic() - started
+    assert slack.calls_to("views.open")[-1].ok, "the form did not open"
+    # The check goes on after the form opened: let it finish before its app stops.
+    slack.wait_for(lambda: CHECKING not in json.dumps(user.open_view(timeout=0)), 30)
+    return waited
 
 
 def main() -> None:
