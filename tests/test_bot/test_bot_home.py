@@ -153,16 +153,20 @@ def test_history_lists_runs_most_recent_first_with_everything_and_pages_within_1
     assert all(call.ok for call in bot.slack.calls_to("views.publish"))
 
 
-def test_history_links_the_records_file_and_the_status_message(bot: Bot) -> None:
+def confirm_one_run(bot: Bot) -> int:
+    """The admin asks for one customer from the form and confirms (her Home switches to History)."""
     ana = bot.user(ADMIN)
     bot.open_request(ana)
     ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
     ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "C-000003")
     run_id = synchronize(ana)
     ana.submit()
-    run = bot.wait_for(lambda: (r := bot.service.get(run_id)).announcement.records_link and r)
+    return run_id
 
-    ana.click_home(ActionId.HOME_TAB_HISTORY)  # the Confirm switched the admin's Home to History
+
+def test_history_links_the_records_file_and_the_status_message(bot: Bot) -> None:
+    run_id = confirm_one_run(bot)
+    run = bot.wait_for(lambda: (r := bot.service.get(run_id)).announcement.records_link and r)
 
     view = home_of(bot, ADMIN, showing="|Records file>")
     text = text_of(view["blocks"])
@@ -177,12 +181,7 @@ def test_history_links_the_records_file_and_the_status_message(bot: Bot) -> None
 
 def test_without_files_read_history_links_the_records_files_thread(bot: Bot) -> None:
     bot.slack.knobs.scopes.discard("files:read")  # a workspace that kept the app's earlier scopes
-    ana = bot.user(ADMIN)
-    bot.open_request(ana)
-    ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
-    ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "C-000003")
-    run_id = synchronize(ana)
-    ana.submit()
+    run_id = confirm_one_run(bot)
     run = bot.wait_for(lambda: (r := bot.service.get(run_id)).announcement.link and r)
 
     view = home_of(bot, ADMIN, showing="Records file (in the thread)")  # Confirm switched it to History
