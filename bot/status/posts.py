@@ -102,7 +102,7 @@ class StatusPosts:
         return str(permalink) if permalink else None
 
     def thread_reply(self, run: BatchRun, reply: ThreadReply) -> None:
-        """A reply in the message's thread (the Completed or Error ping), then its file if it has one."""
+        """A reply in the message's thread (the Completed or Error ping)."""
         assert run.slack_channel is not None and run.slack_message_ts is not None
         call(
             self._client.chat_postMessage,
@@ -110,6 +110,10 @@ class StatusPosts:
             thread_ts=run.slack_message_ts,
             **reply.message.kwargs(),
         )
+
+    def reply_file(self, run: BatchRun, reply: ThreadReply) -> None:
+        """The reply's file in the thread: what did not fit in it."""
+        assert run.slack_channel is not None and run.slack_message_ts is not None
         if reply.attachment is None:
             return
         try:

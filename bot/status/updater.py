@@ -185,6 +185,8 @@ class StatusUpdater:
         else:
             return
         once(self._announcements, run, step, token, lambda: self._posts.thread_reply(run, reply))
+        if reply.attachment is not None:
+            once(self._announcements, run, Step.REPLY_FILE, token, lambda: self._posts.reply_file(run, reply))
 
     def _post(self, run: BatchRun, message: messages.Message) -> None:
         channel, ts = self._posts.status_message(run, message)

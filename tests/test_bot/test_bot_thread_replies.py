@@ -136,3 +136,18 @@ def test_a_list_of_unknown_identifiers_too_long_for_slack_goes_to_a_file(bot: Bo
     [listed] = bot.wait_for(lambda: [f for f in bot.slack.files if f["name"] == filename])
     assert listed["content"].decode() == "".join(f"{identifier}\n" for identifier in unknown)
     assert refused(bot) == []
+
+
+def test_a_reply_file_that_failed_to_upload_comes_later_without_a_second_reply(bot: Bot) -> None:
+    bot.slack.knobs.upload_fails = True  # the upload URL answers 500: files_upload_v2 raises
+    unknown = [f"X-{n:02d}-" + "&" * 45 for n in range(59)]
+
+    run = request_in_two_boxes(bot, ["C-000003", *unknown], "reference")
+
+    message = final_status(bot, run.id)
+    bot.wait_for(lambda: pings(bot, message))
+    bot.slack.knobs.upload_fails = False
+    bot.deliver_status_update(run.id, final=True)  # as a retry of the status job, or the final sweep, does
+    filename = f"workday-resync-run-{run.id}-not-found.txt"
+    bot.wait_for(lambda: [f for f in bot.slack.files if f["name"] == filename])
+    assert len(pings(bot, message)) == 1
