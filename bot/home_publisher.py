@@ -79,10 +79,15 @@ class HomePublisher:
         """Runs changed: publish History again for each user who has it open, at most once per user
         every `FOLLOW_INTERVAL` seconds across processes. Seconds until the users skipped now may be
         published (call again then, so the newest state reaches them), or None."""
-        later = None
         watchers = self._watchers.watching()
-        # A check under way is not waited for: the last known status, else "checking".
-        status = self._connection.status_within(0.0) if watchers else None
+        if not watchers:
+            return None
+        status = self._connection.status_within(0.0)
+        if status is None:
+            # Not waited for here (a status update's thread): published once the check is cached, so
+            # that a followed History never stays on "checking".
+            return FOLLOW_INTERVAL
+        later = None
         views: dict[int, dict[str, Any]] = {}
         for watcher in watchers:
             state = HomeState(HomeTab.HISTORY, watcher.offset)

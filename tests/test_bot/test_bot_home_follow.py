@@ -45,7 +45,9 @@ def test_history_on_the_home_tab_follows_a_run_to_its_end(bot_both: Bot) -> None
     bot.wait_for(lambda: f"*Run #{run.id}*" in home_text(bot, ADMIN) and "Completed" in home_text(bot, ADMIN))
     followed = publishes(bot, ADMIN)[clicked:]
     assert followed and all(call.ok for call in followed)
-    # Never two publishes of Ana's Home within the interval (the claim's clock is Redis's or ours).
+    # Never two publishes of Ana's Home within the interval (claimed before each publish: the margin is
+    # for the time from a claim to its publish reaching Slack on a loaded machine). The status messages
+    # are updated every 0.3 s here: without the claim, publishes would come as often.
     gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(followed)]
-    assert all(gap >= FOLLOW_INTERVAL - 0.1 for gap in gaps), gaps
+    assert all(gap >= FOLLOW_INTERVAL - 0.5 for gap in gaps), gaps
     assert len(publishes(bot, OWNER)) == olga_before  # her Home shows Synchronize: left alone
