@@ -26,7 +26,7 @@ def publishes(bot: Bot, user: str) -> list[Any]:
 
 def test_history_on_the_home_tab_follows_a_run_to_its_end(bot_both: Bot) -> None:
     bot = bot_both
-    bot.sandbox.knobs.latency = 0.05  # the run takes a few seconds: it shows In progress on the way
+    bot.sandbox.knobs.latency = 0.1  # the run takes several seconds: it shows In progress on the way
     ana, olga = bot.user(ADMIN), bot.user(OWNER)
     ana.open_home()
     bot.wait_for(lambda: "Synchronize customers" in home_text(bot, ADMIN))
@@ -38,7 +38,7 @@ def test_history_on_the_home_tab_follows_a_run_to_its_end(bot_both: Bot) -> None
     olga_before = len(publishes(bot, OWNER))
 
     # A run nobody clicks anything for (from the terminal): Ana's History shows it as it goes.
-    wids = [c.wid for c in bot.sandbox.data.customers[5:25]]
+    wids = [c.wid for c in bot.sandbox.data.customers[5:35]]
     run = bot.service.submit(IdentifierType.SOURCE_ID, wids, requested_by="cli:ana")
 
     assert bot.wait_run(run.id).status is RunStatus.COMPLETED
