@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     #: Threads running complete requests (each waits for its listener's ack: milliseconds, seconds at most).
     slack_http_threads: int = Field(default=32, ge=1, le=256)
 
+    #: Days the customers' rows an overwrite replaced are kept, so the run can be restored; 0 keeps none.
+    resync_keep_previous_days: int = Field(default=30, ge=0, le=3650)
+
     #: Dramatiq worker threads per process (customers synced at once per process).
     worker_threads: int = Field(default=8, ge=1, le=64)
 

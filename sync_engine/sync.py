@@ -20,6 +20,7 @@ from sync_engine.errors import (
 )
 from sync_engine.leases import ITEM_LEASE
 from sync_engine.progress import RunEvent, RunEventKind
+from sync_engine.retention import keep_previous
 from sync_engine.run_errors import START_ATTEMPTS_EXHAUSTED, attempts_unfinished, describe_failure
 from sync_engine.runtime import Runtime
 from sync_engine.store import items, runs
@@ -176,7 +177,8 @@ class _AlreadySynced(Exception):
 def _write(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot) -> bool:
     try:
         with rt.database.session() as session:
-            outcome = overwrite_customer(session, snapshot, run_id=item.run_id)
+            keep = keep_previous(rt.settings, item.run_id)
+            outcome = overwrite_customer(session, snapshot, run_id=item.run_id, keep_previous=keep)
             if not items.complete_item(
                 session,
                 item.item_id,

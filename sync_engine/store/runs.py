@@ -15,9 +15,10 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from sync_engine.domain import BatchRun, IdentifierType, ItemStatus, RunCounts, RunStatus
+from sync_engine.domain import BatchRun, IdentifierType, ItemStatus, RunCounts, RunKind, RunStatus
 from sync_engine.errors import RunNotFoundError
 from sync_engine.run_errors import NOTHING_RESOLVED, failure_message, fatal_message
+from sync_engine.store import previous_copies
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.models import BatchRunRow, RunItemRow
 
@@ -48,10 +49,15 @@ def create_run(
     now: datetime,
     slack_channel: str | None = None,
     request_digest: str | None = None,
+    kind: RunKind = RunKind.SYNC,
+    source_run_id: int | None = None,
+    force: bool = False,
+    resolved: bool = False,
 ) -> int:
     """Store a run (draft or received) and one pending item per identifier, in paste order.
 
     `request_digest` is unique: storing a second run with it fails (`IntegrityError`) at flush or commit.
+    `resolved`: the identifiers are customer wids already (a restore's), nothing to ask Workday.
     """
     run = BatchRunRow(
         status=status.value,
@@ -63,11 +69,20 @@ def create_run(
         slack_channel=slack_channel,
         extra={},
         request_digest=request_digest,
+        kind=kind.value,
+        source_run_id=source_run_id,
+        force=force,
     )
     session.add(run)
     session.flush()
     session.add_all(
-        RunItemRow(run_id=run.id, position=position, identifier=identifier, status=ItemStatus.PENDING.value)
+        RunItemRow(
+            run_id=run.id,
+            position=position,
+            identifier=identifier,
+            customer_wid=identifier if resolved else None,
+            status=ItemStatus.PENDING.value,
+        )
         for position, identifier in enumerate(identifiers)
     )
     return run.id
@@ -296,4 +311,7 @@ def _to_record(session: Session, run: BatchRunRow) -> BatchRun:
         slack_channel=run.slack_channel,
         slack_message_ts=run.slack_message_ts,
         notes=dict(run.extra or {}),
+        kind=RunKind(run.kind),
+        source_run_id=run.source_run_id,
+        previous_kept_until=previous_copies.kept_until(session, run.id),
     )

@@ -24,11 +24,15 @@ TABLES = {
     "payments",
     "batch_runs",
     "run_items",
+    "previous_copies",
+    "previous_invoices",
+    "previous_credit_notes",
+    "previous_payments",
     "workday_connections",
 }
 
 #: The newest revision: the schema every process migrates to.
-HEAD = "0005"
+HEAD = "0007"
 
 
 def schema_diff(connection: Connection) -> list[Any]:
