@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
+from sync_engine import cli_restore
 from sync_engine.domain import BatchRun, IdentifierType, RunStatus
 from sync_engine.errors import IdentifierError, ResyncError
 from sync_engine.identifiers import WARNING, parse_identifiers
@@ -260,6 +261,9 @@ def demo(
     raise typer.Exit(0 if ok else 1)
 
 
+cli_restore.register(app)
+
+
 def _read_identifiers(file: Path) -> str:
     """The text of `--file` (or stdin for '-'): UTF-8, with or without a BOM, or UTF-16 with its BOM
     (spreadsheets' "Unicode text"); anything else is refused in one line naming the first bad byte."""
@@ -288,6 +292,8 @@ def _run_json(run: BatchRun) -> dict[str, Any]:
         "identifier_type": run.identifier_type.value,
         "identifiers": run.identifiers,
         "requested_by": run.requested_by,
+        "kind": run.kind.value,
+        "source_run_id": run.source_run_id,
         "counts": {
             "customers": run.counts.customers,
             "invoices": run.counts.invoices,

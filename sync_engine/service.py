@@ -14,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sync_engine import metrics
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
-from sync_engine.domain import BatchRun, IdentifierType, RunStatus
+from sync_engine.domain import BatchRun, IdentifierType, RunKind, RunStatus
 from sync_engine.identifiers import parse_identifiers
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
+from sync_engine.restore_plan import RestorePlan, RestoreRefusedError
 from sync_engine.settings import Settings
 from sync_engine.store import notes, runs
 from sync_engine.store.database import Database
@@ -114,6 +115,40 @@ class RunService:
         """Create and queue a run at once (the CLI asked for confirmation before calling)."""
         run = self._create(identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None)
         self._queue(run.id)
+        return run
+
+    def submit_restore(self, plan: RestorePlan, requested_by: str) -> BatchRun:
+        """Create and queue a restore run putting back `plan.to_restore` (the caller asked for confirmation).
+
+        Its items name the customers by wid: nothing to resolve on Workday (see `sync_engine.restore`).
+        """
+        if not plan.to_restore:
+            raise RestoreRefusedError(f"Nothing to restore of run {plan.source_run_id}.")
+        with self._database.session() as session:
+            run_id = runs.create_run(
+                session,
+                identifier_type=IdentifierType.SOURCE_ID,
+                identifiers=[customer.customer_wid for customer in plan.to_restore],
+                requested_by=requested_by,
+                status=RunStatus.RECEIVED,
+                now=utcnow(),
+                kind=RunKind.RESTORE,
+                source_run_id=plan.source_run_id,
+                force=plan.force,
+                resolved=True,
+            )
+            run = runs.get_run(session, run_id)
+        log.info(
+            "Restore received",
+            extra={
+                "run_id": run_id,
+                "restores_run_id": plan.source_run_id,
+                "customers": len(plan.to_restore),
+                "force": plan.force,
+                "requested_by": requested_by,
+            },
+        )
+        self._queue(run_id)
         return run
 
     def get(self, run_id: int) -> BatchRun:

@@ -109,7 +109,7 @@ def _when(moment: datetime) -> str:
 
 def history_table(runs: list[BatchRun]) -> Table:
     table = Table(title="Batch synchronizations", box=box.SIMPLE_HEAD)
-    for header in ("Run", "Created (UTC)", "Status", "Type", "Customers", "Invoices", "Payments"):
+    for header in ("Run", "Kind", "Created (UTC)", "Status", "Type", "Customers", "Invoices", "Payments"):
         table.add_column(header, no_wrap=True)
     table.add_column("Credit notes", no_wrap=True)
     table.add_column("Requested by")
@@ -119,6 +119,7 @@ def history_table(runs: list[BatchRun]) -> Table:
     for run in runs:
         row = [
             str(run.id),
+            _kind(run),
             run.created_at.strftime("%Y-%m-%d %H:%M"),
             run.status.label,
             "Source ID" if run.identifier_type is IdentifierType.SOURCE_ID else "Reference",
@@ -130,3 +131,8 @@ def history_table(runs: list[BatchRun]) -> Table:
         ]
         table.add_row(*row, *([escape(run.error or "")] if errors else []))
     return table
+
+
+def _kind(run: BatchRun) -> str:
+    """ "Sync", or what the run works from: "Restore of #42"."""
+    return run.kind.label + (f" of #{run.source_run_id}" if run.source_run_id is not None else "")

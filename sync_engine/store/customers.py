@@ -41,6 +41,7 @@ __all__ = [
     "OverwriteOutcome",
     "count_documents",
     "load_customer",
+    "lock_stored_customer",
     "overwrite_customer",
     "remove_customer",
 ]
@@ -147,6 +148,14 @@ def remove_customer(session: Session, wid: str, *, keep_previous: KeepPrevious |
 class _Stored:
     id: int
     snapshot_at: datetime
+    synced_by_run_id: int | None
+
+
+def lock_stored_customer(session: Session, wid: str) -> tuple[bool, int | None]:
+    """Lock the stored customer (until the transaction ends) and say whether it is stored and which run's
+    write it holds (None: written without a run)."""
+    stored = _lock_customer(session, wid)
+    return (stored is not None, stored.synced_by_run_id if stored is not None else None)
 
 
 def _lock_customer(session: Session, wid: str) -> _Stored | None:
@@ -156,10 +165,9 @@ def _lock_customer(session: Session, wid: str) -> _Stored | None:
     An overwrite that keeps no copy leaves the lock to its upsert (see `_upsert_customer`): one round
     trip less.
     """
-    row = session.execute(
-        select(_customers.c.id, _customers.c.snapshot_at).where(_customers.c.wid == wid).with_for_update()
-    ).one_or_none()
-    return None if row is None else _Stored(int(row.id), row.snapshot_at)
+    columns = (_customers.c.id, _customers.c.snapshot_at, _customers.c.synced_by_run_id)
+    row = session.execute(select(*columns).where(_customers.c.wid == wid).with_for_update()).one_or_none()
+    return None if row is None else _Stored(int(row.id), row.snapshot_at, row.synced_by_run_id)
 
 
 def _keep_previous(

@@ -23,6 +23,7 @@ from sync_engine.store.conditional_update import updated
 from sync_engine.store.models import BatchRunRow, RunItemRow
 
 __all__ = [
+    "RunSource",
     "cancel_run",
     "claim_run_restart",
     "confirm_run",
@@ -32,6 +33,7 @@ __all__ = [
     "get_run",
     "list_runs",
     "mark_started",
+    "run_source",
     "run_with_request_digest",
     "set_slack_message",
     "stop_run",
@@ -228,6 +230,26 @@ def finish_run_if_done(session: Session, run_id: int, now: datetime) -> RunStatu
         ),
     )
     return status if closed else None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunSource:
+    """What a run works from: its kind, the run it restores (or the preview it applies), and whether it
+    may overwrite customers a later run wrote since."""
+
+    kind: RunKind
+    source_run_id: int | None
+    force: bool
+
+
+def run_source(session: Session, run_id: int) -> RunSource:
+    """The run's `RunSource`; `RunNotFoundError` if there is no such run."""
+    row = session.execute(
+        select(BatchRunRow.kind, BatchRunRow.source_run_id, BatchRunRow.force).where(BatchRunRow.id == run_id)
+    ).one_or_none()
+    if row is None:
+        raise RunNotFoundError(f"There is no batch run {run_id}.")
+    return RunSource(RunKind(row.kind), row.source_run_id, bool(row.force))
 
 
 def get_run(session: Session, run_id: int) -> BatchRun:
