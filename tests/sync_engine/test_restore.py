@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 from kits.changes import change_on_workday
 from kits.stack import Stack, without_fetched_at
+from sqlalchemy import select
 
+from sync_engine import jobs
 from sync_engine.domain import BatchRun, IdentifierType, RunCounts, RunKind, RunStatus
 from sync_engine.errors import RunNotFoundError
 from sync_engine.restore import OVERWRITTEN_SINCE
 from sync_engine.restore_plan import RestoreRefusedError, plan_restore
+from sync_engine.store.models import RunItemRow
 
 
 def contents(stack: Stack, wids: list[str]) -> dict[str, Any]:
@@ -155,3 +158,23 @@ def test_bad_restores_are_refused_naming_why_and_change_nothing(
 
     assert contents(stack, wids) == after
     assert len(stack.service.history(limit=100)) == runs_before + 1  # only the run without copies
+
+
+def test_a_restore_message_delivered_again_changes_nothing(
+    stack: Stack, synced_twice: tuple[list[str], dict[str, Any], BatchRun]
+) -> None:
+    wids, before, second = synced_twice
+    done = restore(stack, second.id)
+    change_on_workday(stack.sandbox.data, wids[0], "V3")
+    later = stack.run(IdentifierType.SOURCE_ID, [wids[0]])
+    now = contents(stack, wids)
+    with stack.database.session() as session:
+        item_ids = session.scalars(select(RunItemRow.id).where(RunItemRow.run_id == done.id)).all()
+
+    for item_id in item_ids:  # as Dramatiq may deliver it again (at least once)
+        jobs.DramatiqDispatcher().sync_customer(item_id)
+    stack.drain()
+
+    assert contents(stack, wids) == now  # the later run's write stays; nothing put back twice
+    assert stack.service.get(done.id).counts == done.counts
+    assert now[wids[0]] != before[wids[0]] and later.status is RunStatus.COMPLETED
