@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from sync_engine import cli_restore
+from sync_engine import cli_preview, cli_restore
 from sync_engine.domain import BatchRun, IdentifierType, RunStatus
 from sync_engine.errors import IdentifierError, ResyncError
 from sync_engine.identifiers import WARNING, parse_identifiers
@@ -79,6 +79,9 @@ def sync(
         Path | None, typer.Option("--file", "-f", help="A file of identifiers, one per line ('-' = stdin).")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Fetch and show what would change first; then ask to apply it.")
+    ] = False,
 ) -> None:
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
     # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
@@ -87,6 +90,9 @@ def sync(
     settings.workday()  # fail now, in one line, if Workday is not configured
     clean = parse_identifiers(text, identifier_type.engine)
     console.print(f"{len(clean)} customers selected.")
+    if preview:
+        requester = f"cli:{getpass.getuser()}"
+        cli_preview.preview_then_apply(settings, identifier_type.engine, clean, requester, yes=yes)
     if not yes and not typer.confirm(WARNING.format(n=len(clean)) + " Continue?", default=False):
         raise typer.Exit(1)
     with open_engine(settings, work=True) as (service, rt):

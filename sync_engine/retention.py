@@ -1,19 +1,28 @@
 """How long what an overwrite replaced is kept (RESYNC_KEEP_PREVIOUS_DAYS), and the periodic task that
-drops the previous copies that expired."""
+drops the previous copies and the previews' staged snapshots (RESYNC_PREVIEW_TTL) that expired."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
 
 from sync_engine.clock import utcnow
 from sync_engine.repeating_task import Periodic
 from sync_engine.settings import Settings
-from sync_engine.store import previous_copies
+from sync_engine.store import previous_copies, staged_snapshots
 from sync_engine.store.customers import KeepPrevious
 from sync_engine.store.database import Database
 
-__all__ = ["CLEANUP_EVERY", "ExpiredCopiesCleaner", "drop_expired_copies", "keep_previous"]
+__all__ = [
+    "CLEANUP_EVERY",
+    "ExpiredCopiesCleaner",
+    "drop_expired_copies",
+    "drop_expired_previews",
+    "keep_previous",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +40,30 @@ def keep_previous(settings: Settings, run_id: int, now: datetime | None = None) 
 
 def drop_expired_copies(database: Database, now: datetime | None = None) -> int:
     """Drop every copy kept until before `now`, a batch per transaction; how many were dropped."""
-    moment = now or utcnow()
-    dropped = 0
-    while True:
-        with database.session() as session:
-            batch = previous_copies.drop_expired(session, moment)
-        dropped += batch
-        if batch < previous_copies.DROP_BATCH:
-            break
+    dropped = _drop_all(database, previous_copies.drop_expired, previous_copies.DROP_BATCH, now or utcnow())
     if dropped:
         log.info("Dropped expired previous copies", extra={"copies": dropped})
     return dropped
+
+
+def drop_expired_previews(database: Database, now: datetime | None = None) -> int:
+    """Drop the staged snapshots of every preview that expired (RESYNC_PREVIEW_TTL) before `now`."""
+    dropped = _drop_all(
+        database, staged_snapshots.drop_expired_staged, staged_snapshots.DROP_BATCH, now or utcnow()
+    )
+    if dropped:
+        log.info("Dropped expired preview snapshots", extra={"snapshots": dropped})
+    return dropped
+
+
+def _drop_all(database: Database, drop: Callable[[Session, datetime], int], batch: int, now: datetime) -> int:
+    dropped = 0
+    while True:
+        with database.session() as session:
+            done = drop(session, now)
+        dropped += done
+        if done < batch:
+            return dropped
 
 
 class ExpiredCopiesCleaner:
@@ -60,3 +82,4 @@ class ExpiredCopiesCleaner:
 
     def _round(self) -> None:
         drop_expired_copies(self._database)
+        drop_expired_previews(self._database)

@@ -39,6 +39,7 @@ __all__ = [
     "ConcurrentFirstImportError",
     "KeepPrevious",
     "OverwriteOutcome",
+    "StoredCustomer",
     "count_documents",
     "load_customer",
     "lock_stored_customer",
@@ -145,35 +146,46 @@ def remove_customer(session: Session, wid: str, *, keep_previous: KeepPrevious |
 
 
 @dataclass(frozen=True, slots=True)
-class _Stored:
+class StoredCustomer:
+    """The stored customer row's bookkeeping: which write the store holds."""
+
     id: int
     snapshot_at: datetime
+    synced_at: datetime
+    #: The run whose write it is (None: written without a run).
     synced_by_run_id: int | None
 
 
-def lock_stored_customer(session: Session, wid: str) -> tuple[bool, int | None]:
-    """Lock the stored customer (until the transaction ends) and say whether it is stored and which run's
-    write it holds (None: written without a run)."""
-    stored = _lock_customer(session, wid)
-    return (stored is not None, stored.synced_by_run_id if stored is not None else None)
+def lock_stored_customer(session: Session, wid: str) -> StoredCustomer | None:
+    """Lock the stored customer's row until the transaction ends; None if it is not stored."""
+    return _lock_customer(session, wid)
 
 
-def _lock_customer(session: Session, wid: str) -> _Stored | None:
+def _lock_customer(session: Session, wid: str) -> StoredCustomer | None:
     """Lock the stored customer's row (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialised us) and
     return its id and snapshot time, None if it is not stored.
 
     An overwrite that keeps no copy leaves the lock to its upsert (see `_upsert_customer`): one round
     trip less.
     """
-    columns = (_customers.c.id, _customers.c.snapshot_at, _customers.c.synced_by_run_id)
+    columns = (
+        _customers.c.id,
+        _customers.c.snapshot_at,
+        _customers.c.synced_at,
+        _customers.c.synced_by_run_id,
+    )
     row = session.execute(select(*columns).where(_customers.c.wid == wid).with_for_update()).one_or_none()
-    return None if row is None else _Stored(int(row.id), row.snapshot_at, row.synced_by_run_id)
+    return (
+        None
+        if row is None
+        else StoredCustomer(int(row.id), row.snapshot_at, row.synced_at, row.synced_by_run_id)
+    )
 
 
 def _keep_previous(
     session: Session,
     wid: str,
-    stored: _Stored | None,
+    stored: StoredCustomer | None,
     keep: KeepPrevious,
     now: datetime,
 ) -> None:

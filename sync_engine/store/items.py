@@ -23,10 +23,10 @@ from sync_engine.store.database import Database
 from sync_engine.store.models import BatchRunRow, RunItemRow
 
 __all__ = [
-    "ItemToRestore",
+    "ItemByWid",
     "ItemToSync",
     "claim_item",
-    "claim_item_to_restore",
+    "claim_item_by_wid",
     "claim_items_to_enqueue",
     "complete_item",
     "fail_item",
@@ -169,8 +169,8 @@ def claim_item(
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ItemToRestore:
-    """A claimed item of a restore run: which customer to put back."""
+class ItemByWid:
+    """A claimed item whose identifier is a customer's wid (a restore's, an apply's): nothing to resolve."""
 
     item_id: int
     run_id: int
@@ -179,15 +179,15 @@ class ItemToRestore:
     attempts: int
 
 
-def claim_item_to_restore(
+def claim_item_by_wid(
     session: Session, item_id: int, owner: str, now: datetime, lease: timedelta
-) -> ItemToRestore | None:
-    """`claim_item` for an item of a restore run (its identifier is the customer's wid)."""
+) -> ItemByWid | None:
+    """`claim_item` for an item naming its customer by wid (a restore's, an apply's)."""
     item = _lease(session, item_id, owner, now, lease)
     if item is None:
         return None
     assert item.customer_wid is not None
-    return ItemToRestore(item.id, item.run_id, item.customer_wid, item.attempts)
+    return ItemByWid(item.id, item.run_id, item.customer_wid, item.attempts)
 
 
 def run_kind_of_item(session: Session, item_id: int) -> RunKind | None:

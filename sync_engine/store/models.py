@@ -40,6 +40,7 @@ __all__ = [
     "PreviousInvoiceRow",
     "PreviousPaymentRow",
     "RunItemRow",
+    "StagedSnapshotRow",
     "WorkdayConnectionRow",
 ]
 
@@ -312,6 +313,26 @@ class PreviousPaymentRow(_PreviousDocument, Base):
     payment_status: Mapped[str | None] = mapped_column(String(64))
     check_number: Mapped[str | None] = mapped_column(String(255))
     memo: Mapped[str | None] = mapped_column(Text)
+
+
+class StagedSnapshotRow(Base):
+    """A customer as a preview run fetched it, staged (not written) until applied or `expires_at`, with
+    its difference from the store then and the stored state it was measured against."""
+
+    __tablename__ = "staged_snapshots"
+    __table_args__ = (UniqueConstraint("run_id", "customer_wid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"))
+    customer_wid: Mapped[str] = mapped_column(String(32))
+    staged_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    #: The `CustomerSnapshot` as JSON (`sync_engine.snapshot_codec`).
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Its difference from the store (`sync_engine.preview_diff.CustomerDiff` as JSON).
+    diff: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: When the stored customer the diff was measured against was written (None: not stored).
+    base_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class WorkdayConnectionRow(Base):

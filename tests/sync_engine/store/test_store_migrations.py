@@ -28,6 +28,7 @@ TABLES = {
     "previous_invoices",
     "previous_credit_notes",
     "previous_payments",
+    "staged_snapshots",
     "workday_connections",
 }
 

@@ -1,4 +1,5 @@
-"""Run kinds (sync, preview, apply, restore) and the previous copies that overwrites keep.
+"""Run kinds (sync, preview, apply, restore), the previous copies that overwrites keep, and the snapshots
+previews stage.
 
 Revision ID: 0007
 Revises: 0005
@@ -109,8 +110,31 @@ def upgrade() -> None:
     for table in ("previous_invoices", "previous_credit_notes", "previous_payments"):
         op.create_index(op.f(f"ix_{table}_copy_id"), table, ["copy_id"])
 
+    op.create_table(
+        "staged_snapshots",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("customer_wid", sa.String(32), nullable=False),
+        sa.Column("staged_at", TIMESTAMP, nullable=False),
+        sa.Column("expires_at", TIMESTAMP, nullable=False),
+        sa.Column("snapshot", sa.JSON(), nullable=False),
+        sa.Column("diff", sa.JSON(), nullable=False),
+        sa.Column("base_synced_at", TIMESTAMP, nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staged_snapshots")),
+        sa.UniqueConstraint("run_id", "customer_wid", name=op.f("uq_staged_snapshots_run_id_customer_wid")),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["batch_runs.id"],
+            name=op.f("fk_staged_snapshots_run_id_batch_runs"),
+            ondelete="CASCADE",
+        ),
+    )
+    op.create_index(op.f("ix_staged_snapshots_expires_at"), "staged_snapshots", ["expires_at"])
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_staged_snapshots_expires_at"), table_name="staged_snapshots")
+    op.drop_table("staged_snapshots")
     for table in ("previous_invoices", "previous_credit_notes", "previous_payments"):
         op.drop_index(op.f(f"ix_{table}_copy_id"), table_name=table)
         op.drop_table(table)

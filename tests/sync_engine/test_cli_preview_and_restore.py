@@ -1,4 +1,5 @@
-"""`workday-resync restore` as an operator uses it: a real process against the sandbox and a SQLite store."""
+"""`workday-resync restore` and `sync --preview` as an operator uses them: a real process against the sandbox
+and a SQLite store."""
 
 from __future__ import annotations
 
@@ -48,7 +49,10 @@ def run_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.Comp
 def store(env: dict[str, str], wids: list[str]) -> dict[str, Any]:
     database = Database(env["DATABASE_URL"])
     try:
-        return {wid: without_fetched_at(stored_customer(database, wid)) for wid in wids}
+        snapshots = {wid: stored_customer(database, wid) for wid in wids}
+        return {
+            wid: without_fetched_at(snapshot) if snapshot else None for wid, snapshot in snapshots.items()
+        }
     finally:
         database.dispose()
 
@@ -125,3 +129,30 @@ def test_a_customer_the_run_kept_no_copy_of_is_named_and_nothing_changes(
     assert "Error: Run 2 kept no previous copy of: 'C-NOPE'." in result.stderr
     assert store(env, wids) == after
     assert len(json.loads(run_cli(env, "history", "--json").stdout)) == 2
+
+
+def test_sync_preview_prints_the_diff_asks_and_applies_what_it_showed(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    wids = sandbox.data.customer_wids[1:4]
+    assert run_cli(env, "sync", "--type", "source-id", "--yes", *wids[:2]).returncode == 0
+    imported = store(env, wids)
+    change_on_workday(sandbox.data, wids[0], "V2")
+
+    declined = run_cli(env, "sync", "--type", "source-id", "--preview", *wids, stdin="n\n")
+
+    assert declined.returncode == 1
+    table = declined.stdout.split("what applying it would change")[1]
+    label = sandbox.data.customer(wids[0]).customer_id or ""
+    assert f"{label} (details changed)" in table
+    assert "(new customer)" in table and "Total" in table
+    assert "Apply this preview? This re-imports and overwrites 3 customers" in declined.stdout
+    assert store(env, wids) == imported  # a preview writes nothing
+
+    applied = run_cli(env, "sync", "--type", "source-id", "--preview", *wids, stdin="y\n")
+
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert store(env, wids) == {wid: without_fetched_at(sandbox.data.snapshot(wid)) for wid in wids}
+    history = json.loads(run_cli(env, "history", "--json").stdout)
+    kinds = [(run["kind"], run["source_run_id"]) for run in history]
+    assert kinds == [("apply", 3), ("preview", None), ("preview", None), ("sync", None)]
