@@ -144,32 +144,17 @@ class RunService:
     ) -> BatchRun:
         """A run working from another (a restore's, an apply's): its items name customers by wid, nothing
         to resolve on Workday (see `sync_engine.item_work`)."""
-        with self._database.session() as session:
-            run_id = runs.create_run(
-                session,
-                identifier_type=IdentifierType.SOURCE_ID,
-                identifiers=wids,
-                requested_by=requested_by,
-                status=RunStatus.RECEIVED,
-                now=utcnow(),
-                kind=kind,
-                source_run_id=source_run_id,
-                force=force,
-                resolved=True,
-            )
-            run = runs.get_run(session, run_id)
-        log.info(
-            "Run received",
-            extra={
-                "run_id": run_id,
-                "kind": kind.value,
-                "source_run_id": source_run_id,
-                "customers": len(wids),
-                "force": force,
-                "requested_by": requested_by,
-            },
+        run = self._create(
+            IdentifierType.SOURCE_ID,
+            wids,
+            requested_by,
+            RunStatus.RECEIVED,
+            None,
+            kind=kind,
+            source_run_id=source_run_id,
+            force=force,
         )
-        self._queue(run_id)
+        self._queue(run.id)
         return run
 
     def get(self, run_id: int) -> BatchRun:
@@ -222,6 +207,8 @@ class RunService:
         *,
         request_digest: str | None = None,
         kind: RunKind = RunKind.SYNC,
+        source_run_id: int | None = None,
+        force: bool = False,
     ) -> BatchRun:
         # Same rules as the front ends' own checks, so no caller can store an oversized or dirty list.
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
@@ -236,12 +223,18 @@ class RunService:
                 slack_channel=slack_channel,
                 request_digest=request_digest,
                 kind=kind,
+                source_run_id=source_run_id,
+                force=force,
+                # A run working from another names its customers by wid: nothing to resolve.
+                resolved=source_run_id is not None,
             )
             run = runs.get_run(session, run_id)
         log.info(
             "Run received",
             extra={
                 "run_id": run_id,
+                "kind": kind.value,
+                "source_run_id": source_run_id,
                 "status": status.value,
                 "identifier_type": identifier_type.value,
                 "identifiers": len(clean),
