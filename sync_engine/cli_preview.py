@@ -45,10 +45,11 @@ def preview_then_apply(
             raise typer.Exit(1)
         report = preview_report(rt.database, run.id)
         console.print(diff_table(report))
+        console.print(f"[bold]Preview ready[/] (run {run.id}).")
         plan = plan_apply(rt.database, run.id)
         question = f"Apply this preview? {WARNING.format(n=len(plan.to_apply))}"
         if not yes and not typer.confirm(question, default=False):
-            console.print(f"Preview {run.id} not applied; it can be applied until it expires.")
+            console.print(f"Preview {run.id} not applied: nothing was written.")
             raise typer.Exit(1)
         plan = plan_apply(rt.database, run.id)  # again: a run may have written a customer meanwhile
         for diff in plan.written_since:
