@@ -1,4 +1,7 @@
-"""A worker process SIGKILLed in the middle of a restore, or of an apply, of 50 customers.
+"""A worker process SIGKILLed in the middle of a preview, an apply or a restore of 50 customers.
+
+Preview: the store holds the old version, Workday the new; a preview killed mid-way has written no
+customer, and after a restart it finishes with every customer staged with its change.
 
 Restore: the store holds the old version of 50 customers, a sync run overwrites them with Workday's new
 one (keeping the old as its previous copies), then a restore of that run is killed after a random number
@@ -31,7 +34,7 @@ from kits.reliability import (
 )
 
 from sync_engine.domain import IdentifierType, RunCounts, RunKind, RunStatus
-from sync_engine.preview_plan import plan_apply
+from sync_engine.preview_plan import plan_apply, preview_report
 from sync_engine.restore_plan import plan_restore
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import Sandbox, SandboxData
@@ -62,7 +65,7 @@ def _one_trial(
         client = connect_client(sandbox, database, redis_url)
         environment = worker_environment(sandbox, database, redis_url)
         try:
-            # One thread: the restore lasts long enough to be hit anywhere.
+            # One thread: the run lasts long enough to be hit anywhere.
             first = WorkerProcess(environment, logs / f"{kind}-{number}-first.log", threads=1)
             try:
                 if kind is RunKind.RESTORE:
@@ -74,6 +77,11 @@ def _one_trial(
                     assert len(plan.to_restore) == CUSTOMERS and not plan.overwritten_since
                     run = client.service.submit_restore(plan, requested_by="cli:trial")
                     before, after = "new", "old"
+                elif kind is RunKind.PREVIEW:
+                    run = client.service.submit(
+                        IdentifierType.SOURCE_ID, wids, requested_by="U_TRIAL", kind=RunKind.PREVIEW
+                    )
+                    before = after = "old"  # a preview writes no customer, killed or not
                 else:
                     previewed = client.service.submit(
                         IdentifierType.SOURCE_ID, wids, requested_by="U_TRIAL", kind=RunKind.PREVIEW
@@ -97,7 +105,8 @@ def _one_trial(
             at_kill = versions.classify(stored)
             assert_never_mixed(at_kill, f"{kind} trial {number}, killed after {target} written")
             # What committed is exactly what the run counted: written customers changed, the rest not.
-            assert sum(verdict == after for verdict in at_kill.values()) == written_at_kill
+            if kind is not RunKind.PREVIEW:
+                assert sum(verdict == after for verdict in at_kill.values()) == written_at_kill
             assert set(at_kill.values()) <= {before, after}
             assert not client.service.get(run.id).is_final, "the run ended before the kill"
 
@@ -107,19 +116,25 @@ def _one_trial(
             recovery = time.monotonic() - started
             done = client.service.get(run.id)
             assert done.status is RunStatus.COMPLETED, done.error
-            assert done.counts == _counts(versions.old if after == "old" else versions.new)
+            assert done.counts == _counts(versions.new if kind is not RunKind.RESTORE else versions.old)
             assert set(versions.classify(reader.read(wids)).values()) == {after}
+            if kind is RunKind.PREVIEW:
+                # Every customer staged once, with its whole change (each gained an invoice).
+                report = preview_report(database, run.id)
+                assert sorted(diff.customer_wid for diff in report.customers) == sorted(wids)
+                assert all(diff.kinds["invoices"].new == 1 for diff in report.customers)
+            done_verb = "staged" if kind is RunKind.PREVIEW else "written"
             return (
-                f"killed after {written_at_kill} written (target {target}); finished {recovery:.1f} s "
+                f"killed after {written_at_kill} {done_verb} (target {target}); finished {recovery:.1f} s "
                 "after the new worker started"
             )
         finally:
             client.close()
 
 
-@pytest.mark.parametrize("kind", [RunKind.RESTORE, RunKind.APPLY])
+@pytest.mark.parametrize("kind", [RunKind.PREVIEW, RunKind.APPLY, RunKind.RESTORE])
 @pytest.mark.timeout(60 + 240 * TRIALS)
-def test_sigkill_mid_restore_or_apply_never_mixes_versions_and_the_run_finishes(
+def test_sigkill_mid_preview_apply_or_restore_never_mixes_versions_and_the_run_finishes(
     kind: RunKind, postgres_database: Database, clean_redis: str, tmp_path: Path
 ) -> None:
     reader = StoreReader(postgres_database)
