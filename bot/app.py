@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.logger import get_bolt_logger
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot.admins import ADMIN_CACHE_SECONDS, AdminCheck
@@ -27,6 +29,17 @@ log = logging.getLogger(__name__)
 LISTENER_THREADS = 64
 #: Seconds a Redis call of the replay guard (or the opened-views check) may take.
 REDIS_TIMEOUT = 1.0
+
+
+class _ClientCarriesTheToken(logging.Filter):
+    """Drops Bolt's "As you gave `client` as well, `token` will be unused": Bolt reads SLACK_BOT_TOKEN
+    from the environment itself, and our client carries that very token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+get_bolt_logger(App).addFilter(_ClientCarriesTheToken())
 
 
 def build_app(

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import resource
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -23,7 +24,7 @@ from waitress.server import TcpWSGIServer
 from waitress.wasyncore import close_all
 
 from bot.wsgi import EVENTS_PATH, SlackWsgi
-from sync_engine import Settings, SettingsError
+from sync_engine import Readiness, Settings, SettingsError
 
 __all__ = ["MAX_BODY_BYTES", "HttpLimits", "SlackHttpServer"]
 
@@ -65,13 +66,19 @@ class SlackHttpServer:
     """`with SlackHttpServer(app, host, port) as server:` serves in a thread; `serve_forever` blocks."""
 
     def __init__(
-        self, app: App, host: str = "127.0.0.1", port: int = 0, *, limits: HttpLimits = DEFAULT_LIMITS
+        self,
+        app: App,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        limits: HttpLimits = DEFAULT_LIMITS,
+        readiness: Callable[[], Readiness] | None = None,
     ) -> None:
         #: Client connections held at once at most.
         self.max_connections = fit_descriptor_limit(limits.max_connections)
         try:
             self._server = TcpWSGIServer(
-                SlackWsgi(app),
+                SlackWsgi(app, readiness),
                 host=host,
                 port=port,
                 threads=limits.threads,

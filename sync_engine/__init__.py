@@ -11,7 +11,7 @@ from sync_engine.cli import service_command
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService, ConnectionStatus, Problem
 from sync_engine.domain import BatchRun, IdentifierType, RunStatus
-from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError
+from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError, SetupError
 from sync_engine.identifiers import (
     MAX_IDENTIFIERS,
     TOO_MANY_MESSAGE,
@@ -27,6 +27,7 @@ from sync_engine.logs import configure_logging
 from sync_engine.metrics import SlackOutcome, serve_metrics, slack_request
 from sync_engine.metrics import exposition as metrics_exposition
 from sync_engine.progress import RunEvent, RunEventKind
+from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
@@ -47,6 +48,8 @@ __all__ = [
     "IdentifierType",
     "Periodic",
     "Problem",
+    "Readiness",
+    "ReadinessCheck",
     "ResyncError",
     "RunEvent",
     "RunEventKind",
@@ -56,6 +59,7 @@ __all__ = [
     "Runtime",
     "Settings",
     "SettingsError",
+    "SetupError",
     "SlackOutcome",
     "bind_log_fields",
     "configure_logging",

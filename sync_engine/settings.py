@@ -111,6 +111,16 @@ class Settings(BaseSettings):
     #: per METRICS_PORT in the system's temporary directory.
     metrics_dir: str | None = None
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        # Checked here: a wrong scheme stops every command in one line, before any driver is loaded.
+        scheme = value.partition("://")[0] if "://" in value else ""
+        if scheme.partition("+")[0] not in ("sqlite", "postgres", "postgresql"):
+            given = f" (not {scheme}://)" if scheme else ""
+            raise ValueError(f"use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE{given}")
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
@@ -162,7 +172,9 @@ class Settings(BaseSettings):
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
-    return f"Invalid setting {name}: {first['msg']}."
+    # Pydantic prefixes the message of a validator's ValueError with "Value error, ": not ours to show.
+    message = first["msg"].removeprefix("Value error, ")
+    return f"Invalid setting {name}: {message}."
 
 
 @cache

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +29,8 @@ from tenacity import (
     wait_exponential_jitter,
     wait_random_exponential,
 )
+
+from sync_engine.errors import SettingsError
 
 __all__ = ["Database", "DialectName", "normalise_url"]
 
@@ -121,9 +125,25 @@ class Database:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             # env.py runs on this connection, inside this transaction.
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            try:
+                command.upgrade(config, "head")
+            except CommandError as error:
+                raise self._schema_too_new(config, connection) from error
             if self.dialect == "sqlite" and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                 raise RuntimeError("Migration left rows whose foreign keys point nowhere; rolled back.")
+
+    def _schema_too_new(self, config: Config, connection: Connection) -> Exception:
+        """The error for a store a newer release migrated (a rollback done in the wrong order), else
+        `RuntimeError` for Alembic's error (a broken migration chain: ours, not the operator's)."""
+        found = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        newest = ScriptDirectory.from_config(config).get_current_head()
+        if found is None or found == newest:
+            return RuntimeError(f"The schema migration failed at revision {found}.")
+        return SettingsError(
+            f"The store at {self.server} has schema revision {found}, which this version of workday-resync "
+            f"does not know (its newest is {newest}): a newer release upgraded it. Run that release, or "
+            'downgrade the schema with it first (deploy/RUNBOOK.md, "Upgrade and roll back").'
+        )
 
     def migrate_when_reachable(self, *, patience: float = STARTUP_PATIENCE_S) -> None:
         """`migrate()` for a process starting up: while PostgreSQL does not answer (an outage, a restart),

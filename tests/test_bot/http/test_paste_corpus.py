@@ -34,6 +34,7 @@ from devtools.slack_emulator.client import ClientRejected
 from sync_engine.domain import IdentifierType
 from sync_engine.identifiers import WARNING
 from sync_engine.store.database import Database
+from sync_engine.terminal import selected
 
 SLACK_CASES = [case for case in CASES if case.in_slack]
 
@@ -183,7 +184,7 @@ def test_the_cli_answers_every_file(cli_results: tuple[dict[str, CliResult], Pat
     assert "Traceback" not in result.stderr
     if case.accepted is not None:
         assert result.returncode == 1, result.stderr  # the warning was declined
-        assert f"{len(case.accepted)} customers selected." in result.stdout
+        assert selected(len(case.accepted)) in result.stdout
         assert WARNING.format(n=len(case.accepted)) in " ".join(result.stdout.split())
     else:
         assert result.returncode == 2

@@ -4,9 +4,11 @@ PostgreSQL with a real Redis broker (a deployment), each with a real Dramatiq wo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
+from kits.cli import cli_environment
 from kits.stack import FAST_RETRY, Stack, sandbox_settings
 
 from sync_engine import jobs
@@ -42,3 +44,15 @@ def stack(
             yield Stack(database, sandbox, settings, rt, broker, service, worker)
         broker.close()
         client.close()
+
+
+# The terminal CLI's tests (test_cli*.py): a sandbox per module, a store per test.
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(SandboxData.generate(customers=12, seed=3)) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def environment(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
+    return cli_environment(sandbox, tmp_path)

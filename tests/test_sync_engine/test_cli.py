@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from sync_engine.workday.sandbox import Sandbox, SandboxData
+from sync_engine.workday.sandbox import Sandbox
 
 WARNING_START = (
     "This re-imports and overwrites 2 customers and all their invoices, payments and credit notes."
 )
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxData.generate(customers=12, seed=3)) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def environment(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("WORKDAY_", "REDIS_URL"))}
-    env.update(sandbox.workday_env())
-    env.update(
-        {"DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}", "WORKDAY_RATE_LIMIT": "100", "COLUMNS": "200"}
-    )
-    return env
 
 
 def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -78,8 +61,9 @@ def test_sync_shows_the_warning_syncs_and_history_and_records_tell_the_run(
     assert run["error"] is None and run["unresolved"] == []
     assert str(run["created_at"]).endswith("+00:00")
     assert set(run) == {
-        "id", "created_at", "status", "identifier_type", "identifiers", "requested_by", "counts", "error",
-        "unresolved", "kind", "source_run_id",
+        "id", "created_at", "started_at", "finished_at", "duration_seconds", "status", "identifier_type",
+        "identifiers", "requested_by", "counts", "error", "unresolved", "unresolved_count", "kind",
+        "source_run_id",
     }  # fmt: skip
     assert (run["kind"], run["source_run_id"]) == ("sync", None)
     assert cli(environment, "records", str(run["id"])).stdout == "".join(f"{i}\n" for i in ids)
@@ -104,8 +88,8 @@ TOO_MANY = "\n".join(f"C-{n}" for n in range(101))
     ("args", "stdin", "message"),
     [
         (["--type", "source-id", "C-000001"], "", BAD_WID),
-        (["--type", "reference", "--file", "-"], TOO_MANY, "Too many identifiers. Maximum 100."),
-        (["--type", "reference", "--file", "-"], "\n \n", "Enter at least one identifier"),
+        (["--type", "reference", "--file", "-"], TOO_MANY, "Too many identifiers: 101 (blanks"),
+        (["--type", "reference", "--file", "-"], "\n \n", "stdin holds no identifiers"),
     ],
 )
 def test_bad_input_gets_a_specific_message_and_writes_nothing(
@@ -137,3 +121,70 @@ def test_a_malformed_setting_is_named(environment: dict[str, str]) -> None:
 
     assert result.returncode == 2
     assert result.stderr.strip().startswith("Error: Invalid setting WORKDAY_API_VERSION")
+
+
+def test_one_customer_is_one_customer_and_the_type_may_be_capitalised(
+    sandbox: Sandbox, environment: dict[str, str]
+) -> None:
+    result = cli(
+        environment, "sync", "--type", "Reference", sandbox.data.customers[0].customer_id or "", "--yes"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("1 customer selected.\n")
+
+
+def test_an_unknown_type_is_refused_with_the_choices(environment: dict[str, str]) -> None:
+    result = cli(environment, "sync", "--type", "wid", "C-1", "--yes")
+
+    assert result.returncode == 2
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert "Invalid value for '--type': 'wid' is not one of 'source-id' or 'reference'." in said
+    assert "Value error" not in said
+
+
+def test_an_empty_file_is_named(environment: dict[str, str], tmp_path: Path) -> None:
+    empty = tmp_path / "wids.txt"
+    empty.write_text("\n  \n")
+
+    result = cli(environment, "sync", "--type", "source-id", "--file", str(empty), "--yes")
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"Error: {empty} holds no identifiers: put them one per line."
+
+
+def test_workday_ids_given_as_references_get_a_hint(sandbox: Sandbox, environment: dict[str, str]) -> None:
+    wid = sandbox.data.customers[0].wid
+
+    result = cli(environment, "sync", "--type", "reference", wid, "--yes")
+
+    said = " ".join(result.stdout.split())
+    hint = (
+        "These look like Workday IDs (32 hexadecimal characters): if they are, use --type source-id instead."
+    )
+    assert said.count(hint) == 2, said  # before the run, and under the identifiers Workday did not know
+    assert f"Not found on Workday (1): {wid}" in said
+
+
+def test_history_shows_when_each_run_started_and_ended_how_long_it_took_and_what_was_not_found(
+    sandbox: Sandbox, environment: dict[str, str]
+) -> None:
+    known = sandbox.data.customers[0].customer_id or ""
+    assert cli(environment, "sync", "--type", "reference", known, "C-404404", "--yes").returncode == 0
+
+    [run] = history(environment)
+    table = cli(environment, "history").stdout
+
+    started = datetime.fromisoformat(str(run["started_at"]))
+    finished = datetime.fromisoformat(str(run["finished_at"]))
+    assert started.utcoffset() == finished.utcoffset() == timedelta(0)
+    assert datetime.fromisoformat(str(run["created_at"])) <= started <= finished
+    assert run["duration_seconds"] == round((finished - started).total_seconds(), 3)
+    assert run["unresolved"] == ["C-404404"] and run["unresolved_count"] == 1
+    header, row = (line.split() for line in table.splitlines() if line.strip().startswith(("Run ", "1 ")))
+    assert header[:6] == ["Run", "Created", "(UTC)", "Status", "Duration", "Type"]
+    assert "Not" in header and "found" in header
+    assert row[3:6] == ["Completed", f"{run['duration_seconds']:.1f}", "s"]
+    # Customers and invoices, then (after payments and credit notes) not found.
+    assert row[7:9] == ["1", str(sandbox.data.counts(sandbox.data.customers[0].wid)[0])]
+    assert row[11] == "1"
