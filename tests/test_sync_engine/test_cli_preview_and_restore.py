@@ -4,7 +4,6 @@ and a SQLite store."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 from kits.changes import change_on_workday
+from kits.cli import cli_environment
 from kits.stack import stored_customer, without_fetched_at
 
 from sync_engine.store.database import Database
@@ -21,18 +21,14 @@ from sync_engine.workday.sandbox import Sandbox, SandboxData
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
+    """A sandbox of this test's own: the tests change its data."""
     with Sandbox(SandboxData.generate(customers=6, seed=9)) as sandbox:
         yield sandbox
 
 
 @pytest.fixture
 def env(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("WORKDAY_", "REDIS_URL", "RESYNC_"))
-    }
-    environment |= sandbox.workday_env()
-    environment |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}", "WORKDAY_RATE_LIMIT": "100"}
-    return environment
+    return cli_environment(sandbox, tmp_path)
 
 
 def run_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
