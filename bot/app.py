@@ -17,9 +17,10 @@ from bot.guards import require_user, well_formed
 from bot.handlers import Deps, register
 from bot.opened_views import MemoryOpenedViews, RedisOpenedViews
 from bot.replay import MemorySeen, RedisSeen, replay_guard
+from bot.settings import AppSettings
 from bot.verification import signed_by_slack
 from bot.web_api import CountRequests, build_client
-from sync_engine import RunService, Settings, SettingsError, shared_redis
+from sync_engine import RunService, SettingsError, shared_redis
 
 __all__ = ["build_app"]
 
@@ -43,7 +44,7 @@ get_bolt_logger(App).addFilter(_ClientCarriesTheToken())
 
 
 def build_app(
-    settings: Settings,
+    settings: AppSettings,
     service: RunService,
     *,
     socket_mode: bool = False,
@@ -78,7 +79,12 @@ def build_app(
     form_secret = secret or settings.slack_bot_token
     deps = Deps(
         service=service,
-        is_admin=AdminCheck(_admin_client(client), settings.resync_admin_user_ids, ttl=admin_cache_seconds),
+        is_admin=AdminCheck(
+            _admin_client(client),
+            settings.resync_admin_user_ids,
+            ttl=admin_cache_seconds,
+            usergroup=settings.resync_admin_usergroup,
+        ),
         settings=settings,
         connection=service.connection(settings),
         forms=RequestForms(

@@ -23,8 +23,9 @@ from slack_bolt import App
 from waitress.server import TcpWSGIServer
 from waitress.wasyncore import close_all
 
+from bot.settings import SlackSettings
 from bot.wsgi import EVENTS_PATH, SlackWsgi
-from sync_engine import Readiness, Settings, SettingsError
+from sync_engine import Readiness, SettingsError
 
 __all__ = ["MAX_BODY_BYTES", "HttpLimits", "SlackHttpServer"]
 
@@ -49,7 +50,7 @@ class HttpLimits:
     threads: int
 
     @classmethod
-    def of(cls, settings: Settings) -> HttpLimits:
+    def of(cls, settings: SlackSettings) -> HttpLimits:
         return cls(
             idle_timeout=settings.slack_http_idle_timeout,
             max_connections=settings.slack_http_max_connections,
@@ -59,7 +60,7 @@ class HttpLimits:
 
 
 #: The settings' defaults (read without the environment).
-DEFAULT_LIMITS = HttpLimits.of(Settings.model_construct())
+DEFAULT_LIMITS = HttpLimits.of(SlackSettings.model_construct())
 
 
 class SlackHttpServer:

@@ -17,11 +17,12 @@ from types import FrameType
 
 from bot.app import build_app
 from bot.http_server import HttpLimits, SlackHttpServer
-from bot.plugin import catch_up
+from bot.settings import AppSettings
 from bot.slack_check import checked_slack
+from bot.status.actor import send_update
+from bot.status.catch_up import catch_up
 from sync_engine import (
     ReadinessCheck,
-    Settings,
     SettingsError,
     configure_logging,
     open_engine,
@@ -40,7 +41,7 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
+def serve(settings: AppSettings, *, http: bool, host: str, port: int) -> None:
     """Run until interrupted (Ctrl-C or SIGTERM), then stop the worker and close the store."""
     socket_mode = not http
     if socket_mode and settings.slack_app_token is None:
@@ -63,7 +64,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
     slack = checked_slack(settings, socket_mode=socket_mode)
     with metrics, slack, open_engine(settings, work=True, resume_all=True) as (service, rt):
         if settings.redis_url is None:
-            catch_up(service)  # the updates queued in a previous process's memory died with it
+            catch_up(service, send_update)  # the updates queued in a previous process's memory died with it
         app = build_app(settings, service, socket_mode=socket_mode)
         try:
             if socket_mode:

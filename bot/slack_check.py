@@ -14,7 +14,8 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from sync_engine import Settings, SetupError
+from bot.settings import SlackSettings
+from sync_engine import SetupError
 
 __all__ = ["check_slack", "checked_slack"]
 
@@ -49,7 +50,7 @@ TOKEN_REFUSED = frozenset(
 )
 
 
-def check_slack(settings: Settings, *, socket_mode: bool) -> None:
+def check_slack(settings: SlackSettings, *, socket_mode: bool) -> None:
     """`SetupError` naming the setting unless Slack accepts the bot token (auth.test) and, for Socket
     Mode, the app-level token (apps.connections.open: the URL it gives is left unused and expires)."""
     assert settings.slack_bot_token is not None
@@ -62,13 +63,13 @@ def check_slack(settings: Settings, *, socket_mode: bool) -> None:
 
 
 @contextmanager
-def checked_slack(settings: Settings, *, socket_mode: bool) -> Iterator[None]:
+def checked_slack(settings: SlackSettings, *, socket_mode: bool) -> Iterator[None]:
     """`check_slack` on entering the block (to order it among `serve`'s other start-up steps)."""
     check_slack(settings, socket_mode=socket_mode)
     yield
 
 
-def _call(setting: str, settings: Settings, token: str, method: str) -> None:
+def _call(setting: str, settings: SlackSettings, token: str, method: str) -> None:
     client = WebClient(token=token, base_url=settings.slack_api_url, timeout=CHECK_TIMEOUT, logger=_silent)
     try:
         client.api_call(method)

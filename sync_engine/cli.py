@@ -203,11 +203,20 @@ def check() -> None:
 
 
 @app.command()
-def migrate() -> None:
-    """Bring the store's schema up to date (also done on every start)."""
-    settings = load_settings()
-    Database(settings.database_url).migrate()
-    console.print("The store's schema is up to date.")
+def migrate(
+    down_to: Annotated[
+        str | None,
+        typer.Option(help="Roll the schema back to this revision (run by the release that upgraded it)."),
+    ] = None,
+) -> None:
+    """Bring the store's schema up to date (also done on every start), or roll it back."""
+    database = Database(load_settings().database_url)
+    if down_to is None:
+        database.migrate()
+        console.print("The store's schema is up to date.")
+    else:
+        database.downgrade(down_to)
+        console.print(f"The store's schema is back at revision {down_to}.")
 
 
 @app.command()

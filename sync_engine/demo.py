@@ -56,4 +56,3 @@ def run_demo(console: Console, *, batch_size: int) -> bool:
         if final.error:
             console.print(final.error, style="red", markup=False)
     return ok
-

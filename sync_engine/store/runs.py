@@ -3,7 +3,7 @@
 
 Each transition is one conditional UPDATE (`updated`, `WHERE status = 'draft'`...), so a step repeated by
 a second delivery (Dramatiq delivers at least once) changes nothing. A run's items: `store.items`; its
-notes: `store.notes`; the errors it ends with are worded in `sync_engine.run_errors`.
+announcement: `store.announcements`; the errors it ends with are worded in `sync_engine.run_errors`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sync_engine.domain import BatchRun, IdentifierType, ItemStatus, RunCounts, 
 from sync_engine.errors import RunNotFoundError
 from sync_engine.run_errors import NOTHING_RESOLVED, failure_message, fatal_message
 from sync_engine.store import previous_copies
+from sync_engine.store.announcements import load_announcement
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.models import BatchRunRow, RunItemRow
 
@@ -69,7 +70,6 @@ def create_run(
         confirmed_at=now if status is RunStatus.RECEIVED else None,
         updated_at=now,
         slack_channel=slack_channel,
-        extra={},
         request_digest=request_digest,
         kind=kind.value,
         source_run_id=source_run_id,
@@ -332,7 +332,7 @@ def _to_record(session: Session, run: BatchRunRow) -> BatchRun:
         error=run.error,
         slack_channel=run.slack_channel,
         slack_message_ts=run.slack_message_ts,
-        notes=dict(run.extra or {}),
+        announcement=load_announcement(session, run.id),
         kind=RunKind(run.kind),
         source_run_id=run.source_run_id,
         previous_kept_until=previous_copies.kept_until(session, run.id),

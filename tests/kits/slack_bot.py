@@ -11,12 +11,15 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import dramatiq
 import redis
 from kits.stack import FAST_RETRY, sandbox_settings
 from pydantic import SecretStr
 
 from bot.app import build_app
 from bot.http_server import SlackHttpServer
+from bot.settings import AppSettings
+from bot.status.actor import STATUS_ACTOR
 from devtools import slack_admin
 from devtools.slack_admin import open_request_form
 from devtools.slack_emulator import SlackEmulator, SlackUser
@@ -64,8 +67,13 @@ class Bot:
     server: SlackHttpServer
     service: RunService
     sandbox: Sandbox
-    settings: Settings
+    settings: AppSettings
     rt: Runtime
+    broker: dramatiq.Broker
+
+    def deliver_status_update(self, run_id: int, *, final: bool = False) -> None:
+        """Run the status actor here and now, as a worker does when Dramatiq delivers its message."""
+        self.broker.get_actor(STATUS_ACTOR)(run_id, final=final)
 
     def user(self, user_id: str = ADMIN) -> SlackUser:
         return self.slack.user(user_id, app_url=self.server.url)
@@ -105,9 +113,12 @@ def _reply(message: dict[str, Any]) -> bool:
 
 def bot_settings(
     sandbox: Sandbox, database: Database, slack: SlackEmulator, redis_url: str | None, **changes: Any
-) -> Settings:
-    return sandbox_settings(sandbox, database, redis_url).model_copy(
-        update={
+) -> AppSettings:
+    """The engine's settings for the sandbox and the Slack side's for the emulator, in one object."""
+    engine = sandbox_settings(sandbox, database, redis_url)
+    return AppSettings.model_construct(
+        **{
+            **dict(engine),
             "slack_bot_token": SecretStr(slack.bot_token),
             "slack_signing_secret": SecretStr(slack.signing_secret),
             "slack_api_url": slack.api_url,
@@ -145,7 +156,7 @@ def running_bot(
                 stack.enter_context(EmbeddedWorker(rt, broker, threads=settings.worker_threads))
             app = build_app(settings, service, admin_cache_seconds=admin_cache_seconds)
             with SlackHttpServer(app) as server:
-                yield Bot(slack, server, service, sandbox, settings, rt)
+                yield Bot(slack, server, service, sandbox, settings, rt, broker)
         broker.close()
         if client is not None:
             client.close()
@@ -168,10 +179,15 @@ def fields(blocks: list[dict[str, Any]]) -> dict[str, str]:
 def request_run(
     bot: Bot, identifiers: list[str], *, kind: str = "reference", channel: str = CHANNEL
 ) -> BatchRun:
-    """The admin's whole request: command, modal, submit, Confirm; returns the queued run."""
+    """The admin's whole request: command, modal, Synchronize, Confirm; returns the queued run."""
     return slack_admin.request_run(
         bot.slack, bot.user(ADMIN), bot.service, identifiers, kind=kind, channel=channel
     )
+
+
+def synchronize(user: SlackUser) -> int:
+    """Press Synchronize on the filled form: it becomes the confirmation; the draft run's id."""
+    return slack_admin.draft_id(slack_admin.submit_request_form(user))
 
 
 def error_replies(bot: Bot, channel: str = CHANNEL) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ def pages(bot: Bot) -> list[dict[str, Any]]:
 def test_history_pages_most_recent_first_within_fifty_blocks(bot: Bot) -> None:
     slack_run = request_run(bot, ["C-000002"])
     final_status(bot, slack_run.id)
-    bot.wait_for(lambda: bot.service.get(slack_run.id).notes.get("permalink"))
+    bot.wait_for(lambda: bot.service.get(slack_run.id).announcement.link)
     for _ in range(21):
         bot.service.submit(IdentifierType.REFERENCE, ["C-404404"], requested_by="cli:ops")
     bot.sandbox.knobs.unauthorized_operations = {"Get_Customer_Payments"}
@@ -57,7 +57,7 @@ def test_history_pages_most_recent_first_within_fifty_blocks(bot: Bot) -> None:
     assert f"\\n> {NOTHING_RESOLVED}" in text  # the error, quoted
     assert "Customers 0 · Invoices 0 · Payments 0 · Credit notes 0" in text
     oldest = json.dumps(third["blocks"], ensure_ascii=False)
-    permalink = bot.service.get(slack_run.id).notes["permalink"]
+    permalink = bot.service.get(slack_run.id).announcement.link
     assert f"<{permalink}|Status thread>" in oldest and "by <@U_ADMIN>" in oldest
     assert ":white_check_mark: Completed" in oldest
 

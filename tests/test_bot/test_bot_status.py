@@ -4,14 +4,23 @@ records file and error reply in its thread; DM fallback; within chat.update's ti
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from kits.slack_bot import ADMIN, CHANNEL, OUTSIDE, Bot, error_replies, fields, final_status, request_run
+from kits.slack_bot import (
+    ADMIN,
+    CHANNEL,
+    OUTSIDE,
+    Bot,
+    error_replies,
+    fields,
+    final_status,
+    request_run,
+    synchronize,
+)
 from kits.stack import expected_counts
 
 from bot.ids import ActionId, BlockId
-from bot.plugin import update_slack_status
-from sync_engine.domain import RunStatus
+from bot.status.once_only import Step
+from sync_engine.domain import AnnouncementStep, RunStatus
 from sync_engine.run_errors import NOTHING_RESOLVED
 
 
@@ -98,7 +107,6 @@ def test_the_status_goes_to_a_dm_when_the_app_is_not_in_the_channel(bot: Bot) ->
 
     assert fields(message["blocks"])["Status"] == ":white_check_mark: Completed"
     assert bot.status_messages(OUTSIDE) == [] and bot.slack.messages(OUTSIDE) == []
-    assert {call.error for call in bot.slack.calls_to("chat.postEphemeral")} == {"not_in_channel"}
     bot.wait_for(lambda: bot.slack.files)
     assert [(f["channel"], f["thread_ts"]) for f in bot.slack.files] == [(dm, message["ts"])]
     assert bot.service.get(run.id).slack_channel == dm
@@ -122,8 +130,8 @@ def test_redelivered_updates_repeat_nothing(bot: Bot) -> None:
     calls = len(bot.slack.calls)
 
     for _ in range(3):  # as if Dramatiq delivered the last messages again
-        update_slack_status(run.id, final=True)
-        update_slack_status(run.id)
+        bot.deliver_status_update(run.id, final=True)
+        bot.deliver_status_update(run.id)
 
     assert len(bot.slack.calls) == calls
     assert len(bot.slack.files) == 1 and len(error_replies(bot)) == 1 and len(bot.status_messages()) == 1
@@ -135,23 +143,22 @@ def test_a_claim_left_by_a_dead_worker_is_taken_over(bot: Bot) -> None:
     bot.open_request(ana)
     ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
     ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "C-404404")
-    ana.submit()
-    [confirmation] = bot.wait_for(lambda: bot.slack.ephemeral(ADMIN))
-    draft = int(confirmation["blocks"][1]["elements"][0]["value"])
-    dead = {"token": "a-worker-that-died", "at": 0}
-    bot.service.save_notes(draft, **{"status_message#1": dead, "error_reply#1": dead})
+    draft = synchronize(ana)
+    announcements = bot.service.announcements()
+    for step in (Step.STATUS_MESSAGE, Step.ERROR_REPLY):
+        assert announcements.claim_step(draft, step, "a-worker-that-died")
 
-    ana.click(ActionId.CONFIRM, message=confirmation)
+    ana.submit()  # Confirm
 
     final_status(bot, draft)
     bot.wait_for(lambda: error_replies(bot))
 
-    # The "done" notes are saved just after the posts the emulator has already seen.
-    def both_done() -> dict[str, Any] | None:
-        notes = bot.service.get(draft).notes
-        done = all(notes.get(key, {}).get("done") for key in ("status_message#2", "error_reply#2"))
-        return notes if done else None
+    # The steps are marked done just after the posts the emulator has already seen.
+    def both_done() -> dict[str, AnnouncementStep] | None:
+        steps = bot.service.get(draft).announcement.steps
+        done = all(step in steps and steps[step].done for step in (Step.STATUS_MESSAGE, Step.ERROR_REPLY))
+        return steps if done else None
 
-    notes = bot.wait_for(both_done)
-    assert notes["status_message#2"]["done"] and notes["error_reply#2"]["done"]
+    steps = bot.wait_for(both_done)
+    assert steps[Step.STATUS_MESSAGE].attempt == 2 and steps[Step.ERROR_REPLY].attempt == 2
     assert len(bot.status_messages()) == 1 and len(error_replies(bot)) == 1

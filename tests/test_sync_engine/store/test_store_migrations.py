@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -30,6 +28,8 @@ TABLES = {
     "previous_payments",
     "staged_snapshots",
     "workday_connections",
+    "run_announcements",
+    "run_announcement_steps",
 }
 
 #: The newest revision: the schema every process migrates to.
@@ -44,15 +44,6 @@ def schema_diff(connection: Connection) -> list[Any]:
 
 def revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database, on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-    else:
-        yield request.getfixturevalue("fresh_postgres_url")
 
 
 def test_migrated_schema_matches_the_models(database: Database) -> None:

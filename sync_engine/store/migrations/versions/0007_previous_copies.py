@@ -2,7 +2,7 @@
 previews stage.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 # Revision identifiers, used by Alembic.
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | tuple[str, ...] | None = None
 depends_on: str | tuple[str, ...] | None = None
 

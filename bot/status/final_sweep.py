@@ -3,10 +3,10 @@
 The final `update_slack_status` message lives in one worker's hands: SIGKILLed before or while it
 delivers, the message comes back only when Dramatiq's Redis broker requeues that dead worker's messages
 (a 15 s heartbeat timeout, often more), or, with the embedded worker, never until `serve` starts again.
-So every worker process with Slack settings sweeps every second (`bot.plugin.install` adds it to the
-worker's tasks): runs finished more than `grace` ago whose final state is not shown yet (no
-`final_shown` note, see `bot.status`) get their final update delivered from the sweeping process,
-through `StatusUpdater.handle`, so under the per-run lock like any other update.
+So every worker process with Slack settings sweeps every second (`bot.status.pipeline` adds it to the
+worker's tasks): runs finished more than `grace` ago whose final state is not shown yet (their
+announcement has no final digest, see `bot.status.updater`) get their final update delivered from the
+sweeping process, through `StatusUpdater.handle`, so under the per-run lock like any other update.
 
 Cheap and quiet: one process sweeps per round service-wide (a claim), with one bounded query; each run
 is tried at most once per `retry_every(age)` service-wide (2 s at first, backing off to a minute for a
@@ -19,9 +19,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.coordination import Coordination
-from bot.status import StatusUpdater
-from sync_engine import RunService, utcnow
+from bot.status.throttle import Throttle
+from bot.status.updater import StatusUpdater
+from sync_engine import AnnouncementService, utcnow
 
 __all__ = ["FinalStateSweep", "SweepPolicy"]
 
@@ -34,7 +34,7 @@ class SweepPolicy:
     every: float = 1.0
     #: How long after a run's end its own final update has to show it before the sweep steps in.
     grace: float = 2.0
-    #: Runs that ended longer ago are left alone (`serve`'s `catch_up` handles older ones at start).
+    #: Runs that ended longer ago are left alone (`serve`'s catch-up handles older ones at start).
     window: float = 10 * 60.0
     #: Runs looked at per round, oldest first.
     limit: int = 20
@@ -49,32 +49,31 @@ class SweepPolicy:
 class FinalStateSweep:
     def __init__(
         self,
-        service: RunService,
+        announcements: AnnouncementService,
         updater: StatusUpdater,
-        coordination: Coordination,
+        throttle: Throttle,
         policy: SweepPolicy | None = None,
     ) -> None:
-        self._service = service
+        self._announcements = announcements
         self._updater = updater
-        self._coordination = coordination
+        self._throttle = throttle
         self.policy = policy or SweepPolicy()
 
     def sweep(self) -> None:
         """One round: deliver the final state of runs that should show it by now and do not."""
         policy = self.policy
         # Slightly shorter than a round, so that a process sweeping alone wins each of its rounds.
-        if not self._coordination.claim("final-sweep", policy.every * 0.8):
+        if not self._throttle.claim("final-sweep", policy.every * 0.8):
             return
         now = utcnow()
-        behind = self._service.finished_lacking_note(
-            "final_shown",
+        behind = self._announcements.finished_not_shown(
             finished_after=now - timedelta(seconds=policy.window),
             finished_before=now - timedelta(seconds=policy.grace),
             limit=policy.limit,
         )
         for run_id, finished_at in behind:
             age = (now - finished_at).total_seconds()
-            if not self._coordination.claim(f"final-sweep:{run_id}", policy.retry_every(age)):
+            if not self._throttle.claim(f"final-sweep:{run_id}", policy.retry_every(age)):
                 continue
             log.warning(
                 "Final Slack status not shown yet; the sweep delivers it",

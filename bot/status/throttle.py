@@ -1,38 +1,27 @@
-"""Shared state that keeps status updates serial and within Slack's rate tier across processes.
+"""What keeps status updates serial and within Slack's rate tier across processes: the throttle.
 
 Per run: a short lock (one updater per Slack message at a time; its holder renews it while alive,
 see `LockHeartbeat`, so it dies with its holder within seconds), the time and digest of the last
 update, and a "trailing update scheduled" flag (so that of many deferred updates only one is queued).
 Per workspace: chat.update's budget (a GCRA limiter, the same idea as a token bucket) and a hard pause
 after a 429. And short-lived claims, so that of all processes one does a periodic chore at a time.
-With REDIS_URL every worker process on every host shares it (`RedisCoordination`); without it there is
-one process and `LocalCoordination` keeps it in memory.
+With REDIS_URL every worker process on every host shares it (`RedisThrottle`); without it there is
+one process and `LocalThrottle` keeps it in memory (the engine's `shared_redis` chooses).
 
 Times are wall-clock seconds (`time.time()`), comparable across hosts.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Protocol
 
 import redis
 
-__all__ = [
-    "Coordination",
-    "LastUpdate",
-    "LocalCoordination",
-    "LockHeartbeat",
-    "RateBudget",
-    "RedisCoordination",
-]
-
-log = logging.getLogger(__name__)
+__all__ = ["LastUpdate", "LocalThrottle", "RateBudget", "RedisThrottle", "Throttle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +46,7 @@ class RateBudget:
         return self.interval * max(0, self.burst - 1)
 
 
-class Coordination(Protocol):
+class Throttle(Protocol):
     def acquire(self, run_id: int, ttl: float) -> str | None:
         """Take the run's update lock for `ttl` seconds; a token, or None if someone holds it."""
 
@@ -89,7 +78,7 @@ class Coordination(Protocol):
         (e.g. one final-state sweep per run every few seconds, whichever process sweeps)."""
 
 
-class LocalCoordination:
+class LocalThrottle:
     """One process (the embedded worker): the same rules, in memory."""
 
     def __init__(self, budget: RateBudget) -> None:
@@ -221,7 +210,7 @@ return 0
 _RUN_STATE_SECONDS = 86_400
 
 
-class RedisCoordination:
+class RedisThrottle:
     """Every process on every host shares the locks, flags and budget through Redis."""
 
     def __init__(
@@ -295,57 +284,6 @@ class RedisCoordination:
 
     def claim(self, name: str, ttl: float) -> bool:
         return bool(self._redis.set(self._key("claim", name), "1", nx=True, px=max(1, int(ttl * 1000))))
-
-
-class LockHeartbeat:
-    """Keeps a run's update lock alive while its holder works: renewed every `every` seconds to `ttl`.
-
-    The lock's TTL is short so that it dies with a killed holder (no renewal) within `ttl` seconds, while
-    a live holder keeps it through a slow Slack call. `lost` tells that the lock expired under the holder
-    (it stalled longer than `ttl`): another updater may have shown a newer state meanwhile.
-    """
-
-    def __init__(
-        self, coordination: Coordination, run_id: int, token: str, *, ttl: float, every: float
-    ) -> None:
-        self._coordination = coordination
-        self._run_id = run_id
-        self._token = token
-        self._ttl = ttl
-        self._every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"status-lock-{run_id}", daemon=True)
-        self.lost = False
-
-    def __enter__(self) -> LockHeartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join()
-        if not self.lost:
-            # The last renewal may be up to `every` old: was the lock still ours when the work ended?
-            self.lost = not self._renew()
-
-    def _renew(self) -> bool:
-        try:
-            return self._coordination.renew(self._run_id, self._token, self._ttl)
-        except redis.RedisError:
-            # Redis blinked: the lock may still be ours; the next renewal tells.
-            log.warning("Could not renew the status lock", extra={"run_id": self._run_id})
-            return True
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._every):
-            if not self._renew():
-                self.lost = True
-                return
 
 
 def _text(value: object) -> str:
