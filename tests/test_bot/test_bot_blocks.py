@@ -342,7 +342,7 @@ def test_a_full_history_page_of_the_home_tab_is_within_slacks_limits() -> None:
             status=RunStatus.ERROR,
             error=long_error,
             requested_by="U_ADMIN",
-            notes={"permalink": "https://x/p1", "records_permalink": "https://x/f1"},
+            announcement=RunAnnouncement(link="https://x/p1", records_link="https://x/f1"),
         )
         for n in range(HISTORY_PAGE, 0, -1)
     ]
