@@ -40,7 +40,6 @@ __all__ = [
     "KeepPrevious",
     "OverwriteOutcome",
     "StoredCustomer",
-    "count_documents",
     "load_customer",
     "lock_stored_customer",
     "overwrite_customer",
@@ -369,21 +368,3 @@ def _load_documents(session: Session, table: Table, record_type: type[D], custom
     )
     # Sorted here rather than in SQL, where text collation differs between backends.
     return sorted((record_type(*row) for row in rows), key=lambda document: document.wid)
-
-
-def count_documents(session: Session, customer_wid: str) -> tuple[int, int, int]:
-    """How many (invoices, payments, credit notes) are stored for the customer; zeros if it is not."""
-    customer_pk = select(_customers.c.id).where(_customers.c.wid == customer_wid).scalar_subquery()
-
-    def count(table: Table) -> Any:
-        return (
-            select(func.count())
-            .select_from(table)
-            .where(table.c.customer_pk == customer_pk)
-            .scalar_subquery()
-        )
-
-    invoices, payments, credit_notes = session.execute(
-        select(count(_invoices), count(_payments), count(_credit_notes))
-    ).one()
-    return int(invoices), int(payments), int(credit_notes)

@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import Session
 
 from sync_engine.domain import (
     CreditNote,
@@ -24,7 +25,6 @@ from sync_engine.domain import (
 from sync_engine.store.customers import (
     KeepPrevious,
     OverwriteOutcome,
-    count_documents,
     load_customer,
     overwrite_customer,
 )
@@ -36,6 +36,15 @@ from sync_engine.store.runs import create_run
 T0 = datetime(2025, 11, 27, 9, 0, tzinfo=UTC)
 ACME = "a" * 32
 GLOBEX = "b" * 32
+
+
+def count_documents(session: Session, customer_wid: str) -> tuple[int, ...]:
+    """How many (invoices, payments, credit notes) the store holds for the customer; zeros if none."""
+    customer_pk = session.scalar(select(CustomerRow.id).where(CustomerRow.wid == customer_wid))
+    return tuple(
+        session.scalar(select(func.count()).select_from(row).where(row.customer_pk == customer_pk)) or 0
+        for row in (InvoiceRow, PaymentRow, CreditNoteRow)
+    )
 
 
 # --- Snapshot factory -----------------------------------------------------------------------------------
