@@ -141,10 +141,10 @@ class _Document:
     synced_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class InvoiceRow(_Document, Base):
-    __tablename__ = "invoices"
+class _InvoiceFields:
+    """An invoice's own columns: the stored one's and the kept copy's."""
 
-    invoice_number: Mapped[str] = mapped_column(String(255), index=True)
+    invoice_number: Mapped[str] = mapped_column(String(255))
     invoice_date: Mapped[date | None] = mapped_column(Date)
     due_date: Mapped[date | None] = mapped_column(Date)
     total_amount: Mapped[Decimal] = mapped_column(Money)
@@ -154,10 +154,8 @@ class InvoiceRow(_Document, Base):
     payment_status: Mapped[str | None] = mapped_column(String(64))
 
 
-class CreditNoteRow(_Document, Base):
-    __tablename__ = "credit_notes"
-
-    credit_note_number: Mapped[str] = mapped_column(String(255), index=True)
+class _CreditNoteFields:
+    credit_note_number: Mapped[str] = mapped_column(String(255))
     credit_note_date: Mapped[date | None] = mapped_column(Date)
     total_amount: Mapped[Decimal] = mapped_column(Money)
     due_amount: Mapped[Decimal | None] = mapped_column(Money)
@@ -166,16 +164,30 @@ class CreditNoteRow(_Document, Base):
     related_invoice_wid: Mapped[str | None] = mapped_column(String(32))
 
 
-class PaymentRow(_Document, Base):
-    __tablename__ = "payments"
-
-    payment_reference_id: Mapped[str | None] = mapped_column(String(255), index=True)
+class _PaymentFields:
+    payment_reference_id: Mapped[str | None] = mapped_column(String(255))
     payment_number: Mapped[str | None] = mapped_column(String(255))
     payment_date: Mapped[date | None] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money)
     payment_status: Mapped[str | None] = mapped_column(String(64))
     check_number: Mapped[str | None] = mapped_column(String(255))
     memo: Mapped[str | None] = mapped_column(Text)
+
+
+# The stored documents are looked up by number; their kept copies only by the copy they belong to.
+class InvoiceRow(_Document, _InvoiceFields, Base):
+    __tablename__ = "invoices"
+    __table_args__ = (Index("ix_invoices_invoice_number", "invoice_number"),)
+
+
+class CreditNoteRow(_Document, _CreditNoteFields, Base):
+    __tablename__ = "credit_notes"
+    __table_args__ = (Index("ix_credit_notes_credit_note_number", "credit_note_number"),)
+
+
+class PaymentRow(_Document, _PaymentFields, Base):
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_payment_reference_id", "payment_reference_id"),)
 
 
 class BatchRunRow(Base):
@@ -305,41 +317,16 @@ class _PreviousDocument:
     currency: Mapped[str] = mapped_column(String(3))
 
 
-class PreviousInvoiceRow(_PreviousDocument, Base):
+class PreviousInvoiceRow(_PreviousDocument, _InvoiceFields, Base):
     __tablename__ = "previous_invoices"
 
-    invoice_number: Mapped[str] = mapped_column(String(255))
-    invoice_date: Mapped[date | None] = mapped_column(Date)
-    due_date: Mapped[date | None] = mapped_column(Date)
-    total_amount: Mapped[Decimal] = mapped_column(Money)
-    tax_amount: Mapped[Decimal | None] = mapped_column(Money)
-    due_amount: Mapped[Decimal | None] = mapped_column(Money)
-    invoice_status: Mapped[str | None] = mapped_column(String(64))
-    payment_status: Mapped[str | None] = mapped_column(String(64))
 
-
-class PreviousCreditNoteRow(_PreviousDocument, Base):
+class PreviousCreditNoteRow(_PreviousDocument, _CreditNoteFields, Base):
     __tablename__ = "previous_credit_notes"
 
-    credit_note_number: Mapped[str] = mapped_column(String(255))
-    credit_note_date: Mapped[date | None] = mapped_column(Date)
-    total_amount: Mapped[Decimal] = mapped_column(Money)
-    due_amount: Mapped[Decimal | None] = mapped_column(Money)
-    invoice_status: Mapped[str | None] = mapped_column(String(64))
-    payment_status: Mapped[str | None] = mapped_column(String(64))
-    related_invoice_wid: Mapped[str | None] = mapped_column(String(32))
 
-
-class PreviousPaymentRow(_PreviousDocument, Base):
+class PreviousPaymentRow(_PreviousDocument, _PaymentFields, Base):
     __tablename__ = "previous_payments"
-
-    payment_reference_id: Mapped[str | None] = mapped_column(String(255))
-    payment_number: Mapped[str | None] = mapped_column(String(255))
-    payment_date: Mapped[date | None] = mapped_column(Date)
-    amount: Mapped[Decimal] = mapped_column(Money)
-    payment_status: Mapped[str | None] = mapped_column(String(64))
-    check_number: Mapped[str | None] = mapped_column(String(255))
-    memo: Mapped[str | None] = mapped_column(Text)
 
 
 class StagedSnapshotRow(Base):
