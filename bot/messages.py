@@ -24,6 +24,7 @@ __all__ = [
     "full_error",
     "history_page",
     "not_configured",
+    "not_stored",
     "not_your_run",
     "outcome",
     "queued_note",
@@ -137,6 +138,15 @@ def outcome(run: BatchRun) -> Message:
 
 def unavailable_run() -> Message:
     text = "This request no longer exists. Nothing was changed; start again with `/workday-resync`."
+    return Message(text=text, blocks=[_section(text)])
+
+
+def not_stored() -> Message:
+    """A submitted form whose draft could not be stored after its ack (the form has closed)."""
+    text = (
+        ":warning: Your request could not be stored just now, so nothing was changed and nothing will run. "
+        f"Run `{COMMAND}` again in a moment."
+    )
     return Message(text=text, blocks=[_section(text)])
 
 

@@ -9,6 +9,7 @@ updates in this process; with it, `workday-resync worker` processes do.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 from contextlib import nullcontext
@@ -19,7 +20,7 @@ from bot.http_server import HttpLimits, SlackHttpServer
 from bot.plugin import catch_up
 from sync_engine import Settings, SettingsError, configure_logging, open_engine, serve_metrics
 
-__all__ = ["serve"]
+__all__ = ["freeze_startup_heap", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,13 @@ def _stop_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def freeze_startup_heap() -> None:
+    """Take what start-up built (modules, settings, the app, the engine) out of the cycle collector's
+    passes: it lives as long as the process, and a full pass walked all of it holding the GIL, stalling
+    every ack in flight (80 ms measured in the benchmark's Slack process, ~150,000 objects)."""
+    gc.freeze()
 
 
 def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
@@ -54,6 +62,7 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
         if settings.redis_url is None:
             catch_up(service)  # the updates queued in a previous process's memory died with it
         app = build_app(settings, service, socket_mode=socket_mode)
+        freeze_startup_heap()
         try:
             if socket_mode:
                 from slack_bolt.adapter.socket_mode import SocketModeHandler

@@ -77,9 +77,12 @@ def register(app: App, deps: Deps) -> None:
         respond(**messages.refusal().kwargs(), response_type="ephemeral", replace_original=False)
 
     def on_counter(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        deps.after_ack(body, lambda: recount(body, client))
+
+    def recount(body: dict[str, Any], client: WebClient) -> None:
         """Live "N customers selected": recount both inputs and update the modal if the number changed
         (or the connection check it shows as under way is done)."""
-        ack()
         view = body.get("view")
         if not isinstance(view, dict) or not isinstance(view.get("id"), str):
             return  # a keystroke comes from a modal: without one, the payload is not Slack's
@@ -163,8 +166,11 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(ActionId.CONFIRM.value)
     def on_confirm(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        """Queue the draft; a second click finds it queued already and changes nothing."""
         ack()
+        deps.after_ack(body, lambda: confirm(body, respond))
+
+    def confirm(body: dict[str, Any], respond: Respond) -> None:
+        """Queue the draft; a second click finds it queued already and changes nothing."""
         clicked = clicked_run(body, respond)
         if clicked is None:
             return
@@ -176,6 +182,9 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ActionId.CANCEL.value)
     def on_cancel(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        deps.after_ack(body, lambda: cancel(body, respond))
+
+    def cancel(body: dict[str, Any], respond: Respond) -> None:
         clicked = clicked_run(body, respond)
         if clicked is None:
             return
@@ -185,6 +194,9 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ActionId.HISTORY_MORE.value)
     def on_history_more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        deps.after_ack(body, lambda: history_more(body, respond))
+
+    def history_more(body: dict[str, Any], respond: Respond) -> None:
         if not deps.is_admin(body["user"]["id"]):
             refuse(respond)
             return
@@ -193,6 +205,9 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ActionId.HISTORY_ERROR.value)
     def on_history_error(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        deps.after_ack(body, lambda: full_error(body, respond))
+
+    def full_error(body: dict[str, Any], respond: Respond) -> None:
         if not deps.is_admin(body["user"]["id"]):
             refuse(respond)
             return

@@ -40,27 +40,32 @@ def register(app: App, deps: Deps) -> None:
         arrived = time.monotonic()
         # Acknowledge first: Slack's 3 seconds cover the whole round trip, and the trigger_id as well.
         ack()
-        user_id = body.get("user_id")
-        words = (body.get("text") or "").strip().lower().split()
-        if not words:
-            # The form needs the check: it runs while a cold admin check asks Slack (users.info). For a
-            # non-admin it costs at most one check per cache period, shared by everyone.
-            deps.connection.start_check()
-        if not deps.is_admin(user_id):
-            respond(**messages.refusal().kwargs(), response_type="ephemeral")
-            return
-        if not words:
-            _open_request(deps, client, respond, body, arrived)
-            return
-        if words[0] == "status":
-            # Already acknowledged: a check that is not cached only delays this ephemeral answer.
-            status = deps.connection.status()
-            respond(**connection_blocks.status_message(status).kwargs(), response_type="ephemeral")
-            return
-        if words[0] == "history":
-            send_history(deps, respond, offset=0)
-            return
-        respond(**messages.usage().kwargs(), response_type="ephemeral")
+        deps.after_ack(body, lambda: _answer(deps, client, respond, body, arrived))
+
+
+def _answer(deps: Deps, client: WebClient, respond: Respond, body: dict[str, Any], arrived: float) -> None:
+    """The command's answer, after its ack: the admin check, then the form, status, history or help."""
+    user_id = body.get("user_id")
+    words = (body.get("text") or "").strip().lower().split()
+    if not words:
+        # The form needs the check: it runs while a cold admin check asks Slack (users.info). For a
+        # non-admin it costs at most one check per cache period, shared by everyone.
+        deps.connection.start_check()
+    if not deps.is_admin(user_id):
+        respond(**messages.refusal().kwargs(), response_type="ephemeral")
+        return
+    if not words:
+        _open_request(deps, client, respond, body, arrived)
+        return
+    if words[0] == "status":
+        # Already acknowledged: a check that is not cached only delays this ephemeral answer.
+        status = deps.connection.status()
+        respond(**connection_blocks.status_message(status).kwargs(), response_type="ephemeral")
+        return
+    if words[0] == "history":
+        send_history(deps, respond, offset=0)
+        return
+    respond(**messages.usage().kwargs(), response_type="ephemeral")
 
 
 def _open_request(

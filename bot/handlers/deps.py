@@ -1,5 +1,5 @@
 """What the listeners use: the run and connection services, the admin check, the request forms and the
-settings; never the store."""
+settings, and where their work goes after the ack; never the store."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.admins import AdminCheck
 from bot.forms import RequestForms
+from bot.handlers.after_ack import AfterAck
 from sync_engine import ConnectionService, RunService, Settings
 
 __all__ = ["Deps"]
@@ -19,3 +20,5 @@ class Deps:
     settings: Settings
     connection: ConnectionService
     forms: RequestForms
+    #: Where a listener's work goes once it has acknowledged.
+    after_ack: AfterAck

@@ -1,9 +1,10 @@
-"""The modal's submission: validate, store a draft run, then ask the admin to confirm it.
+"""The modal's submission: validate, acknowledge, then store a draft run and ask the admin to confirm it.
 
-Validation errors must travel in the acknowledgement itself (`response_action: errors`), so this is the
-one listener that works before `ack()`: the admin check (cached; a users.info call is bounded by the admin
-client's short timeout), the form's provenance (`bot.forms`), reading the form and storing the draft are
-all quick.
+Validation errors must travel in the acknowledgement itself (`response_action: errors`), so this listener
+checks before its `ack()`: the admin check (cached; a users.info call is bounded by the admin client's
+short timeout), the form's provenance (`bot.forms`) and reading the form. Storing the draft waits for the
+store's writer (a run's customer transaction on SQLite), so it comes after the ack, as the confirmation
+does; if it fails, the admin is told that nothing was stored.
 
 A submission is stored once: its draft is keyed on the view id and hash, so the same submission again (a
 replay the replay guard no longer remembers, e.g. after a Redis restart) gets the same draft's answer and
@@ -21,10 +22,9 @@ from slack_sdk import WebClient
 from bot import messages
 from bot.handlers.deps import Deps
 from bot.ids import BlockId, CallbackId
-from bot.modal import read_modal, validate
+from bot.modal import ModalInput, read_modal, validate
 from bot.opened_views import OpenedViewsUnavailable
 from bot.web_api import post_privately
-from sync_engine import IdentifierError
 
 __all__ = ["FORM_UNCHECKED", "FORM_UNREADABLE", "register"]
 
@@ -62,23 +62,38 @@ def register(app: App, deps: Deps) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        channel_id = metadata.channel_id or None
-        # Only the draft's id travels through Slack from here on (button values), never the identifiers.
-        try:
-            run, stored = deps.service.create_draft_once(
-                f"slack-view:{view.get('id')}:{view.get('hash')}",
-                modal.identifier_type,
-                identifiers,
-                requested_by=user_id,
-                slack_channel=channel_id,
-            )
-        except IdentifierError as error:  # the engine's own check (the same rules as `validate`)
-            ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: str(error)})
-            return
         ack()
-        if stored:
-            log.info("Draft run stored", extra={"run_id": run.id, "identifiers": len(identifiers)})
-        else:
-            log.info("Repeated submission: its run returned, nothing stored", extra={"run_id": run.id})
-        # A repeated submission gets its run's answer as it stands now (to confirm, queued, cancelled).
-        post_privately(client, channel_id, user_id, messages.outcome(run))
+        channel_id = metadata.channel_id or None
+        deps.after_ack(
+            body, lambda: _store_draft(deps, client, view, user_id, channel_id, modal, identifiers)
+        )
+
+
+def _store_draft(
+    deps: Deps,
+    client: WebClient,
+    view: dict[str, Any],
+    user_id: str,
+    channel_id: str | None,
+    modal: ModalInput,
+    identifiers: list[str],
+) -> None:
+    """Store the submission's draft (once) and show its requester the confirmation."""
+    # Only the draft's id travels through Slack from here on (button values), never the identifiers.
+    try:
+        run, stored = deps.service.create_draft_once(
+            f"slack-view:{view.get('id')}:{view.get('hash')}",
+            modal.identifier_type,
+            identifiers,
+            requested_by=user_id,
+            slack_channel=channel_id,
+        )
+    except Exception:
+        post_privately(client, channel_id, user_id, messages.not_stored())
+        raise
+    if stored:
+        log.info("Draft run stored", extra={"run_id": run.id, "identifiers": len(identifiers)})
+    else:
+        log.info("Repeated submission: its run returned, nothing stored", extra={"run_id": run.id})
+    # A repeated submission gets its run's answer as it stands now (to confirm, queued, cancelled).
+    post_privately(client, channel_id, user_id, messages.outcome(run))

@@ -21,7 +21,7 @@ from bot.ids import COMMAND, ActionId, BlockId
 from devtools.slack_emulator import SlackEmulator, SlackUser
 from sync_engine import jobs
 from sync_engine.broker import EmbeddedWorker, build_broker
-from sync_engine.domain import BatchRun
+from sync_engine.domain import BatchRun, RunStatus
 from sync_engine.errors import SettingsError
 from sync_engine.runtime import Runtime, configure
 from sync_engine.service import RunService
@@ -189,10 +189,22 @@ def request_run(
     bot.open_request(ana, channel)
     ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, kind)
     ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(identifiers))
+    asked = len(_confirmations(bot))
     assert ana.submit().error is None
-    bot.wait_for(lambda: any(m["text"].startswith("This re-imports") for m in _private(bot, ADMIN)))
+    # The draft is stored after the submission's ack, and queued after Confirm's: wait for each.
+    confirmation = bot.wait_for(lambda: len(_confirmations(bot)) > asked and _confirmations(bot)[-1])
     assert ana.click(ActionId.CONFIRM).status == 200
-    return bot.wait_for(lambda: bot.service.history())[0]
+    draft_id = int(confirmation["blocks"][1]["elements"][0]["value"])
+
+    def queued() -> BatchRun | None:
+        run = bot.service.get(draft_id)
+        return run if run.status is not RunStatus.DRAFT else None
+
+    return bot.wait_for(queued)
+
+
+def _confirmations(bot: Bot) -> list[dict[str, Any]]:
+    return [m for m in _private(bot, ADMIN) if m["text"].startswith("This re-imports")]
 
 
 def _private(bot: Bot, user: str) -> list[dict[str, Any]]:
