@@ -7,33 +7,15 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator
 
 import pytest
-from kits.slack_bot import ADMIN, CHANNEL, Bot, running_bot
+from kits.slack_bot import ADMIN, CHANNEL, Bot
 
-from bot import app as slack_app
 from bot import messages
 from bot.ids import COMMAND, ActionId, BlockId
-from devtools.slack_emulator import SlackEmulator
 from sync_engine.store.database import Database
-from sync_engine.workday.sandbox import SandboxData
 
 WARNING = "This re-imports and overwrites {n} customers"
-
-
-@pytest.fixture
-def one_thread_bot(
-    monkeypatch: pytest.MonkeyPatch,
-    sqlite_database: Database,
-    slack: SlackEmulator,
-    sandbox_data: SandboxData,
-    fast_job_retries: None,
-) -> Iterator[Bot]:
-    """The app with one listener thread."""
-    monkeypatch.setattr(slack_app, "LISTENER_THREADS", 1)
-    with running_bot(sqlite_database, slack, sandbox_data, None) as running:
-        yield running
 
 
 def _fill_form(bot: Bot, identifiers: list[str]) -> None:
@@ -46,8 +28,8 @@ def _shown(bot: Bot, start: str) -> list[dict[str, object]]:
     return [e for e in bot.slack.ephemeral(ADMIN) if str(e["text"]).startswith(start)]
 
 
-def test_requests_are_acknowledged_while_every_listener_thread_waits_on_slack(one_thread_bot: Bot) -> None:
-    bot = one_thread_bot
+def test_requests_are_acknowledged_while_every_listener_thread_waits_on_slack(serial_bot: Bot) -> None:
+    bot = serial_bot
     ana = bot.user(ADMIN)
     _fill_form(bot, [customer.wid for customer in bot.sandbox.data.customers[:2]])
     bot.slack.knobs.hold_requests.add("chat.postEphemeral")
