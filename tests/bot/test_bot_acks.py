@@ -90,11 +90,12 @@ def test_a_draft_the_store_refuses_after_the_ack_is_reported_and_nothing_runs(
 
         assert response.error is None and response.json is None
         [note] = bot.wait_for(lambda: bot.slack.ephemeral(ADMIN))
+        stored_runs = refusing.execute("SELECT count(*) FROM batch_runs").fetchone()[0]
     finally:
         refusing.execute("DROP TRIGGER refuse_runs")
         refusing.close()
     assert note["text"] == messages.not_stored().text
-    assert bot.service.history() == []
+    assert stored_runs == 0 and bot.service.history() == []
     [failure] = bot.wait_for(lambda: [r for r in caplog.records if r.getMessage() == "Slack request failed"])
     assert failure.__dict__["user"] == ADMIN  # logged with who asked, never what was typed
     assert not any(wid in json.dumps(failure.__dict__, default=str) for wid in wids)
