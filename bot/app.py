@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.logger import get_bolt_logger
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot.admins import ADMIN_CACHE_SECONDS, AdminCheck
@@ -14,9 +17,10 @@ from bot.handlers import Deps, register
 from bot.handlers.after_ack import AfterAck, log_failure
 from bot.opened_views import MemoryOpenedViews, RedisOpenedViews
 from bot.replay import MemorySeen, RedisSeen, replay_guard
+from bot.settings import AppSettings
 from bot.verification import signed_by_slack
 from bot.web_api import CountRequests, build_client
-from sync_engine import RunService, Settings, SettingsError, shared_redis
+from sync_engine import RunService, SettingsError, shared_redis
 
 __all__ = ["build_app"]
 
@@ -26,8 +30,19 @@ LISTENER_THREADS = 64
 REDIS_TIMEOUT = 1.0
 
 
+class _ClientCarriesTheToken(logging.Filter):
+    """Drops Bolt's "As you gave `client` as well, `token` will be unused": Bolt reads SLACK_BOT_TOKEN
+    from the environment itself, and our client carries that very token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+get_bolt_logger(App).addFilter(_ClientCarriesTheToken())
+
+
 def build_app(
-    settings: Settings,
+    settings: AppSettings,
     service: RunService,
     *,
     socket_mode: bool = False,

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 __all__ = ["COMMAND", "ActionId", "BlockId", "CallbackId"]
 
-#: The slash command (also in manifest.yml).
+#: The slash command (also in deploy/slack-manifest.*.yml).
 COMMAND = "/workday-resync"
 
 

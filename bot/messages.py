@@ -277,10 +277,10 @@ def _history_entry(run: BatchRun) -> list[JsonDict]:
         f"Credit notes {counts.credit_notes}",
     ]
     links = []
-    if run.notes.get("permalink"):
-        links.append(f"<{run.notes['permalink']}|Status thread>")
-    if run.notes.get("records_permalink"):
-        links.append(f"<{run.notes['records_permalink']}|Records file>")
+    if run.announcement.link:
+        links.append(f"<{run.announcement.link}|Status thread>")
+    if run.announcement.records_link:
+        links.append(f"<{run.announcement.records_link}|Records file>")
     if links:
         lines.append(" · ".join(links))
     shown_whole = True

@@ -27,7 +27,7 @@ __all__ = [
 QUEUE = "workday_resync"
 
 #: Until `bind()`: declaring actors must not create Dramatiq's default (network) broker. Plugins declare
-#: their actors against it too, then `register` them.
+#: theirs against a placeholder broker of their own, then `register` them.
 UNBOUND = StubBroker()
 
 #: Resolving waits out a Workday outage of about ten minutes (5 s doubling to 160 s) before giving up.
@@ -75,9 +75,9 @@ _actors: list[dramatiq.Actor[..., None]] = [start_run, sync_customer]
 
 
 def register(actor: dramatiq.Actor[..., None]) -> None:
-    """Add a plugin's actor (declared against `UNBOUND`) to those `bind` puts on the real broker."""
-    if actor not in _actors:
-        _actors.append(actor)
+    """Add a plugin's actor (declared against `UNBOUND`) to those `bind` puts on the real broker; it
+    replaces one of the same name (the plugin installed again, into another runtime of the process)."""
+    _actors[:] = [known for known in _actors if known.actor_name != actor.actor_name] + [actor]
 
 
 def actors() -> tuple[dramatiq.Actor[..., None], ...]:

@@ -6,19 +6,19 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
 from sync_engine import metrics
+from sync_engine.announcement_service import AnnouncementService
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
 from sync_engine.domain import BatchRun, IdentifierType, RunStatus
 from sync_engine.identifiers import parse_identifiers
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
 from sync_engine.settings import Settings
-from sync_engine.store import notes, runs
+from sync_engine.store import runs
 from sync_engine.store.database import Database
 
 __all__ = ["Dispatcher", "RunService"]
@@ -46,6 +46,10 @@ class RunService:
     def connection(self, settings: Settings) -> ConnectionService:
         """The Workday connection status on this store (front ends never get the store itself)."""
         return ConnectionService(settings, self._database)
+
+    def announcements(self) -> AnnouncementService:
+        """What front ends record about their announcements of runs, on this store."""
+        return AnnouncementService(self._database)
 
     def create_draft(
         self,
@@ -125,16 +129,6 @@ class RunService:
         with self._database.session() as session:
             return runs.list_runs(session, limit=limit, offset=offset)
 
-    def finished_lacking_note(
-        self, note: str, *, finished_after: datetime, finished_before: datetime, limit: int
-    ) -> list[tuple[int, datetime]]:
-        """(run id, finished at) of runs that ended (Completed or Error) in that span, have a Slack channel
-        and lack the note `note`, oldest first, at most `limit` (e.g. a final state not yet shown)."""
-        with self._database.session() as session:
-            return notes.finished_runs_lacking_note(
-                session, note, finished_after=finished_after, finished_before=finished_before, limit=limit
-            )
-
     def records_text(self, run_id: int) -> str:
         """The run's exact identifier list, one per line: the records file admins download."""
         return "".join(f"{identifier}\n" for identifier in self.get(run_id).identifiers)
@@ -142,19 +136,6 @@ class RunService:
     def attach_slack_message(self, run_id: int, channel: str, ts: str) -> None:
         with self._database.session() as session:
             runs.set_slack_message(session, run_id, channel, ts)
-
-    def save_notes(self, run_id: int, **values: Any) -> None:
-        """Remember front-end facts about a run (JSON values), merged into its notes."""
-        with self._database.session() as session:
-            notes.save_notes(session, run_id, values)
-
-    def claim_note(self, run_id: int, key: str, value: Any) -> bool:
-        """Set a note only if it is not set yet; True for the one caller that set it (across processes).
-
-        Makes one-off side effects idempotent, e.g. posting a run's records file once.
-        """
-        with self._database.session() as session:
-            return notes.save_notes(session, run_id, {key: value}, only_new=True)
 
     def _create(
         self,

@@ -26,7 +26,7 @@ from sync_engine.store import items, runs
 from sync_engine.store.customers import overwrite_customer
 from sync_engine.store.items import ItemToSync
 
-__all__ = ["finish_if_done", "resolve_run", "sync_item"]
+__all__ = ["finish_if_done", "resolve_run", "stop_run", "sync_item"]
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +63,22 @@ def _resolve_and_start(rt: Runtime, run_id: int, *, final_attempt: bool) -> list
         with rt.database.session() as session:
             attempts = runs.count_start_attempt(session, run_id)
         if attempts > MAX_START_ATTEMPTS:
-            _stop(rt, run_id, START_ATTEMPTS_EXHAUSTED.format(n=MAX_START_ATTEMPTS))
+            stop_run(rt, run_id, START_ATTEMPTS_EXHAUSTED.format(n=MAX_START_ATTEMPTS))
             return []
         try:
             resolution = rt.workday().resolve_customers(to_resolve, IdentifierType(run.identifier_type))
         except (WorkdayPermanentError, WorkdayUnresponsiveError) as error:
-            _stop(rt, run_id, str(error))
+            stop_run(rt, run_id, str(error))
             return []
         except WorkdayTransientError as error:
             if not final_attempt:
                 raise
-            _stop(rt, run_id, f"Workday could not be reached: {error}")
+            stop_run(rt, run_id, f"Workday could not be reached: {error}")
             return []
         except Exception as error:
             if not final_attempt:
                 raise
-            _stop(rt, run_id, describe_failure(error))
+            stop_run(rt, run_id, describe_failure(error))
             return []
         with rt.database.session() as session:
             items.record_resolution(session, run_id, resolution.found, resolution.unresolved, utcnow())
@@ -135,7 +135,7 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
             committed = _write(rt, item, snapshot)
         except (WorkdayConfigurationError, WorkdayUnresponsiveError) as error:
             # Every other customer would fail (or, on a hung Workday, wait) the same way.
-            _stop(rt, item.run_id, str(error))
+            stop_run(rt, item.run_id, str(error))
             return
         except WorkdayPermanentError as error:
             _fail(rt, item, str(error))
@@ -204,7 +204,8 @@ def _fail(rt: Runtime, item: ItemToSync, error: str) -> None:
     finish_if_done(rt, item.run_id)
 
 
-def _stop(rt: Runtime, run_id: int, error: str) -> None:
+def stop_run(rt: Runtime, run_id: int, error: str) -> None:
+    """End an unfinished run in Error with `error` now; what already synced stays synced."""
     log.error("Run stopped", extra={"run_id": run_id, "error": error})
     with rt.database.session() as session:
         stopped = runs.stop_run(session, run_id, error, utcnow())

@@ -156,6 +156,25 @@ class SlackEmulator:
             verification_token=self.verification_token,
         )
 
+    def dm_channel(self, user_id: str) -> str:
+        """The id of the app's direct-message channel with `user_id` (for `messages()`)."""
+        with self._ws.lock:
+            return self._ws.dm(user_id).id
+
+    def names(self) -> dict[str, str]:
+        """User and channel ids → names: how a client shows mentions (`screen`)."""
+        with self._ws.lock:
+            return {
+                self._ws.bot.id: self._ws.bot.name,
+                **{user.id: user.name for user in self._ws.users.values()},
+                **{channel.id: channel.name for channel in self._ws.channels.values()},
+            }
+
+    def time_zone(self, user_id: str) -> str:
+        """The user's time zone (IANA name): dates in messages are shown to them in it."""
+        with self._ws.lock:
+            return self._ws.users[user_id].tz
+
     # ---- what happened ----------------------------------------------------------------------------------
 
     def messages(self, channel: str) -> list[dict[str, Any]]:

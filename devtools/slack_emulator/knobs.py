@@ -26,7 +26,8 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
     "files.info": 100,
 }
 
-#: The bot scopes of our manifest.yml: a method needing another one answers `missing_scope`, as Slack does.
+#: The bot scopes of our manifests (deploy/slack-manifest.*.yml): a method needing another one answers
+#: `missing_scope`, as Slack does.
 DEFAULT_SCOPES = frozenset({"commands", "chat:write", "files:write", "im:write", "users:read"})
 
 

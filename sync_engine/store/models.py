@@ -33,6 +33,8 @@ __all__ = [
     "InvoiceRow",
     "Money",
     "PaymentRow",
+    "RunAnnouncementRow",
+    "RunAnnouncementStepRow",
     "RunItemRow",
     "WorkdayConnectionRow",
 ]
@@ -191,8 +193,6 @@ class BatchRunRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_message_ts: Mapped[str | None] = mapped_column(String(32))
-    #: Free-form metadata a front end keeps with the run (e.g. Slack file id); never secrets.
-    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: Digest of a front end's request (its key, requester and identifiers): a request repeated, e.g. a
     #: replayed form submission, finds the run it stored instead of storing another.
     request_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -228,6 +228,33 @@ class RunItemRow(Base):
     #: When a job for this item was last sent to the broker (to tell a lost message from a queued one).
     enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class RunAnnouncementRow(Base):
+    """What a front end's announcement of a run (the Slack status message) has shown; never secrets."""
+
+    __tablename__ = "run_announcements"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True)
+    link: Mapped[str | None] = mapped_column(Text)
+    records_link: Mapped[str | None] = mapped_column(Text)
+    #: Digest of the final state shown; runs that ended without it are still owed their final state.
+    final_digest: Mapped[str | None] = mapped_column(String(64))
+    final_shown_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class RunAnnouncementStepRow(Base):
+    """A once-only step of a run's announcement: whoever inserts or takes over the row does the step."""
+
+    __tablename__ = "run_announcement_steps"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True)
+    #: The front end's name for the step (e.g. the records file).
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class WorkdayConnectionRow(Base):

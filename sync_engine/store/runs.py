@@ -3,7 +3,7 @@
 
 Each transition is one conditional UPDATE (`updated`, `WHERE status = 'draft'`...), so a step repeated by
 a second delivery (Dramatiq delivers at least once) changes nothing. A run's items: `store.items`; its
-notes: `store.notes`; the errors it ends with are worded in `sync_engine.run_errors`.
+announcement: `store.announcements`; the errors it ends with are worded in `sync_engine.run_errors`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sync_engine.domain import BatchRun, IdentifierType, ItemStatus, RunCounts, RunStatus
 from sync_engine.errors import RunNotFoundError
 from sync_engine.run_errors import NOTHING_RESOLVED, failure_message, fatal_message
+from sync_engine.store.announcements import load_announcement
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.models import BatchRunRow, RunItemRow
 
@@ -61,7 +62,6 @@ def create_run(
         confirmed_at=now if status is RunStatus.RECEIVED else None,
         updated_at=now,
         slack_channel=slack_channel,
-        extra={},
         request_digest=request_digest,
     )
     session.add(run)
@@ -295,5 +295,5 @@ def _to_record(session: Session, run: BatchRunRow) -> BatchRun:
         error=run.error,
         slack_channel=run.slack_channel,
         slack_message_ts=run.slack_message_ts,
-        notes=dict(run.extra or {}),
+        announcement=load_announcement(session, run.id),
     )
