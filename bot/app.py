@@ -77,7 +77,12 @@ def build_app(
     form_secret = secret or settings.slack_bot_token
     deps = Deps(
         service=service,
-        is_admin=AdminCheck(_admin_client(client), settings.resync_admin_user_ids, ttl=admin_cache_seconds),
+        is_admin=AdminCheck(
+            _admin_client(client),
+            settings.resync_admin_user_ids,
+            ttl=admin_cache_seconds,
+            usergroup=settings.resync_admin_usergroup,
+        ),
         settings=settings,
         connection=service.connection(settings),
         after_ack=AfterAck(LISTENER_THREADS),

@@ -26,6 +26,10 @@ class SlackSettings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://\S+/$")
     resync_admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    #: A Slack user group ("S…") whose members are the admins, instead of every workspace admin.
+    resync_admin_usergroup: str | None = Field(default=None, pattern=r"^S[A-Z0-9_]{2,}$")
+    #: The channel ("C…"/"G…") every status message and records file goes to, wherever the request began.
+    resync_status_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9_]{2,}$")
     #: Seconds between two updates of one Slack status message (final states are never held back).
     slack_status_interval: float = Field(default=3.0, gt=0, le=600)
     #: chat.update calls per minute for the whole workspace, every run together (Slack's Tier 3: 50).

@@ -1,12 +1,14 @@
 """Our Slack app served against the Workday sandbox and the Slack emulator, on the embedded defaults (one
 process: store, embedded worker, the Bolt app behind its HTTP server), and an admin's steps with it: open
-the request form, fill it, submit it, Confirm. Shared by the Slack demo (`devtools.slack_demo`), the
+the request form, fill it, Synchronize (the form becomes the confirmation), Confirm. Shared by the Slack
+demo (`devtools.slack_demo`), the
 benchmark and the tests' Slack kit, so that all of them drive the app the way a person does, waiting for
 what the person would wait for."""
 
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,28 +17,24 @@ from pydantic import SecretStr
 
 from bot.app import build_app
 from bot.http_server import SlackHttpServer
-from bot.ids import COMMAND, ActionId, BlockId
+from bot.ids import COMMAND, ActionId, BlockId, CallbackId
 from bot.serve import freeze_startup_heap
 from bot.settings import AppSettings
 from devtools.slack_emulator import SlackEmulator, SlackUser
-from sync_engine import BatchRun, RunService, RunStatus, open_engine
+from sync_engine import BatchRun, RunService, open_engine
 from sync_engine.workday.sandbox import Sandbox
 
 __all__ = [
-    "CONFIRMATION_START",
     "confirm",
-    "confirmation",
+    "draft_id",
     "fill_request_form",
     "open_request_form",
-    "private_messages",
     "request_run",
     "sandbox_app_settings",
     "serving_app",
     "submit_request_form",
 ]
 
-#: How the confirmation the admin is asked for begins (the words are `sync_engine.WARNING`'s).
-CONFIRMATION_START = "This re-imports"
 #: Caps on waits for something to appear, never figures: generous, so a loaded machine still passes.
 WAIT = 30.0
 
@@ -103,41 +101,26 @@ def fill_request_form(user: SlackUser, identifiers: list[str], *, kind: str = "r
     user.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(identifiers))
 
 
-def private_messages(slack: SlackEmulator, user: str) -> list[dict[str, Any]]:
-    """What only `user` sees: ephemeral messages, then the app's direct messages."""
-    return [*slack.ephemeral(user), *slack.messages(slack.dm_channel(user))]
-
-
-def confirmation(slack: SlackEmulator, user: str) -> dict[str, Any] | None:
-    """The newest confirmation `user` is asked for, if any."""
-    asked = [m for m in private_messages(slack, user) if m["text"].startswith(CONFIRMATION_START)]
-    return asked[-1] if asked else None
-
-
-def submit_request_form(slack: SlackEmulator, user: SlackUser) -> dict[str, Any]:
-    """Press Synchronize; return the confirmation the app then asks for."""
-    before = confirmation(slack, user.user_id)
+def submit_request_form(user: SlackUser) -> dict[str, Any]:
+    """Press Synchronize: the form itself becomes the confirmation; return it as the admin sees it."""
     submitted = user.submit()
-    assert submitted.error is None, submitted
-    def new_confirmation() -> dict[str, Any] | None:
-        asked = confirmation(slack, user.user_id)
-        return asked if asked != before else None
-
-    return slack.wait_for(new_confirmation, WAIT)
+    assert submitted.error is None and (submitted.json or {}).get("response_action") == "update", submitted
+    view = user.open_view()
+    assert view["callback_id"] == CallbackId.CONFIRM_MODAL, view
+    return view
 
 
-def confirm(slack: SlackEmulator, user: SlackUser, service: RunService) -> BatchRun:
-    """Click Confirm on the newest confirmation; return the run it queued (after Confirm's ack)."""
-    asked = confirmation(slack, user.user_id)
-    assert asked is not None, f"no confirmation for {user.user_id} to click"
-    [draft_id] = {int(button["value"]) for button in asked["blocks"][1]["elements"]}
-    assert user.click(ActionId.CONFIRM).status == 200
+def draft_id(confirmation: dict[str, Any]) -> int:
+    """The draft run a confirmation names (its only trace in Slack's state)."""
+    return int(json.loads(confirmation["private_metadata"])["run_id"])
 
-    def queued() -> BatchRun | None:
-        run = service.get(draft_id)
-        return run if run.status is not RunStatus.DRAFT else None
 
-    return slack.wait_for(queued, WAIT)
+def confirm(user: SlackUser, service: RunService) -> BatchRun:
+    """Press Confirm (the confirmation's submit button); return the run it queued."""
+    run_id = draft_id(user.open_view())
+    confirmed = user.submit()
+    assert confirmed.error is None, confirmed
+    return service.get(run_id)
 
 
 def request_run(
@@ -152,5 +135,5 @@ def request_run(
     """The admin's whole request: command, form, Synchronize, Confirm; returns the queued run."""
     open_request_form(slack, user, channel)
     fill_request_form(user, identifiers, kind=kind)
-    submit_request_form(slack, user)
-    return confirm(slack, user, service)
+    submit_request_form(user)
+    return confirm(user, service)

@@ -80,7 +80,7 @@ def slack_rows(
                 wid = data.customer_wids[n % len(data.customer_wids)]
                 run = service.submit(IdentifierType.SOURCE_ID, [wid], requested_by="bench")
                 _wait_final(service, run.id)
-            clients = [slack.user(user, server.url) for user in users]
+            clients: list[SlackUser] = [slack.user(user, server.url) for user in users]
             busy = service.submit(
                 IdentifierType.SOURCE_ID, data.customer_wids[:busy_run], requested_by="bench"
             )
@@ -145,9 +145,9 @@ def _status_updates(
     before = len(slack.calls_to("chat.update"))
     open_request_form(slack, user, CHANNEL)
     fill_request_form(user, references)
-    submit_request_form(slack, user)
+    submit_request_form(user)
     started = time.monotonic()
-    run = confirm(slack, user, service)
+    run = confirm(user, service)
     final = _wait_final(service, run.id)
     # The final state is never held back: wait until the status message shows it.
     slack.wait_for(

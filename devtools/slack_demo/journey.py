@@ -8,6 +8,7 @@ app sent (`devtools.slack_emulator.screen`); the transcript ends on the run's fi
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,7 +21,6 @@ from devtools.slack_admin import (
     confirm,
     fill_request_form,
     open_request_form,
-    private_messages,
     sandbox_app_settings,
     serving_app,
     submit_request_form,
@@ -182,13 +182,14 @@ def _journey(
         _wait(slack, _form_when(ana, lambda view: shown_counter(view) == counter_text(len(references))))
     )
 
-    transcript.step("She presses Synchronize: the app asks her to confirm (only she sees it)")
-    transcript.message(submit_request_form(slack, ana), "only visible to you")
+    transcript.step("She presses Synchronize: the form itself asks her to confirm")
+    transcript.modal(submit_request_form(ana))
 
-    transcript.step("She clicks Confirm")
-    run = confirm(slack, ana, service)
-    queued = _wait(slack, lambda: [m for m in private_messages(slack, ADMIN) if "queued" in m["text"]])
-    transcript.message(queued[-1], "only visible to you")
+    transcript.step("She clicks Confirm: the form says the run is queued, with links to follow it")
+    run = confirm(ana, service)
+    transcript.modal(
+        _wait(slack, _form_when(ana, lambda view: "Status message" in json.dumps(view["blocks"])))
+    )
 
     transcript.step("The status message appears in #finance and fills in as the run works")
     final = _follow_status(transcript, slack, service, run.id)

@@ -21,6 +21,8 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
     "views.open": 100,
     "views.update": 100,
     "views.push": 100,
+    "views.publish": 100,
+    "usergroups.users.list": 20,
     "files.getUploadURLExternal": 100,
     "files.completeUploadExternal": 100,
     "files.info": 100,

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 
-from sync_engine.store.database import MIGRATIONS_DIR, Database, _sqlite_foreign_keys_off
+from sync_engine.store.database import MIGRATIONS_DIR, Database, sqlite_foreign_keys_off
 
 #: The last revision that kept a run's front-end facts as notes (`batch_runs.extra`).
 NOTES_REVISION = "0005"
@@ -56,7 +56,7 @@ def migrate_to(url: str, revision: str) -> None:
     try:
         with (
             database.engine.connect() as connection,
-            _sqlite_foreign_keys_off(connection),
+            sqlite_foreign_keys_off(connection),
             connection.begin(),
         ):
             config.attributes["connection"] = connection

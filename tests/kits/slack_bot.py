@@ -179,10 +179,15 @@ def fields(blocks: list[dict[str, Any]]) -> dict[str, str]:
 def request_run(
     bot: Bot, identifiers: list[str], *, kind: str = "reference", channel: str = CHANNEL
 ) -> BatchRun:
-    """The admin's whole request: command, modal, submit, Confirm; returns the queued run."""
+    """The admin's whole request: command, modal, Synchronize, Confirm; returns the queued run."""
     return slack_admin.request_run(
         bot.slack, bot.user(ADMIN), bot.service, identifiers, kind=kind, channel=channel
     )
+
+
+def synchronize(user: SlackUser) -> int:
+    """Press Synchronize on the filled form: it becomes the confirmation; the draft run's id."""
+    return slack_admin.draft_id(slack_admin.submit_request_form(user))
 
 
 def error_replies(bot: Bot, channel: str = CHANNEL) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ import pytest
 from slack_sdk.errors import SlackObjectFormationError
 
 from bot import messages
+from bot.confirm_modal import confirmation_view, queued_view
+from bot.home_blocks import HISTORY_PAGE, HomeState, HomeTab, error_modal, home_view, not_admin_view
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.modal import (
     INPUT_MAX_LENGTH,
@@ -201,24 +203,33 @@ def test_chunks_never_split_an_escape_and_lose_nothing() -> None:
 # --- messages ---------------------------------------------------------------------------------------
 
 
-def test_confirmation_text_is_exact_with_a_danger_confirm_and_a_cancel() -> None:
-    message = messages.confirmation(12, 37)
-    check_message(message.text, message.blocks)
-    expected = (
-        "This re-imports and overwrites 37 customers and all their invoices, payments and credit notes. "
-        "This cannot be undone."
-    )
-    assert message.text == expected
-    assert message.blocks[0]["text"]["text"] == expected
-    confirm, cancel = message.blocks[1]["elements"]
-    assert (confirm["text"]["text"], confirm["style"], confirm["action_id"], confirm["value"]) == (
+def test_the_confirmation_step_is_exact_and_within_limits() -> None:
+    run = make_run(status=RunStatus.DRAFT, identifiers=[f"C-<{n}>" for n in range(100)], identifier_type=REF)
+    view = confirmation_view(run, channel_id="C_FIN", connection=":large_green_circle: *Connected*")
+    check_view(view)
+    assert (view["callback_id"], view["submit"]["text"], view["close"]["text"]) == (
+        CallbackId.CONFIRM_MODAL,
         "Confirm",
-        "danger",
-        ActionId.CONFIRM,
-        "12",
+        "Cancel",
     )
-    assert (cancel["text"]["text"], cancel["action_id"], cancel["value"]) == ("Cancel", ActionId.CANCEL, "12")
-    assert "style" not in cancel
+    assert view["blocks"][0]["text"]["text"] == (
+        ":warning: *This re-imports and overwrites 100 customers and all their invoices, payments and "
+        "credit notes. This cannot be undone.*"
+    )
+    shown = json.dumps(view["blocks"])
+    assert "`C-&lt;9&gt;`" in shown and "C-&lt;10&gt;" not in shown and "and 90 more" in shown
+    [back] = view["blocks"][2]["elements"]
+    assert (back["text"]["text"], back["action_id"]) == ("Back", ActionId.BACK)
+    assert json.loads(view["private_metadata"])["run_id"] == run.id
+
+    for permalink in (None, "https://x.slack.com/archives/C_FIN/p1"):
+        queued = queued_view(
+            make_run(status=RunStatus.RECEIVED), home_url="slack://app?x", permalink=permalink
+        )
+        check_view(queued)
+        assert queued.get("submit") is None and "Run #7 is queued" in json.dumps(queued["blocks"])
+        urls = [button["url"] for button in queued["blocks"][1]["elements"]]
+        assert urls == ["slack://app?x", *([permalink] if permalink else [])]
 
 
 @pytest.mark.parametrize("status", list(RunStatus))
@@ -301,10 +312,7 @@ def test_history_pages_stay_within_fifty_blocks() -> None:
 
 
 def test_short_notes_are_within_limits() -> None:
-    run = make_run(status=RunStatus.RECEIVED)
     for message in (
-        messages.queued_note(run),
-        messages.cancelled_note(run),
         messages.refusal(),
         messages.usage(),
         messages.not_configured("Workday is not configured: set WORKDAY_BASE_URL."),
@@ -312,3 +320,29 @@ def test_short_notes_are_within_limits() -> None:
         messages.history_page([], offset=0, has_more=False),
     ):
         check_message(message.text, message.blocks)
+
+
+def test_a_full_history_page_of_the_home_tab_is_within_slacks_limits() -> None:
+    long_error = "Customer <x> failed: " + "boom & bust " * 400
+    runs = [
+        make_run(
+            id=n,
+            status=RunStatus.ERROR,
+            error=long_error,
+            requested_by="U_ADMIN",
+            notes={"permalink": "https://x/p1", "records_permalink": "https://x/f1"},
+        )
+        for n in range(HISTORY_PAGE, 0, -1)
+    ]
+    view = home_view(HomeState(HomeTab.HISTORY, 15), connection="ok", runs=runs, has_more=True)
+    check_view(view)
+    assert len(view["blocks"]) <= 100
+    assert {
+        b["elements"][0]["action_id"]
+        for b in view["blocks"]
+        if b.get("block_id", "").startswith("home_error")
+    } == {ActionId.HOME_FULL_ERROR}
+    modal = error_modal(runs[0])
+    check_view(modal)
+    assert sum(len(b["text"]["text"]) for b in modal["blocks"]) < 12_000
+    assert check_view(not_admin_view()) is None

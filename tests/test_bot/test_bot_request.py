@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +13,6 @@ from kits.slack_bot import ADMIN, CHANNEL, Bot, running_bot
 from bot.connection_blocks import CHECKING
 from bot.ids import COMMAND, ActionId, BlockId
 from devtools.slack_emulator import SlackEmulator, SlackUser
-from sync_engine.domain import RunStatus
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
 
@@ -104,11 +102,11 @@ def test_a_hundred_wids_over_both_inputs_reach_the_confirmation(bot: Bot) -> Non
 
     response = ana.submit()
 
-    assert response.error is None and response.json is None  # the modal closes
-    [confirmation] = bot.wait_for(lambda: bot.slack.ephemeral(ADMIN))
-    assert confirmation["text"] == WARNING.format(n=100)
-    [draft_id] = {button["value"] for button in confirmation["blocks"][1]["elements"]}
-    assert bot.service.get(int(draft_id)).identifiers == wids
+    assert response.error is None and response.json["response_action"] == "update"
+    confirmation = ana.open_view()
+    assert WARNING.format(n=100) in json.dumps(confirmation["blocks"])
+    draft_id = json.loads(confirmation["private_metadata"])["run_id"]
+    assert bot.service.get(draft_id).identifiers == wids
 
 
 @pytest.mark.parametrize(
@@ -170,8 +168,7 @@ def test_a_form_left_open_then_a_slow_new_one_the_admin_fills_the_new_one(bot: B
 
     assert view["id"] != stale["id"]
     assert ana.submit().error is None
-    confirmation = bot.wait_for(lambda: bot.slack.ephemeral(ADMIN))
-    assert confirmation[-1]["text"] == WARNING.format(n=2)
+    assert WARNING.format(n=2) in json.dumps(ana.open_view()["blocks"])
 
 
 def test_a_form_closed_while_its_counter_is_updated_is_no_error(
@@ -197,7 +194,7 @@ def test_identifiers_never_travel_in_slack_state(bot: Bot) -> None:
     wids = [customer.wid for customer in bot.sandbox.data.customers[:5]]
     ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(wids))
     ana.submit()
-    [confirmation] = bot.wait_for(lambda: bot.slack.ephemeral(ADMIN))
+    confirmation = ana.open_view()
 
     sent_by_app = [
         call for call in bot.slack.calls if call.method.startswith(("views.", "chat.", "response"))
@@ -205,65 +202,11 @@ def test_identifiers_never_travel_in_slack_state(bot: Bot) -> None:
     assert sent_by_app
     for call in sent_by_app:
         assert not any(wid in json.dumps(call.params) for wid in wids), call.method
-    values = [button["value"] for button in confirmation["blocks"][1]["elements"]]
-    assert values == [values[0]] * 2 and values[0].isdigit()  # only the draft's id
-
-
-def confirmed_draft(bot: Bot, identifiers: list[str], kind: str = "source_id") -> dict[str, object]:
-    ana = bot.user(ADMIN)
-    bot.open_request(ana)
-    ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, kind)
-    ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(identifiers))
-    ana.submit()
-    [confirmation] = bot.wait_for(lambda: bot.slack.ephemeral(ADMIN))
-    return confirmation
-
-
-def test_a_double_click_on_confirm_makes_one_run(bot: Bot) -> None:
-    wids = [customer.wid for customer in bot.sandbox.data.customers[2:5]]
-    confirmation = confirmed_draft(bot, wids)
-    ana = bot.user(ADMIN)
-    start = threading.Barrier(2)
-    answers = []
-
-    def click() -> None:
-        start.wait()
-        answers.append(ana.click(ActionId.CONFIRM, message=confirmation))
-
-    clicks = [threading.Thread(target=click) for _ in range(2)]
-    for thread in clicks:
-        thread.start()
-    for thread in clicks:
-        thread.join()
-
-    assert [answer.status for answer in answers] == [200, 200]
-    [run] = bot.service.history()
-    assert bot.wait_run(run.id).status is RunStatus.COMPLETED
-    [note] = bot.wait_for(lambda: [e for e in bot.slack.ephemeral(ADMIN) if "queued" in e["text"]])
-    assert note["text"] == (
-        f":inbox_tray: Run #{run.id} is queued: 3 customers. Its status message follows in this "
-        "conversation, with the records file in its thread."
-    )
-    assert "actions" not in json.dumps(note["blocks"])  # the buttons are gone
-    bot.wait_for(lambda: "Completed" in json.dumps(bot.status_messages()) and bot.slack.files)
-    assert len(bot.status_messages()) == 1
-    assert len(bot.slack.files) == 1
-    assert len(bot.slack.calls_to("chat.postMessage")) == 1
-
-
-def test_cancel_discards_the_draft(bot: Bot) -> None:
-    confirmation = confirmed_draft(bot, ["C-000004"], "reference")
-    draft_id = int(confirmation["blocks"][1]["elements"][0]["value"])  # type: ignore[index]
-
-    bot.user(ADMIN).click(ActionId.CANCEL, message=confirmation)
-
-    note = bot.wait_for(lambda: [e for e in bot.slack.ephemeral(ADMIN) if "Cancelled" in e["text"]])
-    assert (
-        note[0]["text"]
-        == f":no_entry_sign: Cancelled. Run #{draft_id} was not started and nothing was changed."
-    )
-    assert bot.service.get(draft_id).status is RunStatus.CANCELLED
-    assert bot.service.history() == [] and bot.status_messages() == []
+    # Only the draft's id travels in its metadata and its Back button (the first identifiers are shown).
+    [back] = [b for b in confirmation["blocks"] if b.get("block_id") == BlockId.CONFIRM_ACTIONS]
+    run_id = json.loads(confirmation["private_metadata"])["run_id"]
+    assert [button["value"] for button in back["elements"]] == [str(run_id)]
+    assert not any(wid in confirmation["private_metadata"] for wid in wids)
 
 
 def test_help_and_unknown_words_show_the_usage(bot: Bot) -> None:

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.ids import COMMAND
+from bot.ids import COMMAND, ShortcutId
 from bot.wsgi import EVENTS_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,12 @@ def _manifest(path: Path) -> dict[str, Any]:
 
 def _urls(manifest: dict[str, Any]) -> list[str | None]:
     [command] = manifest["features"]["slash_commands"]
-    return [command.get("url"), manifest["settings"]["interactivity"].get("request_url")]
+    settings = manifest["settings"]
+    return [
+        command.get("url"),
+        settings["interactivity"].get("request_url"),
+        settings["event_subscriptions"].get("request_url"),
+    ]
 
 
 @pytest.mark.parametrize("path", [SOCKET_MODE, HTTP_MODE], ids=["socket-mode", "http"])
@@ -60,7 +65,7 @@ def test_the_manifest_declares_the_command_and_scopes_the_bot_needs(path: Path) 
 def test_the_socket_mode_manifest_needs_no_public_url() -> None:
     manifest = _manifest(SOCKET_MODE)
     assert manifest["settings"]["socket_mode_enabled"] is True
-    assert _urls(manifest) == [None, None]
+    assert _urls(manifest) == [None, None, None]
 
 
 def test_the_http_manifest_sends_the_command_and_clicks_to_serve_https() -> None:
@@ -83,4 +88,17 @@ def test_the_two_manifests_differ_only_in_the_mode() -> None:
         del manifest["settings"]["socket_mode_enabled"]
         manifest["features"]["slash_commands"][0].pop("url", None)
         manifest["settings"]["interactivity"].pop("request_url", None)
+        manifest["settings"]["event_subscriptions"].pop("request_url", None)
     assert socket_mode == http
+
+
+@pytest.mark.parametrize("path", [SOCKET_MODE, HTTP_MODE], ids=["socket-mode", "http"])
+def test_the_manifest_enables_the_home_tab_its_event_and_the_shortcuts_the_app_listens_to(path: Path) -> None:
+    manifest = _manifest(path)
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    shortcuts = {shortcut["type"]: shortcut for shortcut in manifest["features"]["shortcuts"]}
+    assert shortcuts["global"]["callback_id"] == ShortcutId.GLOBAL
+    assert shortcuts["message"]["callback_id"] == ShortcutId.MESSAGE
+    assert shortcuts["global"]["description"].startswith("Batch synchronize Workday customers")
+    assert shortcuts["message"]["description"].startswith("Resync customers listed here")

@@ -7,70 +7,17 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from socketserver import ThreadingMixIn
+from collections.abc import Callable
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from kits.bolt_app import Bolt
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from devtools.slack_emulator import ClientRejected, SlackEmulator
-from sync_engine.server_thread import ServerThread
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@dataclass
-class Bolt:
-    """A Bolt app served over HTTP, as the bot would be, and the request bodies its listeners saw."""
-
-    app: App
-    url: str
-    seen: list[dict[str, Any]] = field(default_factory=list)
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackEmulator]:
-    with SlackEmulator() as emulator:
-        emulator.add_user("U_ADMIN", name="ana", is_admin=True)
-        emulator.add_user("U_PLAIN", name="bob")
-        emulator.add_channel("C_FIN", name="finance")
-        yield emulator
-
-
-@pytest.fixture
-def client(slack: SlackEmulator) -> WebClient:
-    return WebClient(base_url=slack.api_url, token=slack.bot_token)
-
-
-@pytest.fixture
-def bolt(slack: SlackEmulator, client: WebClient) -> Iterator[Bolt]:
-    app = App(signing_secret=slack.signing_secret, client=client)
-    server = make_server(
-        "127.0.0.1",
-        0,
-        SlackRequestHandler(app),
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
-    )
-    thread = ServerThread(server, "bolt-wsgi")
-    thread.start()
-    yield Bolt(app, f"http://127.0.0.1:{server.server_port}/slack/events")
-    thread.stop()
 
 
 def plain(text: str) -> dict[str, Any]:

@@ -50,13 +50,16 @@ def test_the_slack_demo_plays_the_request_and_ends_on_the_completed_message() ->
     steps = dict(_steps(shown.stdout))
     titles = list(steps)
 
-    # The form, its counter after the whole paste, the confirmation, Confirm's answer.
+    # The form, its counter after the whole paste, the confirmation in the form, Confirm's answer.
     form = next(body for title, body in steps.items() if title.startswith("She pastes the rest"))
     assert f"*{SIZE} customers selected*" in form and "[Synchronize]" in form
     assert all(f"│   │ {reference}" in form for reference in references)
     asked = next(body for title, body in steps.items() if "Synchronize" in title)
-    assert f"This re-imports and overwrites {SIZE} customers" in asked and "[Confirm]  [Cancel]" in asked
-    assert "Run #1 is queued" in steps["She clicks Confirm"]
+    # The form itself became the confirmation (Back, Cancel, Confirm), then says the run is queued.
+    assert f"This re-imports and overwrites {SIZE} customers" in asked and "[Cancel]  [Confirm]" in asked
+    assert "[Back]" in asked
+    queued = next(body for title, body in steps.items() if title.startswith("She clicks Confirm"))
+    assert "Run #1 is queued" in queued and "[Status message]" in queued
 
     # The status message as posted (not final yet), then filled in up to Completed.
     status = next(body for title, body in steps.items() if title.startswith("The status message appears"))

@@ -1,9 +1,9 @@
 """How long the modal submission takes to be acknowledged (Slack allows 3 s end to end). A measurement,
 not a test: `.venv/bin/python tests/test_bot/http/ack_times.py [submits]` prints median and maximum per case.
 
-The submission is the one listener that works before its ack (validation errors travel in it): the admin
-check (cached 60 s; else one users.info on a client that never waits or retries) and the form's check;
-the draft is stored after the ack.
+The submission works before its ack (validation errors, or the confirmation, travel in it): the admin
+check (cached 60 s; else one users.info on a client that never waits or retries), the form's check and the
+draft's insert.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Interactivity payloads Slack never sent the way they arrive: forged button values, someone else's run,
-a run already confirmed or cancelled, an altered private_metadata, a form the app never opened for its
-user, the same submission twice, malformed bodies. Each gets a clear, specific answer, changes nothing,
-and leaves no error or traceback in the logs."""
+"""Interactivity payloads Slack never sent the way they arrive: a confirmation naming a run it was not
+opened for, someone else's confirmation, a run already confirmed or dropped, an altered private_metadata,
+a form the app never opened for its user, the same submission twice, malformed bodies. Each gets a clear,
+specific answer, changes nothing, and leaves no error or traceback in the logs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 from kits.hostile import LoggedErrors, post_signed, store_counts
-from kits.slack_bot import ADMIN, CHANNEL, OUTSIDE, OWNER, Bot
+from kits.slack_bot import ADMIN, CHANNEL, OUTSIDE, OWNER, Bot, synchronize
 
 from bot import messages
 from bot.handlers.views import FORM_UNREADABLE
@@ -26,42 +26,23 @@ UNAVAILABLE = messages.unavailable_run().text
 
 
 def draft(bot: Bot, user: str = ADMIN, identifiers: str = "C-000001\nC-000002") -> dict[str, Any]:
-    """The confirmation `user` gets for a new draft (reference identifiers)."""
+    """The confirmation `user`'s form became for a new draft (reference identifiers), as Slack keeps it."""
     person = bot.user(user)
-    before = len(_private(bot, user))
     bot.open_request(person)
     person.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
     person.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, identifiers)
-    assert person.submit().error is None
-    return bot.wait_for(lambda: len(_private(bot, user)) > before and _private(bot, user)[-1])
-
-
-def _private(bot: Bot, user: str) -> list[dict[str, Any]]:
-    return [e for e in bot.slack.ephemeral(user) if e["text"].startswith("This re-imports")]
+    synchronize(person)
+    return bot.slack._ws.views[person.open_view()["id"]].view
 
 
 def run_id_of(confirmation: dict[str, Any]) -> int:
-    return int(confirmation["blocks"][1]["elements"][0]["value"])
+    return int(json.loads(confirmation["private_metadata"])["run_id"])
 
 
-def confirmations(bot: Bot, run_id: int, user: str = ADMIN) -> list[dict[str, Any]]:
-    return [m for m in _private(bot, user) if run_id_of(m) == run_id]
-
-
-def plant(bot: Bot, user: str, blocks: list[dict[str, Any]], value: str | None = None) -> dict[str, Any]:
-    """Show `user` a message with these blocks (button values replaced by `value`), as a forger would."""
-    blocks = copy.deepcopy(blocks)
-    for block in blocks:
-        for element in block.get("elements", []):
-            if value is not None and element.get("type") == "button":
-                element["value"] = value
-    ws = bot.slack._ws
-    planted = ws.post_ephemeral(ws.channels[CHANNEL], user, text="forged", blocks=blocks, thread_ts=None)
-    return {"channel": CHANNEL, "ts": planted.ts, "is_ephemeral": True}
-
-
-def answers(bot: Bot, user: str, text: str) -> list[dict[str, Any]]:
-    return [e for e in bot.slack.ephemeral(user) if e["text"] == text]
+def shows(answer: str, text: str) -> bool:
+    """The submission's answer replaces the form with a view showing `text`."""
+    body = json.loads(answer)
+    return body["response_action"] == "update" and text in json.dumps(body["view"]["blocks"])
 
 
 @pytest.fixture
@@ -69,113 +50,85 @@ def quiet(app_errors: LoggedErrors) -> LoggedErrors:
     return app_errors
 
 
-@pytest.mark.parametrize("value", ["999999", "abc", "", "-1", "9" * 40, "1e3", "0x1", "2147483648"])
-@pytest.mark.parametrize("action", [ActionId.CONFIRM, ActionId.CANCEL])
-def test_a_forged_run_id_is_answered_and_changes_nothing(
-    hostile_bot: Bot, hostile_database: Database, quiet: LoggedErrors, value: str, action: ActionId
-) -> None:
-    bot = hostile_bot
-    confirmation = draft(bot)
-    before = store_counts(hostile_database)
-    shown = len(answers(bot, ADMIN, UNAVAILABLE))
-
-    response = bot.user(ADMIN).click(action, message=plant(bot, ADMIN, confirmation["blocks"], value))
-
-    assert response.status == 200
-    bot.wait_for(lambda: len(answers(bot, ADMIN, UNAVAILABLE)) > shown)
-    assert store_counts(hostile_database) == before
-    assert bot.service.get(run_id_of(confirmation)).status is RunStatus.DRAFT
-    assert quiet() == []
-
-
-#: How `int()` would also read a run id: other digits, signs, spaces, leading zeros.
-LOOSE_RUN_IDS = {
-    "fullwidth": lambda run_id: "".join(chr(0xFF10 + int(digit)) for digit in str(run_id)),
-    "arabic-indic": lambda run_id: "".join(chr(0x0660 + int(digit)) for digit in str(run_id)),
-    "leading-space": lambda run_id: f" {run_id}",
-    "trailing-newline": lambda run_id: f"{run_id}\n",
-    "plus-sign": lambda run_id: f"+{run_id}",
-    "leading-zero": lambda run_id: f"0{run_id}",
+#: Altered metadata of a confirmation: another run, no seal, a run id that is not a number.
+FORGED_RUNS: dict[str, Callable[[str, int], str]] = {
+    "other-run": lambda genuine, other: genuine.replace(
+        f'"run_id": {run_id_of({"private_metadata": genuine})}', f'"run_id": {other}'
+    ),
+    "seal-dropped": lambda genuine, _: json.dumps(
+        {k: v for k, v in json.loads(genuine).items() if k != "seal"}
+    ),
+    "run-id-text": lambda genuine, _: genuine.replace('"run_id": ', '"run_id": "').replace(
+        ', "seal"', '", "seal"'
+    ),
+    "unsealed-other-run": lambda _, other: json.dumps({"channel_id": CHANNEL, "run_id": other}),
 }
 
 
-@pytest.mark.parametrize("form", LOOSE_RUN_IDS)
-def test_a_run_id_not_written_in_ascii_digits_is_refused(
-    hostile_bot: Bot, hostile_database: Database, quiet: LoggedErrors, form: str
+@pytest.mark.parametrize("change", FORGED_RUNS)
+def test_a_confirmation_naming_another_run_is_refused_and_changes_nothing(
+    hostile_bot: Bot, hostile_database: Database, quiet: LoggedErrors, change: str
 ) -> None:
     bot = hostile_bot
-    confirmation = draft(bot)
-    run_id = run_id_of(confirmation)
+    other = run_id_of(draft(bot, identifiers="C-000011"))
+    shown = draft(bot)
+    run_id = run_id_of(shown)
+    shown["private_metadata"] = FORGED_RUNS[change](shown["private_metadata"], other)
     before = store_counts(hostile_database)
-    shown = len(answers(bot, ADMIN, UNAVAILABLE))
-    value = LOOSE_RUN_IDS[form](run_id)
 
-    response = bot.user(ADMIN).click(
-        ActionId.CONFIRM, message=plant(bot, ADMIN, confirmation["blocks"], value)
-    )
+    response = bot.user(ADMIN).submit()  # Confirm
 
-    assert response.status == 200
-    bot.wait_for(lambda: len(answers(bot, ADMIN, UNAVAILABLE)) > shown)
+    assert response.status == 200 and shows(response.body, FORM_UNREADABLE)
     assert store_counts(hostile_database) == before
-    assert bot.service.get(run_id).status is RunStatus.DRAFT
+    assert {bot.service.get(n).status for n in (run_id, other)} == {RunStatus.DRAFT}
     assert quiet() == []
 
 
-@pytest.mark.parametrize("action", [ActionId.CONFIRM, ActionId.CANCEL])
-def test_another_admins_draft_cannot_be_confirmed_or_cancelled(
-    hostile_bot: Bot, quiet: LoggedErrors, action: ActionId
-) -> None:
+def test_another_admins_confirmation_cannot_be_confirmed(hostile_bot: Bot, quiet: LoggedErrors) -> None:
     bot = hostile_bot
-    confirmation = draft(bot, ADMIN)
-    run_id = run_id_of(confirmation)
-    history = bot.service.history(limit=100)
+    anas = draft(bot, ADMIN)
+    view = {**anas, "id": bot.user(ADMIN).open_view()["id"]}
 
-    response = bot.user(OWNER).click(action, message=plant(bot, OWNER, confirmation["blocks"]))
+    status, answer = post_signed(bot.user(OWNER), _submission(bot, OWNER, view))
 
-    expected = messages.not_your_run(bot.service.get(run_id)).text
-    assert response.status == 200
-    bot.wait_for(lambda: answers(bot, OWNER, expected))
-    assert expected.startswith(f":lock: Run #{run_id} was requested by <@{ADMIN}>: only they can confirm")
-    assert bot.service.get(run_id).status is RunStatus.DRAFT
-    assert bot.service.history(limit=100) == history
+    assert status == 200 and shows(answer, FORM_UNREADABLE)
+    assert bot.service.get(run_id_of(anas)).status is RunStatus.DRAFT
     assert quiet() == []
 
 
-def test_a_confirmed_run_is_neither_queued_twice_nor_cancelled(hostile_bot: Bot, quiet: LoggedErrors) -> None:
+def test_a_confirmed_run_is_not_queued_again(hostile_bot: Bot, quiet: LoggedErrors) -> None:
     bot = hostile_bot
-    confirmation = draft(bot, ADMIN, "C-000003")
-    run_id = run_id_of(confirmation)
     ana = bot.user(ADMIN)
-    ana.click(ActionId.CONFIRM, message=confirmation)
+    run_id = run_id_of(draft(bot, ADMIN, "C-000003"))
+    assert ana.submit().error is None  # Confirm
+    sent = ana.last_sent
+    assert sent is not None
     bot.wait_run(run_id)
-    queued = messages.queued_note(bot.service.get(run_id)).text
-    bot.wait_for(lambda: answers(bot, ADMIN, queued))
+    bot.wait_for(lambda: "Status message" in json.dumps(ana.open_view()["blocks"]))
     posted = len(bot.slack.calls_to("chat.postMessage"))
 
-    for action in (ActionId.CONFIRM, ActionId.CANCEL):
-        ana.click(action, message=plant(bot, ADMIN, confirmation["blocks"]))
+    status, answer = signed_again(ana, sent)
 
-    bot.wait_for(lambda: len(answers(bot, ADMIN, queued)) == 3)
+    assert status == 200 and shows(answer, f"Run #{run_id} is queued")
     assert bot.service.get(run_id).status is RunStatus.COMPLETED
     assert [run.id for run in bot.service.history(limit=100)].count(run_id) == 1
     assert len(bot.slack.calls_to("chat.postMessage")) == posted  # no second status message
     assert quiet() == []
 
 
-def test_a_cancelled_draft_cannot_be_confirmed(hostile_bot: Bot, quiet: LoggedErrors) -> None:
+def test_a_dropped_draft_cannot_be_confirmed(hostile_bot: Bot, quiet: LoggedErrors) -> None:
     bot = hostile_bot
-    confirmation = draft(bot, ADMIN, "C-000004")
-    run_id = run_id_of(confirmation)
     ana = bot.user(ADMIN)
-    ana.click(ActionId.CANCEL, message=confirmation)
-    cancelled = messages.cancelled_note(bot.service.get(run_id)).text
-    bot.wait_for(lambda: answers(bot, ADMIN, cancelled))
+    confirmation = copy.deepcopy(draft(bot, ADMIN, "C-000004"))
+    view = {**confirmation, "id": ana.open_view()["id"]}
+    run_id = run_id_of(confirmation)
+    ana.click(ActionId.BACK)  # drops the draft, the form is back
+    bot.wait_for(lambda: bot.service.get(run_id).status is RunStatus.CANCELLED)
 
-    ana.click(ActionId.CONFIRM, message=plant(bot, ADMIN, confirmation["blocks"]))
+    status, answer = post_signed(ana, _submission(bot, ADMIN, view))
 
-    bot.wait_for(lambda: len(answers(bot, ADMIN, cancelled)) == 2)
+    assert status == 200 and shows(answer, UNAVAILABLE)
     assert bot.service.get(run_id).status is RunStatus.CANCELLED
-    assert run_id not in [run.id for run in bot.service.history(limit=100)]
     assert quiet() == []
 
 
@@ -277,27 +230,23 @@ def test_the_same_submission_again_returns_its_draft_and_stores_nothing(
     bot = hostile_bot
     ana = bot.user(ADMIN)
     fill_in(bot, ana, "C-000009\nC-000010")
-    shown = len(_private(bot, ADMIN))
-    assert ana.submit().error is None
+    run_id = synchronize(ana)
     sent = ana.last_sent
     assert sent is not None
-    confirmation = bot.wait_for(lambda: _private(bot, ADMIN)[shown:] and _private(bot, ADMIN)[-1])
-    run_id = run_id_of(confirmation)
     before = store_counts(hostile_database)
 
-    assert signed_again(ana, sent) == (200, "")
+    status, answer = signed_again(ana, sent)
 
-    [first, second] = bot.wait_for(lambda: (shown := confirmations(bot, run_id))[1:] and shown)
-    assert second["text"] == first["text"]  # the same draft (same run id), the same confirmation
+    assert status == 200 and shows(answer, "This re-imports and overwrites 2 customers")
+    assert json.loads(json.loads(answer)["view"]["private_metadata"])["run_id"] == run_id  # the same draft
     assert store_counts(hostile_database) == before
-    ana.click(ActionId.CONFIRM, message=confirmation)
-    queued = messages.queued_note(bot.wait_run(run_id)).text
-    bot.wait_for(lambda: answers(bot, ADMIN, queued))
+    assert ana.submit().error is None  # Confirm
+    bot.wait_run(run_id)
 
     # Once confirmed: the answer is the run as it stands, not a new draft.
-    assert signed_again(ana, sent, later=2) == (200, "")
+    status, answer = signed_again(ana, sent, later=2)
 
-    bot.wait_for(lambda: len(answers(bot, ADMIN, queued)) == 2)
+    assert status == 200 and shows(answer, f"Run #{run_id} is queued")
     assert store_counts(hostile_database) == before
     assert [run.id for run in bot.service.history(limit=100)].count(run_id) == 1
     assert quiet() == []
@@ -320,24 +269,6 @@ def signed_again(user: SlackUser, sent: SentRequest, later: int = 1) -> tuple[in
     stamp = int(sent.headers["X-Slack-Request-Timestamp"]) + later
     answer = user.resend(SentRequest(sent.body, {**sent.headers, **user.sign(sent.body, timestamp=stamp)}))
     return answer.status, answer.body
-
-
-def test_a_channel_the_app_cannot_post_in_falls_back_to_a_direct_message(
-    hostile_bot: Bot, quiet: LoggedErrors
-) -> None:
-    # The command run in a channel the app was never invited to: the form is genuine, its channel too.
-    bot = hostile_bot
-    ana = bot.user(ADMIN)
-    fill_in(bot, ana, "C-000006", channel=OUTSIDE)
-    dm = bot.slack._ws.dm(ADMIN).id
-
-    assert ana.submit().json is None
-
-    [confirmation] = bot.wait_for(
-        lambda: [m for m in bot.slack.messages(dm) if m["text"].startswith("This re-imports")]
-    )
-    assert "C-000006" not in json.dumps(confirmation)
-    assert quiet() == []
 
 
 def _block_actions(bot: Bot, user: str | None, action_id: str, value: str) -> dict[str, Any]:
@@ -412,7 +343,7 @@ def test_malformed_signed_bodies_get_no_server_error_and_change_nothing(
     assert quiet() == []
 
 
-@pytest.mark.parametrize("action", [ActionId.CONFIRM, ActionId.CANCEL, ActionId.HISTORY_MORE])
+@pytest.mark.parametrize("action", [ActionId.BACK, ActionId.HISTORY_MORE])
 def test_a_click_without_a_user_is_refused_before_any_listener(
     hostile_bot: Bot, hostile_database: Database, quiet: LoggedErrors, action: ActionId
 ) -> None:

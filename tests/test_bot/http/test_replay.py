@@ -15,7 +15,6 @@ from kits.hostile import LoggedErrors, store_counts
 from kits.reliability import PrivateRedis
 from kits.slack_bot import ADMIN, CHANNEL, Bot
 
-from bot import messages
 from bot.app import build_app
 from bot.handlers.views import FORM_UNREADABLE
 from bot.http_server import SlackHttpServer
@@ -49,17 +48,18 @@ def fill_in(bot: Bot, user: SlackUser) -> None:
     bot.wait_for(lambda: "*1 customer selected*" in json.dumps(user.open_view()["blocks"]))
 
 
-def confirmations(bot: Bot) -> list[dict[str, Any]]:
-    return [e for e in bot.slack.ephemeral(ADMIN) if e["text"].startswith("This re-imports")]
-
-
-def planted_confirmation(bot: Bot, run_id: int) -> dict[str, Any]:
-    """The confirmation of `run_id`, shown to the admin (the run service stored the draft)."""
+def planted_button(bot: Bot) -> dict[str, Any]:
+    """A message with a button of the app's (history paging) shown to the admin."""
     ws = bot.slack._ws
-    message = messages.confirmation(run_id, 1)
-    shown = ws.post_ephemeral(
-        ws.channels[CHANNEL], ADMIN, text=message.text, blocks=message.blocks, thread_ts=None
-    )
+    button = {"type": "button", "action_id": ActionId.HISTORY_MORE.value, "value": "0"}
+    blocks = [
+        {
+            "type": "actions",
+            "block_id": "more",
+            "elements": [{**button, "text": {"type": "plain_text", "text": "More"}}],
+        }
+    ]
+    shown = ws.post_ephemeral(ws.channels[CHANNEL], ADMIN, text="runs", blocks=blocks, thread_ts=None)
     return {"channel": CHANNEL, "ts": shown.ts, "is_ephemeral": True}
 
 
@@ -81,7 +81,7 @@ def test_with_redis_down_requests_get_503_and_nothing_is_acted_on(
 
     submitted = ana.submit()
     command = ana.slash_command(COMMAND, text="history", channel=CHANNEL)
-    clicked = ana.click(ActionId.CONFIRM, message=planted_confirmation(bot, draft.id))
+    clicked = ana.click(ActionId.HISTORY_MORE, message=planted_button(bot))
 
     assert [submitted.status, command.status, clicked.status] == [503, 503, 503]
     assert store_counts(hostile_database) == before
@@ -93,7 +93,7 @@ def test_with_redis_down_requests_get_503_and_nothing_is_acted_on(
     assert app_errors() == []
 
 
-def test_after_a_redis_restart_a_replayed_submission_or_click_creates_nothing(
+def test_after_a_redis_restart_a_replayed_submission_or_confirm_creates_nothing(
     hostile_bot: Bot,
     hostile_database: Database,
     redis_app: tuple[PrivateRedis, str],
@@ -103,28 +103,26 @@ def test_after_a_redis_restart_a_replayed_submission_or_click_creates_nothing(
     redis_server, url = redis_app
     ana = bot.slack.user(ADMIN, app_url=url)
     fill_in(bot, ana)
-    shown = len(confirmations(bot))
-    assert ana.submit().error is None
+    assert ana.submit().error is None  # Synchronize
     submission = ana.last_sent
-    confirmation = bot.wait_for(lambda: confirmations(bot)[shown:] and confirmations(bot)[-1])
-    run_id = int(confirmation["blocks"][1]["elements"][0]["value"])
-    assert ana.click(ActionId.CONFIRM, message=confirmation).status == 200
-    click = ana.last_sent
-    assert submission is not None and click is not None
+    run_id = int(json.loads(ana.open_view()["private_metadata"])["run_id"])
+    assert ana.submit().error is None  # Confirm
+    confirm = ana.last_sent
+    assert submission is not None and confirm is not None
     bot.wait_run(run_id)
     assert ana.resend(submission).status == 401  # Redis remembers the signature
     posted = len(bot.slack.calls_to("chat.postMessage"))
-    answered = len(bot.slack.calls_to("response_url"))
     before = store_counts(hostile_database)
 
     redis_server.restart()  # every seen signature forgotten
     replayed = ana.resend(submission)
-    replayed_click = ana.resend(click)
+    replayed_confirm = ana.resend(confirm)
 
-    assert (replayed.status, replayed_click.status) == (200, 200)  # let through: no memory of either
-    # The submission stores nothing: the form's record went with Redis, and its draft would be returned.
+    assert (replayed.status, replayed_confirm.status) == (200, 200)  # let through: no memory of either
+    # Neither stores nor queues anything: the form's record went with Redis.
     assert replayed.json == {"response_action": "errors", "errors": {BlockId.IDENTIFIERS: FORM_UNREADABLE}}
-    bot.wait_for(lambda: len(bot.slack.calls_to("response_url")) > answered)  # the click was answered
+    assert replayed_confirm.json["response_action"] == "update"
+    assert FORM_UNREADABLE in json.dumps(replayed_confirm.json["view"]["blocks"])
     assert store_counts(hostile_database) == before
     assert [run.id for run in bot.service.history(limit=100)].count(run_id) == 1
     assert len(bot.slack.calls_to("chat.postMessage")) == posted  # queued once: no second status message

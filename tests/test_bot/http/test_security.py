@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import pytest
 import redis
 from kits.hostile import post_signed, store_counts
-from kits.slack_bot import ADMIN, CHANNEL, PLAIN, Bot
+from kits.slack_bot import ADMIN, CHANNEL, PLAIN, Bot, synchronize
 from pydantic import SecretStr
 
 from bot import messages
@@ -143,8 +143,7 @@ ENTRY_POINTS = [
     "command records 1",
     "counter",
     "submit",
-    "confirm",
-    "cancel",
+    "back",
     "show more",
     "full error",
 ]
@@ -203,8 +202,7 @@ def test_a_non_admin_is_refused_at_every_entry_point(
             assert post_signed(bob, payload)[0] == 200
     else:
         action, value = {
-            "confirm": (ActionId.CONFIRM, str(run.id)),
-            "cancel": (ActionId.CANCEL, str(run.id)),
+            "back": (ActionId.BACK, str(run.id)),
             "show more": (ActionId.HISTORY_MORE, "0"),
             "full error": (ActionId.HISTORY_ERROR, str(failed.id)),
         }[entry]
@@ -279,12 +277,8 @@ def test_revoked_credentials_end_the_run_with_a_message_that_holds_no_secret(
         bot.open_request(ana)
         ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
         ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "C-000002")
-        ana.submit()
-        [confirmation] = bot.wait_for(
-            lambda: [e for e in bot.slack.ephemeral(ADMIN) if e["text"].startswith("This re-imports")][-1:]
-        )
-        ana.click(ActionId.CONFIRM, message=confirmation)
-        run_id = int(confirmation["blocks"][1]["elements"][0]["value"])
+        run_id = synchronize(ana)
+        ana.submit()  # Confirm
         run = bot.wait_run(run_id, timeout=60)
         bot.wait_for(lambda: [r for r in bot.replies() if "ended in error" in r["text"]])
     finally:
