@@ -14,7 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+# `kits` from tests/, `devtools` from the repository (it is not installed with the product).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from kits.slack_bot import ADMIN, CHANNEL, running_bot
 
