@@ -167,6 +167,9 @@ def status_message(run: BatchRun) -> Message:
     ]
     if run.status is RunStatus.COMPLETED and run.duration_seconds is not None:
         blocks.append(_context(f":stopwatch: Completed in {duration_text(run.duration_seconds)}"))
+    if run.previous_kept_until is not None:
+        kept_until = date_token(run.previous_kept_until)
+        blocks.append(_context(f":file_cabinet: What this run overwrote is kept until {kept_until}"))
     unresolved_at = len(blocks)
     blocks.extend(unresolved_sections(run.unresolved))
     if run.status is RunStatus.ERROR and run.error:

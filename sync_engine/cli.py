@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
+from sync_engine import cli_preview, cli_restore
 from sync_engine.cli_input import given_identifiers, run_json
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import ResyncError
@@ -115,6 +116,9 @@ def sync(
         Path | None, typer.Option("--file", "-f", help="A file of identifiers, one per line ('-' = stdin).")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Fetch and show what would change first; then ask to apply it.")
+    ] = False,
 ) -> None:
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
     # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
@@ -126,6 +130,8 @@ def sync(
     console.print(selected(len(clean)))
     if kind is IdentifierType.REFERENCE and all(map(looks_like_wid, clean)):
         console.print(WID_HINT, style="yellow", highlight=False)
+    if preview:
+        cli_preview.preview_then_apply(settings, kind, clean, f"cli:{getpass.getuser()}", yes=yes)
     if not yes and not typer.confirm(WARNING.format(n=len(clean)) + " Continue?", default=False):
         raise typer.Exit(1)
 
@@ -351,6 +357,9 @@ def demo(
 
     ok = run_demo(console, batch_size=customers)
     raise typer.Exit(0 if ok else 1)
+
+
+cli_restore.register(app)
 
 
 def main() -> None:

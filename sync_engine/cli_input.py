@@ -71,6 +71,8 @@ def run_json(run: BatchRun) -> dict[str, Any]:
         "identifier_type": run.identifier_type.value,
         "identifiers": run.identifiers,
         "requested_by": run.requested_by,
+        "kind": run.kind.value,
+        "source_run_id": run.source_run_id,
         "counts": {
             "customers": run.counts.customers,
             "invoices": run.counts.invoices,

@@ -21,6 +21,7 @@ __all__ = [
     "Resolution",
     "RunAnnouncement",
     "RunCounts",
+    "RunKind",
     "RunStatus",
 ]
 
@@ -109,6 +110,23 @@ class Resolution:
 
     found: dict[str, Customer] = field(default_factory=dict)
     unresolved: list[str] = field(default_factory=list)
+
+
+class RunKind(StrEnum):
+    """What a run does to the customers it names; every kind shares the run's states, items and history.
+
+    A preview fetches and stages without writing; an apply writes a preview's staged snapshots; a
+    restore puts back the previous copies another run kept (`source_run_id` names that run).
+    """
+
+    SYNC = "sync"
+    PREVIEW = "preview"
+    APPLY = "apply"
+    RESTORE = "restore"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
 
 
 class RunStatus(StrEnum):
@@ -203,6 +221,11 @@ class BatchRun:
     slack_channel: str | None
     slack_message_ts: str | None
     announcement: RunAnnouncement = field(default_factory=RunAnnouncement)
+    kind: RunKind = RunKind.SYNC
+    #: The run this one works from: the run a restore puts back, the preview an apply writes.
+    source_run_id: int | None = None
+    #: Until when the customers' previous copies this run kept are kept (the earliest); None if none.
+    previous_kept_until: datetime | None = None
 
     @property
     def is_final(self) -> bool:

@@ -10,7 +10,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
-from sync_engine import runtime, sync
+from sync_engine import item_work, runtime, sync
 
 __all__ = [
     "QUEUE",
@@ -66,9 +66,9 @@ def start_run(run_id: int) -> None:
     time_limit=15 * 60_000,
 )
 def sync_customer(item_id: int) -> None:
-    """Re-import one customer of a run with all its documents."""
+    """Re-import one customer of a run with all its documents (or its run kind's work: `item_work`)."""
     final = _retries_so_far() >= SYNC_CUSTOMER_RETRIES
-    sync.sync_item(runtime.current(), item_id, final_attempt=final)
+    item_work.work_item(runtime.current(), item_id, final_attempt=final)
 
 
 _actors: list[dramatiq.Actor[..., None]] = [start_run, sync_customer]

@@ -14,9 +14,11 @@ from sync_engine import metrics
 from sync_engine.announcement_service import AnnouncementService
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
-from sync_engine.domain import BatchRun, IdentifierType, RunStatus
+from sync_engine.domain import BatchRun, IdentifierType, RunKind, RunStatus
 from sync_engine.identifiers import parse_identifiers
+from sync_engine.preview_plan import ApplyPlan, PreviewRefusedError
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
+from sync_engine.restore_plan import RestorePlan, RestoreRefusedError
 from sync_engine.settings import Settings
 from sync_engine.store import runs
 from sync_engine.store.database import Database
@@ -113,10 +115,49 @@ class RunService:
             return runs.cancel_run(session, run_id, utcnow())
 
     def submit(
-        self, identifier_type: IdentifierType, identifiers: Sequence[str], requested_by: str
+        self,
+        identifier_type: IdentifierType,
+        identifiers: Sequence[str],
+        requested_by: str,
+        *,
+        kind: RunKind = RunKind.SYNC,
     ) -> BatchRun:
-        """Create and queue a run at once (the CLI asked for confirmation before calling)."""
-        run = self._create(identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None)
+        """Create and queue a run at once (the CLI asked for confirmation before calling); a `preview`
+        fetches as a sync does and stages what it fetched instead of writing it."""
+        run = self._create(identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None, kind=kind)
+        self._queue(run.id)
+        return run
+
+    def submit_restore(self, plan: RestorePlan, requested_by: str) -> BatchRun:
+        """Create and queue a restore run putting back `plan.to_restore` (the caller confirmed it)."""
+        if not plan.to_restore:
+            raise RestoreRefusedError(f"Nothing to restore of run {plan.source_run_id}.")
+        wids = [customer.customer_wid for customer in plan.to_restore]
+        return self._submit_derived(RunKind.RESTORE, plan.source_run_id, wids, requested_by, force=plan.force)
+
+    def submit_apply(self, plan: ApplyPlan, requested_by: str) -> BatchRun:
+        """Create and queue an apply run writing the preview's staged snapshots of `plan.to_apply`."""
+        if not plan.to_apply:
+            raise PreviewRefusedError(f"Nothing to apply of preview {plan.preview_run_id}.")
+        return self._submit_derived(
+            RunKind.APPLY, plan.preview_run_id, plan.to_apply, requested_by, force=False
+        )
+
+    def _submit_derived(
+        self, kind: RunKind, source_run_id: int, wids: Sequence[str], requested_by: str, *, force: bool
+    ) -> BatchRun:
+        """A run working from another (a restore's, an apply's): its items name customers by wid, nothing
+        to resolve on Workday (see `sync_engine.item_work`)."""
+        run = self._create(
+            IdentifierType.SOURCE_ID,
+            wids,
+            requested_by,
+            RunStatus.RECEIVED,
+            None,
+            kind=kind,
+            source_run_id=source_run_id,
+            force=force,
+        )
         self._queue(run.id)
         return run
 
@@ -146,6 +187,9 @@ class RunService:
         slack_channel: str | None,
         *,
         request_digest: str | None = None,
+        kind: RunKind = RunKind.SYNC,
+        source_run_id: int | None = None,
+        force: bool = False,
     ) -> BatchRun:
         # Same rules as the front ends' own checks, so no caller can store an oversized or dirty list.
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
@@ -159,12 +203,19 @@ class RunService:
                 now=utcnow(),
                 slack_channel=slack_channel,
                 request_digest=request_digest,
+                kind=kind,
+                source_run_id=source_run_id,
+                force=force,
+                # A run working from another names its customers by wid: nothing to resolve.
+                resolved=source_run_id is not None,
             )
             run = runs.get_run(session, run_id)
         log.info(
             "Run received",
             extra={
                 "run_id": run_id,
+                "kind": kind.value,
+                "source_run_id": source_run_id,
                 "status": status.value,
                 "identifier_type": identifier_type.value,
                 "identifiers": len(clean),

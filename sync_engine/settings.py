@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     #: Seconds an attempt waits for Workday while other requests wait for an in-flight slot.
     workday_contended_timeout: float = Field(default=30.0, gt=0)
 
+    #: Days the customers' rows an overwrite replaced are kept, so the run can be restored; 0 keeps none.
+    resync_keep_previous_days: int = Field(default=30, ge=0, le=3650)
+    #: Seconds a preview's staged snapshot can be applied; then it is dropped.
+    resync_preview_ttl: int = Field(default=3600, ge=60, le=7 * 86400)
+
     #: Dramatiq worker threads per process (customers synced at once per process).
     worker_threads: int = Field(default=8, ge=1, le=64)
 

@@ -8,6 +8,7 @@ then written, with its item's result and counts, in one transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sync_engine import logs, metrics
 from sync_engine.clock import utcnow
@@ -20,6 +21,7 @@ from sync_engine.errors import (
 )
 from sync_engine.leases import ITEM_LEASE
 from sync_engine.progress import RunEvent, RunEventKind
+from sync_engine.retention import keep_previous
 from sync_engine.run_errors import START_ATTEMPTS_EXHAUSTED, attempts_unfinished, describe_failure
 from sync_engine.runtime import Runtime
 from sync_engine.store import items, runs
@@ -102,8 +104,13 @@ def _resolve_and_start(rt: Runtime, run_id: int, *, final_attempt: bool) -> list
     return item_ids
 
 
-def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
-    """Fetch one customer completely, then overwrite it and record the result in one transaction.
+#: Writes a fetched customer and completes its item in one transaction; False if another delivery did.
+WriteSnapshot = Callable[[Runtime, ItemToSync, CustomerSnapshot], bool]
+
+
+def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool, write: WriteSnapshot | None = None) -> None:
+    """Fetch one customer completely, then overwrite it and record the result in one transaction
+    (`write`, for a preview: stage it instead).
 
     A redelivered message finds the item synced (or held by a live worker) and does nothing. Transient
     failures release the item and raise so the job retries, except on the final attempt, where the
@@ -132,7 +139,7 @@ def sync_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
                 "credit_notes": len(snapshot.credit_notes),
             }
             log.info("Customer fetched", extra={**customer, **counts})
-            committed = _write(rt, item, snapshot)
+            committed = (write or _write)(rt, item, snapshot)
         except (WorkdayConfigurationError, WorkdayUnresponsiveError) as error:
             # Every other customer would fail (or, on a hung Workday, wait) the same way.
             stop_run(rt, item.run_id, str(error))
@@ -176,7 +183,8 @@ class _AlreadySynced(Exception):
 def _write(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot) -> bool:
     try:
         with rt.database.session() as session:
-            outcome = overwrite_customer(session, snapshot, run_id=item.run_id)
+            keep = keep_previous(rt.settings, item.run_id)
+            outcome = overwrite_customer(session, snapshot, run_id=item.run_id, keep_previous=keep)
             if not items.complete_item(
                 session,
                 item.item_id,

@@ -160,7 +160,7 @@ def _when(moment: datetime) -> str:
 
 
 #: Narrower terminals get each run as two lines instead of the table, whose figures would be cut.
-HISTORY_TABLE_WIDTH = 120
+HISTORY_TABLE_WIDTH = 150  # the table's width with a run kind such as "Restore of #42"
 
 
 def print_history(console: Console, runs: list[BatchRun]) -> None:
@@ -173,7 +173,7 @@ def print_history(console: Console, runs: list[BatchRun]) -> None:
         for run in runs:
             console.print(
                 f"[bold]#{run.id}[/]  {run.created_at:%Y-%m-%d %H:%M} UTC  {run.status.label}  "
-                f"{duration_text(run)}  {_kind(run)}  by {escape(run.requested_by)}"
+                f"{duration_text(run)}  {_run_kind(run)}  {_kind(run)}  by {escape(run.requested_by)}"
             )
             console.print(f"    {counts_text(run)} · Not found {len(run.unresolved)}", highlight=False)
     for run in runs:
@@ -185,10 +185,15 @@ def _kind(run: BatchRun) -> str:
     return "Source ID" if run.identifier_type is IdentifierType.SOURCE_ID else "Reference"
 
 
+def _run_kind(run: BatchRun) -> str:
+    """The run's kind as history shows it: "Sync", or what it works from: "Restore of #42"."""
+    return run.kind.label + (f" of #{run.source_run_id}" if run.source_run_id is not None else "")
+
+
 def _history_table(runs: list[BatchRun]) -> Table:
     table = Table(title="Batch synchronizations", box=box.SIMPLE_HEAD)
     headers = ("Run", "Created (UTC)", "Status", "Duration", "Type", "Customers", "Invoices", "Payments")
-    for header in (*headers, "Credit notes", "Not found", "Requested by"):
+    for header in (*headers, "Credit notes", "Not found", "Requested by", "Kind"):
         table.add_column(header, no_wrap=True)
     for run in runs:
         table.add_row(
@@ -203,5 +208,6 @@ def _history_table(runs: list[BatchRun]) -> Table:
             str(run.counts.credit_notes),
             str(len(run.unresolved)),
             escape(run.requested_by),
+            _run_kind(run),
         )
     return table

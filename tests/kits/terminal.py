@@ -47,6 +47,9 @@ def in_terminal(
         stdout=terminal,
         stderr=terminal,
         start_new_session=True,
+        # Ctrl-C as a shell's foreground job gets it: a runner started in the background (`nohup … &`)
+        # ignores SIGINT, and a child inherits that, so Python would never raise KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(terminal)
     shown = bytearray()

@@ -270,6 +270,18 @@ def test_completed_shows_duration_and_every_unresolved_identifier_escaped() -> N
     assert "<!channel>" not in texts
 
 
+def test_the_status_message_says_until_when_what_the_run_overwrote_is_kept() -> None:
+    until = T0 + timedelta(days=30)
+    message = messages.status_message(make_run(previous_kept_until=until))
+    check_message(message.text, message.blocks)
+    kept = f"<!date^{int(until.timestamp())}^{{date_short_pretty}} at {{time}}|2026-12-27 09:30 UTC>"
+    assert {"type": "mrkdwn", "text": f":file_cabinet: What this run overwrote is kept until {kept}"} in [
+        element for block in message.blocks if block["type"] == "context" for element in block["elements"]
+    ]
+    # A run that kept nothing (RESYNC_KEEP_PREVIOUS_DAYS=0, or nothing written yet) says nothing of it.
+    assert "kept until" not in json.dumps(messages.status_message(make_run()).blocks)
+
+
 def test_huge_outcomes_stay_within_limits_and_the_thread_gets_the_whole_error() -> None:
     error = "; ".join(f"{wid(n)}: Workday said <no> & failed " + "x" * 300 for n in range(100))
     run = make_run(status=RunStatus.ERROR, unresolved=[wid(n) for n in range(100)], error=error)

@@ -47,12 +47,10 @@ from sync_engine.workday.sandbox.model import (
     SandboxPayment,
 )
 
-__all__ = ["CUSTOMER_ID_TYPES", "EPOCH", "SandboxData"]
+__all__ = ["EPOCH", "SandboxData"]
 
 #: `fetched_at` of the expected snapshots: our client stamps its own time, tests compare everything else.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-#: The ID types a customer reference can carry.
-CUSTOMER_ID_TYPES = ("WID", "Customer_ID", "Customer_Reference_ID")
 
 _TICK = timedelta(microseconds=1)
 _Record = TypeVar("_Record", bound=SandboxCustomer | SandboxInvoice | SandboxPayment)

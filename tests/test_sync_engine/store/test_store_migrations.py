@@ -22,13 +22,18 @@ TABLES = {
     "payments",
     "batch_runs",
     "run_items",
+    "previous_copies",
+    "previous_invoices",
+    "previous_credit_notes",
+    "previous_payments",
+    "staged_snapshots",
     "workday_connections",
     "run_announcements",
     "run_announcement_steps",
 }
 
 #: The newest revision: the schema every process migrates to.
-HEAD = "0006"
+HEAD = "0007"
 
 
 def schema_diff(connection: Connection) -> list[Any]:
