@@ -57,23 +57,27 @@ class HomePublisher:
             self._watchers.unwatch(user_id)
             client.views_publish(user_id=user_id, view=not_admin_view())
             return
-        if state.tab is not HomeTab.HISTORY:
+        if state.tab is HomeTab.HISTORY:
+            self._watchers.watch(user_id, state.offset, "")  # runs that change from now on reach it
+        else:
             self._watchers.unwatch(user_id)
         status = self._connection.status_within(HOME_CHECK_WAIT)
         view = self._render(state, status)
         shown = client.views_publish(user_id=user_id, view=view)["view"]
         self._watch(user_id, state, view)
-        if status is not None:
+        # The check's outcome, or runs that changed while this view was on its way (a follow-up
+        # published then may have landed first): shown now, with the hash of our publish (a later publish,
+        # e.g. a tab switch, shows them itself).
+        newer = self._render(state, status or self._connection.status())
+        if _digest(newer) == _digest(view):
             return
         try:
-            # With the hash of our publish: a later publish (a tab switch) shows the outcome itself.
-            view = self._render(state, self._connection.status())
-            client.views_publish(user_id=user_id, view=view, hash=shown["hash"])
+            client.views_publish(user_id=user_id, view=newer, hash=shown["hash"])
         except SlackApiError as error:
             if error_code(error) != "hash_conflict":
                 raise
         else:
-            self._watch(user_id, state, view)
+            self._watch(user_id, state, newer)
 
     def follow(self, client: WebClient, claim: Claim) -> float | None:
         """Runs changed: publish History again for each user who has it open, at most once per user
