@@ -24,7 +24,7 @@ from sync_engine.workday.sandbox.faults import knobs_from
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 WD = "urn:com.workday/bsvc"
 NS = {"env": ENV, "wd": WD}
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
