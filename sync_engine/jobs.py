@@ -21,6 +21,7 @@ __all__ = [
     "register",
     "start_run",
     "sync_customer",
+    "sync_customers",
 ]
 
 #: The queue both actors use.
@@ -50,11 +51,27 @@ def _retries_so_far() -> int:
     time_limit=10 * 60_000,
 )
 def start_run(run_id: int) -> None:
-    """Resolve a run's identifiers on Workday, then send one `sync_customer` per resolved customer."""
+    """Resolve a run's identifiers on Workday, then send one `sync_customers` per group of customers."""
     rt = runtime.current()
     final = _retries_so_far() >= START_RUN_RETRIES
-    for item_id in sync.resolve_run(rt, run_id, final_attempt=final):
-        sync_customer.send(item_id)
+    item_ids = sync.resolve_run(rt, run_id, final_attempt=final)
+    for group in sync.plan_groups(rt, item_ids) if item_ids else []:
+        sync_customers.send(group)
+
+
+@dramatiq.actor(
+    broker=UNBOUND,
+    queue_name=QUEUE,
+    max_retries=SYNC_CUSTOMER_RETRIES,
+    min_backoff=5_000,
+    max_backoff=60_000,
+    time_limit=15 * 60_000,
+)
+def sync_customers(item_ids: list[int]) -> None:
+    """Re-import a group of customers of a run, fetched together, each with all its documents."""
+    final = _retries_so_far() >= SYNC_CUSTOMER_RETRIES
+    for group in sync.sync_group(runtime.current(), item_ids, final_attempt=final):
+        sync_customers.send(group)
 
 
 @dramatiq.actor(
@@ -66,12 +83,11 @@ def start_run(run_id: int) -> None:
     time_limit=15 * 60_000,
 )
 def sync_customer(item_id: int) -> None:
-    """Re-import one customer of a run with all its documents."""
-    final = _retries_so_far() >= SYNC_CUSTOMER_RETRIES
-    sync.sync_item(runtime.current(), item_id, final_attempt=final)
+    """One customer alone: messages sent before customers were fetched in groups (a rolling upgrade)."""
+    sync_customers([item_id])
 
 
-_actors: list[dramatiq.Actor[..., None]] = [start_run, sync_customer]
+_actors: list[dramatiq.Actor[..., None]] = [start_run, sync_customers, sync_customer]
 
 
 def register(actor: dramatiq.Actor[..., None]) -> None:
@@ -100,5 +116,5 @@ class DramatiqDispatcher:
     def start_run(self, run_id: int) -> None:
         start_run.send(run_id)
 
-    def sync_customer(self, item_id: int) -> None:
-        sync_customer.send(item_id)
+    def sync_customers(self, item_ids: list[int]) -> None:
+        sync_customers.send(item_ids)

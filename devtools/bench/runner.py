@@ -26,6 +26,10 @@ QUICK = DataSpec(customers=20, total_documents=3_000, big_customer_documents=800
 
 #: Goals of the issue.
 FLOOR_RATIO_GOAL = 1.15
+#: Most requests, as a multiple of the batched minimum.
+REQUESTS_GOAL = 1.05
+#: Least gain over the naive baseline (wall time).
+GAIN_GOAL = 5.0
 #: Most throttled answers, as a share of requests, against the strict limiter at the default settings.
 THROTTLED_GOAL = 0.01
 OVERWRITE_GOAL = 1.0
@@ -122,10 +126,10 @@ def run_bench(
         rows += [
             BenchRow(
                 section,
-                f"Requests made / minimum {ms}",
-                f"{result.requests} / {floor.minimum}",
-                "= minimum",
-                result.requests == floor.minimum,
+                f"Requests made / batched minimum {ms}",
+                f"{result.requests} / {floor.minimum} ({result.requests / floor.minimum:.3f})",
+                f"≤ {REQUESTS_GOAL} × minimum",
+                result.requests <= REQUESTS_GOAL * floor.minimum,
             ),
             BenchRow(
                 section,
@@ -197,7 +201,10 @@ def run_bench(
             rows += pool.submit(slack).result()
 
     if options.naive:
-        section = f"4. Naive baseline ({options.latency * 1000:g} ms, 1 in flight, pages of 20 / 100)"
+        section = (
+            f"4. Naive baseline ({options.latency * 1000:g} ms, 1 in flight, pages of 20 / 100, "
+            "each customer alone)"
+        )
         naive_caps = Caps(max_in_flight=1, **NAIVE_PAGES)
         result, floor = batch("naive", naive_caps, options.latency, options.postgres_url)
         rows += [
@@ -207,8 +214,9 @@ def run_bench(
             BenchRow(
                 section,
                 "Gain: naive wall / our wall",
-                f"{result.wall / main.wall:.2f}×",
-                f"requests {result.requests / main.requests:.2f}×",
+                f"{result.wall / main.wall:.2f}× (requests {result.requests / main.requests:.2f}×)",
+                f"≥ {GAIN_GOAL:g}×",
+                result.wall / main.wall >= GAIN_GOAL,
             ),
         ]
     return report

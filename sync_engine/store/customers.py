@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 from sync_engine.domain import CreditNote, Customer, CustomerSnapshot, Invoice, Payment
 from sync_engine.store.models import Base, CreditNoteRow, CustomerRow, InvoiceRow, PaymentRow
 
-__all__ = ["OverwriteOutcome", "count_documents", "load_customer", "overwrite_customer"]
+__all__ = ["OverwriteOutcome", "count_documents", "load_customer", "overwrite_customer", "stored_receivables"]
 
 # Core tables, not ORM classes: bulk statements without the unit of work's per-row bookkeeping.
 _customers = Base.metadata.tables[CustomerRow.__tablename__]
@@ -267,3 +267,18 @@ def count_documents(session: Session, customer_wid: str) -> tuple[int, int, int]
         select(count(_invoices), count(_payments), count(_credit_notes))
     ).one()
     return int(invoices), int(payments), int(credit_notes)
+
+
+def stored_receivables(session: Session, customer_wids: Sequence[str]) -> dict[str, int]:
+    """Invoices and credit notes stored per customer (its last sync), for the customers stored."""
+    counts: dict[str, int] = {}
+    for table in (_invoices, _credit_notes):
+        rows = session.execute(
+            select(_customers.c.wid, func.count())
+            .select_from(table.join(_customers, table.c.customer_pk == _customers.c.id))
+            .where(_customers.c.wid.in_(list(customer_wids)))
+            .group_by(_customers.c.wid)
+        )
+        for wid, count in rows:
+            counts[wid] = counts.get(wid, 0) + int(count)
+    return counts

@@ -27,6 +27,7 @@ __all__ = [
     "claim_item",
     "claim_items_to_enqueue",
     "complete_item",
+    "customer_wids",
     "fail_item",
     "items_to_resolve",
     "queue_moving",
@@ -181,6 +182,16 @@ def claim_item(
     item = session.get_one(RunItemRow, item_id)
     assert item.resolved_customer is not None
     return ItemToSync(item.id, item.run_id, _customer_from_json(item.resolved_customer), item.attempts)
+
+
+def customer_wids(session: Session, item_ids: Sequence[int]) -> dict[int, str]:
+    """The resolved customer's WID of each item (items not resolved are left out)."""
+    rows = session.execute(
+        select(RunItemRow.id, RunItemRow.customer_wid).where(
+            RunItemRow.id.in_(list(item_ids)), RunItemRow.customer_wid.is_not(None)
+        )
+    )
+    return {item_id: wid for item_id, wid in rows if wid is not None}
 
 
 def renew_leases(session: Session, owner: str, item_ids: Sequence[int], until: datetime) -> None:

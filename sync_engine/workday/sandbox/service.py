@@ -153,6 +153,7 @@ class SandboxService:
             require_as_of_on_pages=knobs.require_as_of_on_pages,
             references_ignore_case=knobs.references_ignore_case,
             reverse_order=knobs.reverse_response_order,
+            interleave_customers=knobs.interleave_customers,
         )
         reply = answer(self._data, request, version, shape)
         if operation == "Get_Customer_Payments" and reply.page == 1:
@@ -183,6 +184,7 @@ class SandboxService:
             style,
             invisible_every=knobs.rest_invisible_every,
             shuffle_seed=self._order_move(query),
+            interleave_customers=knobs.interleave_customers,
         )
         return self._size_limited(self._priced(reply))
 
