@@ -133,9 +133,12 @@ def sync_group(rt: Runtime, item_ids: Sequence[int], *, final_attempt: bool) -> 
     sends each customer not written yet again alone, so that only the one it concerns fails.
     """
     claimed: dict[int, ItemToSync] = {}
-    for item_id in dict.fromkeys(item_ids):
-        with rt.database.session() as session:
-            item = items.claim_item(session, item_id, rt.worker_id, utcnow(), ITEM_LEASE)
+    # One transaction: of two deliveries of a group at once, one takes every item, the other none (item
+    # by item, they could share a group out and fetch it twice).
+    with rt.database.session() as session:
+        now = utcnow()
+        taken = [items.claim_item(session, item_id, rt.worker_id, now, ITEM_LEASE) for item_id in item_ids]
+    for item_id, item in zip(item_ids, taken, strict=True):
         if item is None:
             log.info("Item already synced or held by another worker", extra={"item_id": item_id})
         elif item.attempts > MAX_ITEM_ATTEMPTS:

@@ -153,7 +153,11 @@ def test_sigterm_lets_in_flight_customers_finish_and_the_rest_resume(
     with Sandbox(data) as sandbox:
         sandbox.knobs.latency = LATENCY
         client = connect_client(sandbox, postgres_database, clean_redis)
-        environment = worker_environment(sandbox, postgres_database, clean_redis)
+        # Each customer alone, as before groups: a run this small in groups is over before the SIGTERM
+        # lands (a group of 50 is all in flight). The SIGKILL trials above kill groups mid-fetch.
+        environment = worker_environment(
+            sandbox, postgres_database, clean_redis, WORKDAY_CUSTOMERS_PER_GROUP="1"
+        )
         try:
             first = WorkerProcess(environment, tmp_path / "first.log")
             run = client.service.submit(IdentifierType.SOURCE_ID, wids, requested_by="U_TERM")
