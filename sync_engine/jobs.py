@@ -6,6 +6,8 @@ and bound to the real one by `bind()` once settings are known (embedded stub or 
 
 from __future__ import annotations
 
+from typing import Any
+
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
@@ -37,6 +39,16 @@ START_RUN_RETRIES = 6
 SYNC_CUSTOMER_RETRIES = 3
 
 
+#: Options of the customer jobs (both actors).
+_SYNC_OPTIONS: dict[str, Any] = {
+    "queue_name": QUEUE,
+    "max_retries": SYNC_CUSTOMER_RETRIES,
+    "min_backoff": 5_000,
+    "max_backoff": 60_000,
+    "time_limit": 15 * 60_000,
+}
+
+
 def _retries_so_far() -> int:
     message = CurrentMessage.get_current_message()
     return int(message.options.get("retries", 0)) if message is not None else 0
@@ -59,14 +71,7 @@ def start_run(run_id: int) -> None:
         sync_customers.send(group)
 
 
-@dramatiq.actor(
-    broker=UNBOUND,
-    queue_name=QUEUE,
-    max_retries=SYNC_CUSTOMER_RETRIES,
-    min_backoff=5_000,
-    max_backoff=60_000,
-    time_limit=15 * 60_000,
-)
+@dramatiq.actor(broker=UNBOUND, **_SYNC_OPTIONS)
 def sync_customers(item_ids: list[int]) -> None:
     """Re-import a group of customers of a run, fetched together, each with all its documents."""
     final = _retries_so_far() >= SYNC_CUSTOMER_RETRIES
@@ -74,14 +79,7 @@ def sync_customers(item_ids: list[int]) -> None:
         sync_customers.send(group)
 
 
-@dramatiq.actor(
-    broker=UNBOUND,
-    queue_name=QUEUE,
-    max_retries=SYNC_CUSTOMER_RETRIES,
-    min_backoff=5_000,
-    max_backoff=60_000,
-    time_limit=15 * 60_000,
-)
+@dramatiq.actor(broker=UNBOUND, **_SYNC_OPTIONS)
 def sync_customer(item_id: int) -> None:
     """One customer alone: messages sent before customers were fetched in groups (a rolling upgrade)."""
     sync_customers([item_id])
