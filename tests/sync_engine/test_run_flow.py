@@ -259,3 +259,27 @@ def test_a_group_workday_refuses_is_fetched_again_customer_by_customer(stack: St
     lists = _invoice_lists(stack)
     assert lists[0] == f"billToCustomer={','.join(wids)}"
     assert {f"billToCustomer={wid}" for wid in wids} <= set(lists)
+
+
+def test_a_customer_left_without_documents_in_a_group_gets_an_empty_ledger(stack: Stack) -> None:
+    data = stack.sandbox.data
+    wids = [wid for wid in data.customer_wids[1:] if all(data.counts(wid))][:5]
+    emptied = wids[2]
+    first = stack.run(SRC, wids)
+    assert first.status is RunStatus.COMPLETED, first.error
+    stored = stack.stored(emptied)
+    assert stored is not None and stored.invoices and stored.payments and stored.credit_notes
+    before = data.snapshot(emptied)
+    for document in [*before.invoices, *before.credit_notes, *before.payments]:
+        data.delete_document(document.wid)
+    stack.sandbox.stats.reset()
+
+    second = stack.run(SRC, wids)
+
+    assert second.status is RunStatus.COMPLETED, second.error
+    # Fetched with the others, in the same requests; written with nothing: every old document deleted.
+    assert _invoice_lists(stack) == [f"billToCustomer={','.join(wids)}"]
+    stored = stack.stored(emptied)
+    assert stored is not None and (stored.invoices, stored.credit_notes, stored.payments) == ([], [], [])
+    assert second.counts == expected_counts(data, wids)
+    assert_store_matches_workday(stack.database, data, wids)
