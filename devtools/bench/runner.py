@@ -141,7 +141,7 @@ def _run_bench(options: BenchOptions, slack: SlackBench | None, say: Callable[[s
         rows += [
             BenchRow(
                 section,
-                f"Requests made / batched minimum {ms}",
+                f"Requests / batched minimum {ms}",
                 f"{result.requests} / {floor.minimum} ({result.requests / floor.minimum:.3f})",
                 f"≤ {REQUESTS_GOAL} × minimum",
                 result.requests <= REQUESTS_GOAL * floor.minimum,

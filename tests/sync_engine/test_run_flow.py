@@ -278,7 +278,7 @@ def test_a_customer_left_without_documents_in_a_group_gets_an_empty_ledger(stack
 
     assert second.status is RunStatus.COMPLETED, second.error
     # Fetched with the others, in the same requests; written with nothing: every old document deleted.
-    assert _invoice_lists(stack) == [f"billToCustomer={','.join(wids)}"]
+    assert set(_invoice_lists(stack)) == {f"billToCustomer={','.join(wids)}"}
     stored = stack.stored(emptied)
     assert stored is not None and (stored.invoices, stored.credit_notes, stored.payments) == ([], [], [])
     assert second.counts == expected_counts(data, wids)
