@@ -88,7 +88,9 @@ def _one_trial(number: int, database: Database, redis_url: str, reader: StoreRea
                 else:
                     target = rng.randint(1, CUSTOMERS - 8)
                     wait_for(lambda: _synced(database, run.id) >= target, 120, f"{target} customers")
-                    time.sleep(rng.uniform(0.0, 0.25))
+                    # A group's customers are written one after another as soon as its documents are in
+                    # (tens of ms each): a longer pause would often land after the run's last write.
+                    time.sleep(rng.uniform(0.0, 0.05))
                     kill_point = f"after {target} customers"
             finally:
                 first.kill()
