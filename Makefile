@@ -1,11 +1,12 @@
-# The two front-door commands: `make demo` runs the product, `make test` runs the tests.
+# The front-door commands: `make demo` runs the product, `make slack-demo` its Slack app against a local
+# Slack emulator, `make test` runs the tests.
 # Each creates or updates the virtualenv itself.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint install bench
+.PHONY: demo slack-demo test lint install bench
 
 install: $(STAMP)
 
@@ -18,6 +19,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/workday-resync demo
+
+# An admin's request in Slack, told as the admin sees it (README: The Slack app); a dev tool beside the product.
+slack-demo: $(STAMP)
+	$(BIN)/python -m devtools.slack_demo $(ARGS)
 
 # The benchmark, a dev tool beside the product (README: Benchmark); options in ARGS, e.g. ARGS=--quick.
 bench: $(STAMP)

@@ -1,8 +1,10 @@
-"""Who may use the app: workspace admins and owners (users.info, cached briefly) or an allowlist.
+"""Who may use the app: the members of a Slack user group (RESYNC_ADMIN_USERGROUP), else workspace
+admins and owners (users.info); and the users of an allowlist either way. Answers are cached briefly.
 
 Checked at every entry point, inside Slack's 3-second budget: the allowlist costs nothing, a cached
-answer costs nothing, and a users.info call (Tier 4) is made at most once per user per `ttl`.
-Anything unexpected (unknown user, Slack unreachable) counts as "not an admin" and is not cached.
+answer costs nothing; a users.info call (Tier 4) is made at most once per user per `ttl`, and with a
+user group one usergroups.users.list (Tier 2) per `ttl` answers for everyone.
+Anything unexpected (unknown user or group, Slack unreachable) counts as "not an admin" and is not cached.
 """
 
 from __future__ import annotations
@@ -31,8 +33,12 @@ class AdminCheck:
         *,
         ttl: float = ADMIN_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        usergroup: str | None = None,
     ) -> None:
         self._client = client
+        self._usergroup = usergroup
+        #: (asked at, members) of the user group.
+        self._members: tuple[float, frozenset[str]] | None = None
         self._allowed = frozenset(allowed)
         self._ttl = ttl
         self._clock = clock
@@ -58,6 +64,8 @@ class AdminCheck:
             return self._ask_slack(user_id, now)
 
     def _ask_slack(self, user_id: str, now: float) -> bool:
+        if self._usergroup is not None:
+            return self._in_group(self._usergroup, user_id, now)
         try:
             user = self._client.users_info(user=user_id)["user"]
         except (SlackClientError, OSError, KeyError, TypeError) as error:
@@ -71,3 +79,20 @@ class AdminCheck:
         with self._lock:
             self._cache[user_id] = (now, admin)
         return admin
+
+    def _in_group(self, usergroup: str, user_id: str, now: float) -> bool:
+        with self._lock:
+            members = self._members
+        if members is None or now - members[0] >= self._ttl:
+            try:
+                users = self._client.usergroups_users_list(usergroup=usergroup)["users"]
+            except (SlackClientError, OSError, KeyError, TypeError) as error:
+                log.warning(
+                    "Could not read the admins' user group",
+                    extra={"usergroup": usergroup, "error": str(error)},
+                )
+                return False
+            members = (now, frozenset(user for user in users if isinstance(user, str)))
+            with self._lock:
+                self._members = members
+        return user_id in members[1]

@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.logger import get_bolt_logger
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot.admins import ADMIN_CACHE_SECONDS, AdminCheck
@@ -15,9 +17,10 @@ from bot.guards import require_user, well_formed
 from bot.handlers import Deps, register
 from bot.opened_views import MemoryOpenedViews, RedisOpenedViews
 from bot.replay import MemorySeen, RedisSeen, replay_guard
+from bot.settings import AppSettings
 from bot.verification import signed_by_slack
 from bot.web_api import CountRequests, build_client
-from sync_engine import RunService, Settings, SettingsError, shared_redis
+from sync_engine import RunService, SettingsError, shared_redis
 
 __all__ = ["build_app"]
 
@@ -29,8 +32,19 @@ LISTENER_THREADS = 64
 REDIS_TIMEOUT = 1.0
 
 
+class _ClientCarriesTheToken(logging.Filter):
+    """Drops Bolt's "As you gave `client` as well, `token` will be unused": Bolt reads SLACK_BOT_TOKEN
+    from the environment itself, and our client carries that very token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+get_bolt_logger(App).addFilter(_ClientCarriesTheToken())
+
+
 def build_app(
-    settings: Settings,
+    settings: AppSettings,
     service: RunService,
     *,
     socket_mode: bool = False,
@@ -65,7 +79,12 @@ def build_app(
     form_secret = secret or settings.slack_bot_token
     deps = Deps(
         service=service,
-        is_admin=AdminCheck(_admin_client(client), settings.resync_admin_user_ids, ttl=admin_cache_seconds),
+        is_admin=AdminCheck(
+            _admin_client(client),
+            settings.resync_admin_user_ids,
+            ttl=admin_cache_seconds,
+            usergroup=settings.resync_admin_usergroup,
+        ),
         settings=settings,
         connection=service.connection(settings),
         forms=RequestForms(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from sync_engine import load_settings, service_command
+from sync_engine import service_command
 
 __all__ = ["register", "serve"]
 
@@ -25,8 +25,9 @@ def serve(
     """Run the Slack app: Socket Mode with SLACK_APP_TOKEN, else --http (GET /healthz for probes)."""
     # Imported here: every `workday-resync` command registers this one, only `serve` needs Bolt.
     from bot.serve import serve as serve_slack
+    from bot.settings import load_app_settings
 
-    serve_slack(load_settings(), http=http, host=host, port=port)
+    serve_slack(load_app_settings(), http=http, host=host, port=port)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk import WebClient
@@ -45,11 +46,22 @@ class RequestForms:
         count: int = 0,
         identifier_type: IdentifierType = IdentifierType.SOURCE_ID,
         connection: str | None = None,
+        identifiers: Sequence[str] = (),
+        default_channel: str | None = None,
     ) -> JsonDict:
         """`request_modal` with its metadata sealed for `user_id`."""
         view = request_modal(
-            channel_id=channel_id, count=count, identifier_type=identifier_type, connection=connection
+            channel_id=channel_id,
+            count=count,
+            identifier_type=identifier_type,
+            connection=connection,
+            identifiers=identifiers,
+            default_channel=default_channel,
         )
+        return self.sealed(user_id, view)
+
+    def sealed(self, user_id: str, view: JsonDict) -> JsonDict:
+        """`view` (a step of the request form) with its metadata sealed for `user_id`."""
         return {**view, "private_metadata": self._seal(user_id, view["private_metadata"])}
 
     def open(self, client: WebClient, user_id: str, trigger_id: str, view: JsonDict) -> JsonDict:

@@ -1,7 +1,7 @@
 """Requests Slack would never send, refused before any listener: every command and interaction names
 its user, so one without a user is forged (a listener would fail on it, and with no user to answer);
 the objects of a payload are objects (Bolt fails on a `view` that is a string: a 500 and a traceback).
-The app subscribes to no Events API events (those name users elsewhere)."""
+The one Events API event the app subscribes to, `app_home_opened`, names its user inside `event`."""
 
 from __future__ import annotations
 
@@ -20,9 +20,12 @@ _OBJECTS = ("user", "team", "channel", "container", "view", "message", "enterpri
 
 
 def require_user(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
-    """Bolt middleware: 400 for a command or interaction without a user id."""
+    """Bolt middleware: 400 for a command, interaction or event without a user id."""
     user = body.get("user")
     user_id = user.get("id") if isinstance(user, dict) else body.get("user_id")
+    event = body.get("event")
+    if body.get("type") == "event_callback" and isinstance(event, dict):
+        user_id = event.get("user")
     if not isinstance(user_id, str) or not user_id:
         log.warning("Slack request without a user refused", extra={"type": body.get("type") or "command"})
         return BoltResponse(status=400, body="")

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import resource
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -22,8 +23,9 @@ from slack_bolt import App
 from waitress.server import TcpWSGIServer
 from waitress.wasyncore import close_all
 
+from bot.settings import SlackSettings
 from bot.wsgi import EVENTS_PATH, SlackWsgi
-from sync_engine import Settings, SettingsError
+from sync_engine import Readiness, SettingsError
 
 __all__ = ["MAX_BODY_BYTES", "HttpLimits", "SlackHttpServer"]
 
@@ -48,7 +50,7 @@ class HttpLimits:
     threads: int
 
     @classmethod
-    def of(cls, settings: Settings) -> HttpLimits:
+    def of(cls, settings: SlackSettings) -> HttpLimits:
         return cls(
             idle_timeout=settings.slack_http_idle_timeout,
             max_connections=settings.slack_http_max_connections,
@@ -58,20 +60,26 @@ class HttpLimits:
 
 
 #: The settings' defaults (read without the environment).
-DEFAULT_LIMITS = HttpLimits.of(Settings.model_construct())
+DEFAULT_LIMITS = HttpLimits.of(SlackSettings.model_construct())
 
 
 class SlackHttpServer:
     """`with SlackHttpServer(app, host, port) as server:` serves in a thread; `serve_forever` blocks."""
 
     def __init__(
-        self, app: App, host: str = "127.0.0.1", port: int = 0, *, limits: HttpLimits = DEFAULT_LIMITS
+        self,
+        app: App,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        limits: HttpLimits = DEFAULT_LIMITS,
+        readiness: Callable[[], Readiness] | None = None,
     ) -> None:
         #: Client connections held at once at most.
         self.max_connections = fit_descriptor_limit(limits.max_connections)
         try:
             self._server = TcpWSGIServer(
-                SlackWsgi(app),
+                SlackWsgi(app, readiness),
                 host=host,
                 port=port,
                 threads=limits.threads,

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["COMMAND", "ActionId", "BlockId", "CallbackId"]
+__all__ = ["COMMAND", "ActionId", "BlockId", "CallbackId", "ShortcutId"]
 
-#: The slash command (also in manifest.yml).
+#: The slash command (also in deploy/slack-manifest.*.yml).
 COMMAND = "/workday-resync"
 
 
 class CallbackId(StrEnum):
     REQUEST_MODAL = "workday_resync_request"
+    #: The same form once Synchronize turned it into the confirmation (then "Run #N is queued").
+    CONFIRM_MODAL = "workday_resync_confirm"
+
+
+class ShortcutId(StrEnum):
+    """The shortcuts' callback ids (also in manifest.yml)."""
+
+    GLOBAL = "workday_resync_batch"
+    MESSAGE = "workday_resync_message"
 
 
 class BlockId(StrEnum):
@@ -26,17 +35,35 @@ class BlockId(StrEnum):
     IDENTIFIERS = "identifiers"
     MORE_IDENTIFIERS = "identifiers_more"
     COUNTER = "counter"
+    STATUS_CHANNEL = "status_channel"
+    CONFIRM_WARNING = "confirm_warning"
     CONFIRM_ACTIONS = "confirm_actions"
+    QUEUED_LINKS = "queued_links"
     HISTORY_MORE = "history_more"
     #: Prefix: one block per run, `history_error_<run id>`.
     HISTORY_ERROR = "history_error"
+    HOME_TABS = "home_tabs"
+    HOME_SYNCHRONIZE = "home_synchronize"
+    HOME_PAGING = "home_paging"
+    #: Prefix: one block per run, `home_error_<run id>`.
+    HOME_ERROR = "home_error"
 
 
 class ActionId(StrEnum):
     ID_TYPE = "id_type_choice"
     IDENTIFIERS = "identifiers_input"
     MORE_IDENTIFIERS = "identifiers_more_input"
-    CONFIRM = "confirm_run"
-    CANCEL = "cancel_run"
+    STATUS_CHANNEL = "status_channel_choice"
+    #: The confirmation's way back to the filled form.
+    BACK = "back_to_form"
+    #: Link buttons of "Run #N is queued" (Slack still sends their clicks: acknowledged, nothing more).
+    OPEN_HOME = "open_home_history"
+    OPEN_STATUS = "open_status_message"
     HISTORY_MORE = "history_more"
     HISTORY_ERROR = "history_full_error"
+    HOME_TAB_SYNCHRONIZE = "home_tab_synchronize"
+    HOME_TAB_HISTORY = "home_tab_history"
+    HOME_SYNCHRONIZE = "home_open_form"
+    HOME_NEWER = "home_newer"
+    HOME_OLDER = "home_older"
+    HOME_FULL_ERROR = "home_full_error"

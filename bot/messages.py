@@ -13,20 +13,16 @@ from typing import Any
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
-from sync_engine import MAX_IDENTIFIERS, WARNING, BatchRun, RunStatus
+from sync_engine import MAX_IDENTIFIERS, BatchRun, RunStatus
 
 __all__ = [
     "STATUS_TITLE",
     "Message",
-    "cancelled_note",
-    "confirmation",
+    "error_preview",
     "error_reply",
     "full_error",
     "history_page",
     "not_configured",
-    "not_your_run",
-    "outcome",
-    "queued_note",
     "refusal",
     "status_message",
     "unavailable_run",
@@ -94,64 +90,17 @@ def status_label(status: RunStatus) -> str:
 # --- the request ------------------------------------------------------------------------------------
 
 
-def confirmation(run_id: int, count: int) -> Message:
-    """What the admin confirms, word for word, with Confirm (danger) and Cancel; values carry the run id."""
-    warning = WARNING.format(n=count)
-    return Message(
-        text=warning,
-        blocks=[
-            _section(warning),
-            {
-                "type": "actions",
-                "block_id": BlockId.CONFIRM_ACTIONS.value,
-                "elements": [
-                    _button("Confirm", ActionId.CONFIRM, str(run_id), style="danger"),
-                    _button("Cancel", ActionId.CANCEL, str(run_id)),
-                ],
-            },
-        ],
-    )
-
-
-def queued_note(run: BatchRun) -> Message:
-    text = (
-        f":inbox_tray: Run #{run.id} is queued: {plural(len(run.identifiers), 'customer')}. "
-        "Its status message follows in this conversation, with the records file in its thread."
-    )
-    return Message(text=text, blocks=[_section(text)])
-
-
-def cancelled_note(run: BatchRun) -> Message:
-    text = f":no_entry_sign: Cancelled. Run #{run.id} was not started and nothing was changed."
-    return Message(text=text, blocks=[_section(text)])
-
-
-def outcome(run: BatchRun) -> Message:
-    """Where a draft stands now: to confirm, cancelled, or queued (for a click or a repeated submission)."""
-    if run.status is RunStatus.CANCELLED:
-        return cancelled_note(run)
-    if run.status is RunStatus.DRAFT:
-        return confirmation(run.id, len(run.identifiers))
-    return queued_note(run)
-
-
 def unavailable_run() -> Message:
     text = "This request no longer exists. Nothing was changed; start again with `/workday-resync`."
     return Message(text=text, blocks=[_section(text)])
 
 
-def not_your_run(run: BatchRun) -> Message:
+def refusal(admin_group: str | None = None) -> Message:
+    """Why a user may not use the app: who may (`admin_group`: RESYNC_ADMIN_USERGROUP, when set)."""
+    who = f"members of <!subteam^{admin_group}>" if admin_group else "Slack workspace admins and owners"
     text = (
-        f":lock: Run #{run.id} was requested by {user_ref(run.requested_by)}: only they can confirm or "
-        "cancel it. Nothing was changed."
-    )
-    return Message(text=text, blocks=[_section(text)])
-
-
-def refusal() -> Message:
-    text = (
-        ":lock: Only Slack workspace admins and owners, and the users this app's operators allow, "
-        f"can use `{COMMAND}`. Nothing was changed."
+        f":lock: Only {who}, and the users this app's operators allow, can use `{COMMAND}`. "
+        "Nothing was changed."
     )
     return Message(text=text, blocks=[_section(text)])
 
@@ -172,7 +121,9 @@ def usage() -> Message:
         f"*`{COMMAND} status`* shows whether Workday is connected (and why not), the tenant, when the "
         "connection was last verified and the last run's outcome.\n"
         f"*`{COMMAND} history`* lists past runs, most recent first.\n"
-        f"*`{COMMAND} help`* shows this message."
+        f"*`{COMMAND} help`* shows this message.\n"
+        "The app's *Home* tab is the window: *Synchronize* opens the same form, *History* lists past runs. "
+        "The shortcuts *Batch sync Workday* and, on a message, *Resync listed customers* open it too."
     )
     return Message(text=text, blocks=[_section(text)])
 
@@ -212,6 +163,9 @@ def status_message(run: BatchRun) -> Message:
     ]
     if run.status is RunStatus.COMPLETED and run.duration_seconds is not None:
         blocks.append(_context(f":stopwatch: Completed in {duration_text(run.duration_seconds)}"))
+    if run.previous_kept_until is not None:
+        kept_until = date_token(run.previous_kept_until)
+        blocks.append(_context(f":file_cabinet: What this run overwrote is kept until {kept_until}"))
     if run.unresolved:
         # Every one of them, over as many sections as it takes (100 Workday IDs need two).
         lead = f":warning: *Not found on Workday ({len(run.unresolved)}):* "
@@ -267,27 +221,31 @@ def _history_entry(run: BatchRun) -> list[JsonDict]:
         f"Credit notes {counts.credit_notes}",
     ]
     links = []
-    if run.notes.get("permalink"):
-        links.append(f"<{run.notes['permalink']}|Status thread>")
-    if run.notes.get("records_permalink"):
-        links.append(f"<{run.notes['records_permalink']}|Records file>")
+    if run.announcement.link:
+        links.append(f"<{run.announcement.link}|Status thread>")
+    if run.announcement.records_link:
+        links.append(f"<{run.announcement.records_link}|Records file>")
     if links:
         lines.append(" · ".join(links))
-    shown_whole = True
-    if run.error:
-        preview = clip(run.error, HISTORY_ERROR_PREVIEW)
-        shown_whole = preview == escape(run.error)
-        lines.append(f"> {preview}")
-    blocks = [_section("\n".join(lines))]
-    if not shown_whole:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"{BlockId.HISTORY_ERROR.value}_{run.id}",
-                "elements": [_button("Full error", ActionId.HISTORY_ERROR, str(run.id))],
-            }
-        )
-    return blocks
+    quote, more = error_preview(run, HISTORY_ERROR_PREVIEW, BlockId.HISTORY_ERROR, ActionId.HISTORY_ERROR)
+    if quote:
+        lines.append(quote)
+    return [_section("\n".join(lines)), *more]
+
+
+def error_preview(
+    run: BatchRun, limit: int, block: BlockId, action: ActionId
+) -> tuple[str | None, list[JsonDict]]:
+    """A run's error as a quote of at most `limit` characters (None without an error) and, when that cut
+    it, an actions block `<block>_<run id>` whose "Full error" button (`action`) shows it whole."""
+    if not run.error:
+        return None, []
+    preview = clip(run.error, limit)
+    quote = f"> {preview}".replace("\n", "\n> ")
+    if preview == escape(run.error):
+        return quote, []
+    button = _button("Full error", action, str(run.id))
+    return quote, [{"type": "actions", "block_id": f"{block.value}_{run.id}", "elements": [button]}]
 
 
 def history_page(runs: list[BatchRun], *, offset: int, has_more: bool) -> Message:

@@ -9,6 +9,8 @@ submission count both.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,12 +31,15 @@ __all__ = [
     "ModalInput",
     "ModalMetadata",
     "counter_text",
+    "prefill",
     "read_modal",
     "request_modal",
     "shown_counter",
     "validate",
 ]
 
+#: A conversation the status can go to: a channel or private channel id (never a DM or a name).
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9_]{2,254}")
 #: Slack's ceiling for a plain-text input's `max_length`.
 INPUT_MAX_LENGTH = 3000
 TITLE = "Workday batch sync"
@@ -56,21 +61,26 @@ class ModalMetadata:
     channel_id: str
     #: The Workday connection badge (mrkdwn) the modal shows, so an update can show it again.
     connection: str | None = None
+    #: The draft run the confirmation step shows (only its id travels through Slack).
+    run_id: int | None = None
 
     def dumps(self) -> str:
-        data = {"channel_id": self.channel_id}
+        data: JsonDict = {"channel_id": self.channel_id}
         if self.connection is not None:
             data["connection"] = self.connection
+        if self.run_id is not None:
+            data["run_id"] = self.run_id
         return json.dumps(data)
 
     @classmethod
     def loads(cls, text: str | None) -> ModalMetadata:
         try:
             data = json.loads(text or "{}")
-            connection = data.get("connection")
+            connection, run_id = data.get("connection"), data.get("run_id")
             return cls(
                 channel_id=str(data["channel_id"]),
                 connection=connection if isinstance(connection, str) else None,
+                run_id=run_id if type(run_id) is int else None,
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return cls(channel_id="")
@@ -83,6 +93,8 @@ class ModalInput:
     identifier_type: IdentifierType
     identifiers: str
     more_identifiers: str
+    #: The conversation picked for the status (forms opened where no channel is given).
+    status_channel: str | None = None
 
     @property
     def text(self) -> str:
@@ -105,10 +117,12 @@ def read_modal(values: JsonDict) -> ModalInput:
         identifier_type = IdentifierType(option.get("value", IdentifierType.SOURCE_ID.value))
     except ValueError:
         identifier_type = IdentifierType.SOURCE_ID
+    picked = element(BlockId.STATUS_CHANNEL, ActionId.STATUS_CHANNEL).get("selected_conversation")
     return ModalInput(
         identifier_type=identifier_type,
         identifiers=element(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS).get("value") or "",
         more_identifiers=element(BlockId.MORE_IDENTIFIERS, ActionId.MORE_IDENTIFIERS).get("value") or "",
+        status_channel=picked if isinstance(picked, str) and CHANNEL_ID.fullmatch(picked) else None,
     )
 
 
@@ -137,6 +151,32 @@ def validate(modal: ModalInput) -> tuple[list[str], dict[str, str]]:
     return [], errors or {BlockId.IDENTIFIERS.value: message}
 
 
+def _channel_picker(default_channel: str | None) -> JsonDict:
+    element: JsonDict = {
+        "type": "conversations_select",
+        "action_id": ActionId.STATUS_CHANNEL.value,
+        "placeholder": {"type": "plain_text", "text": "A private channel of the finance admins"},
+        "filter": {
+            "include": ["public", "private"],
+            "exclude_bot_users": True,
+            "exclude_external_shared_channels": True,
+        },
+    }
+    if default_channel:
+        element["initial_conversation"] = default_channel
+    return {
+        "type": "input",
+        "block_id": BlockId.STATUS_CHANNEL.value,
+        "label": {"type": "plain_text", "text": "Post the status in"},
+        "hint": {
+            "type": "plain_text",
+            "text": "The run's status message and its records file (the identifier list) go there; "
+            "invite the app to it.",
+        },
+        "element": element,
+    }
+
+
 def counter_text(count: int) -> str:
     """The live counter: "12 customers selected", with a warning past the maximum."""
     text = f"*{plural(count, 'customer')} selected*"
@@ -162,9 +202,30 @@ def _option(identifier_type: IdentifierType) -> JsonDict:
     }
 
 
+def prefill(identifiers: Sequence[str]) -> tuple[str, str]:
+    """The two inputs' texts holding `identifiers`, one per line (the second when the first is full)."""
+    first: list[str] = []
+    more: list[str] = []
+    size = 0
+    for identifier in identifiers:
+        size += len(identifier) + 1
+        (first if size <= INPUT_MAX_LENGTH + 1 and not more else more).append(identifier)
+    return "\n".join(first), "\n".join(more)[:INPUT_MAX_LENGTH]
+
+
 def _identifiers_input(
-    block: BlockId, action: ActionId, label: str, hint: str, *, optional: bool
+    block: BlockId, action: ActionId, label: str, hint: str, *, optional: bool, initial: str = ""
 ) -> JsonDict:
+    element: JsonDict = {
+        "type": "plain_text_input",
+        "action_id": action.value,
+        "multiline": True,
+        "max_length": INPUT_MAX_LENGTH,
+        "placeholder": {"type": "plain_text", "text": "One identifier per line"},
+        "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
+    }
+    if initial:
+        element["initial_value"] = initial
     return {
         "type": "input",
         "block_id": block.value,
@@ -172,14 +233,7 @@ def _identifiers_input(
         "dispatch_action": True,
         "label": {"type": "plain_text", "text": label},
         "hint": {"type": "plain_text", "text": hint},
-        "element": {
-            "type": "plain_text_input",
-            "action_id": action.value,
-            "multiline": True,
-            "max_length": INPUT_MAX_LENGTH,
-            "placeholder": {"type": "plain_text", "text": "One identifier per line"},
-            "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
-        },
+        "element": element,
     }
 
 
@@ -189,11 +243,18 @@ def request_modal(
     count: int = 0,
     identifier_type: IdentifierType = IdentifierType.SOURCE_ID,
     connection: str | None = None,
+    identifiers: Sequence[str] = (),
+    default_channel: str | None = None,
 ) -> JsonDict:
     """The modal of `/workday-resync`; the same ids on every update, so typed text is kept.
 
-    `connection`: the Workday connection badge (mrkdwn) shown in its header.
+    `connection`: the Workday connection badge (mrkdwn) shown in its header. `identifiers`: filled in
+    (Back from the confirmation, a message shortcut); the counter then shows their number. An empty
+    `channel_id` (opened from the Home tab or a global shortcut) adds a picker for the status's
+    conversation, set to `default_channel`.
     """
+    first, more = prefill(identifiers)
+    picker = [] if channel_id else [_channel_picker(default_channel)]
     badge = [
         {
             "type": "context",
@@ -239,6 +300,7 @@ def request_modal(
                 "Identifiers, one per line",
                 "Blank lines and duplicates are ignored.",
                 optional=False,
+                initial=first,
             ),
             _identifiers_input(
                 BlockId.MORE_IDENTIFIERS,
@@ -246,11 +308,13 @@ def request_modal(
                 "More identifiers (optional)",
                 "A box holds 3,000 characters (about 90 Workday IDs): continue here.",
                 optional=True,
+                initial=more,
             ),
             {
                 "type": "context",
                 "block_id": BlockId.COUNTER.value,
-                "elements": [{"type": "mrkdwn", "text": counter_text(count)}],
+                "elements": [{"type": "mrkdwn", "text": counter_text(count or len(identifiers))}],
             },
+            *picker,
         ],
     }

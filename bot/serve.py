@@ -2,9 +2,10 @@
 
 Socket Mode (SLACK_APP_TOKEN set, no `--http`): the app opens a WebSocket to Slack; no public URL.
 HTTP mode (`--http --port N`): Slack sends commands and interactions to POST /slack/events (signature
-verified); GET /healthz answers 200, GET /metrics serves Prometheus metrics (in Socket Mode, on
-METRICS_PORT). Without REDIS_URL the embedded worker runs jobs and Slack status
-updates in this process; with it, `workday-resync worker` processes do.
+verified); GET /healthz answers 200 (liveness), GET /readyz 200 when the store and Redis answer, else
+503 (readiness), GET /metrics serves Prometheus metrics (in Socket Mode, on METRICS_PORT). Without
+REDIS_URL the embedded worker runs jobs and Slack status updates in this process; with it,
+`workday-resync worker` processes do.
 """
 
 from __future__ import annotations
@@ -16,8 +17,17 @@ from types import FrameType
 
 from bot.app import build_app
 from bot.http_server import HttpLimits, SlackHttpServer
-from bot.plugin import catch_up
-from sync_engine import Settings, SettingsError, configure_logging, open_engine, serve_metrics
+from bot.settings import AppSettings
+from bot.slack_check import checked_slack
+from bot.status.actor import send_update
+from bot.status.catch_up import catch_up
+from sync_engine import (
+    ReadinessCheck,
+    SettingsError,
+    configure_logging,
+    open_engine,
+    serve_metrics,
+)
 
 __all__ = ["serve"]
 
@@ -31,7 +41,7 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
+def serve(settings: AppSettings, *, http: bool, host: str, port: int) -> None:
     """Run until interrupted (Ctrl-C or SIGTERM), then stop the worker and close the store."""
     socket_mode = not http
     if socket_mode and settings.slack_app_token is None:
@@ -50,9 +60,11 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
     # No HTTP server of its own in Socket Mode: Prometheus (and a liveness probe) use this one. Bound
     # first: a port already taken stops `serve` with one line, before it touches the store.
     metrics = serve_metrics(settings) if socket_mode else nullcontext()
-    with metrics, open_engine(settings, work=True, resume_all=True) as (service, _rt):
+    # Slack is checked once the port is ours, before the store is touched.
+    slack = checked_slack(settings, socket_mode=socket_mode)
+    with metrics, slack, open_engine(settings, work=True, resume_all=True) as (service, rt):
         if settings.redis_url is None:
-            catch_up(service)  # the updates queued in a previous process's memory died with it
+            catch_up(service, send_update)  # the updates queued in a previous process's memory died with it
         app = build_app(settings, service, socket_mode=socket_mode)
         try:
             if socket_mode:
@@ -67,12 +79,14 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
                 handler.start()  # type: ignore[no-untyped-call]
             else:
                 limits = HttpLimits.of(settings)
-                server = SlackHttpServer(app, host, port, limits=limits)
+                readiness = ReadinessCheck.of(rt)
+                server = SlackHttpServer(app, host, port, limits=limits, readiness=readiness)
                 log.info(
                     "Serving Slack over HTTP",
                     extra={
                         "url": server.url,
                         "health": "/healthz",
+                        "ready": "/readyz",
                         "metrics": "/metrics",
                         "idle_timeout": limits.idle_timeout,
                         "max_connections": server.max_connections,
@@ -83,5 +97,6 @@ def serve(settings: Settings, *, http: bool, host: str, port: int) -> None:
                     log.info("Stopping")
                 finally:
                     server.close()
+                    readiness.close()
         except KeyboardInterrupt:
             log.info("Stopping")

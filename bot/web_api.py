@@ -12,7 +12,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.messages import Message
-from sync_engine import Settings, SettingsError, SlackOutcome, slack_request
+from bot.settings import SlackSettings
+from sync_engine import SettingsError, SlackOutcome, slack_request
 
 __all__ = [
     "NO_ACCESS",
@@ -70,7 +71,7 @@ class CountRequests(RetryHandler):
         return False
 
 
-def build_client(settings: Settings, *, wait_on_rate_limits: bool) -> WebClient:
+def build_client(settings: SlackSettings, *, wait_on_rate_limits: bool) -> WebClient:
     """The bot's Web API client for SLACK_API_URL.
 
     With `wait_on_rate_limits` a 429 is retried after its Retry-After (twice at most): right for the

@@ -1,5 +1,6 @@
 """The Slack app's HTTP endpoints as one WSGI application: POST /slack/events into the Bolt app (Bolt's
-WSGI adapter), GET /healthz for load balancers, GET /metrics for Prometheus (`sync_engine.metrics`).
+WSGI adapter), GET /healthz (liveness: the process serves) and GET /readyz (readiness: the store and Redis
+answer too, `sync_engine.readiness`) for load balancers, GET /metrics for Prometheus (`sync_engine.metrics`).
 
 Bolt verifies each request's signature against the raw body (`bot.verification`), so the adapter passes
 the body on exactly as received.
@@ -9,24 +10,25 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from sync_engine import metrics_exposition
+from sync_engine import Readiness, metrics_exposition
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
-__all__ = ["EVENTS_PATH", "HEALTH_PATH", "METRICS_PATH", "SlackWsgi"]
+__all__ = ["EVENTS_PATH", "HEALTH_PATH", "METRICS_PATH", "READY_PATH", "SlackWsgi"]
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
 _HEALTHY = json.dumps({"ok": True}).encode()
 
@@ -34,14 +36,19 @@ _HEALTHY = json.dumps({"ok": True}).encode()
 class SlackWsgi:
     """The WSGI application `bot.http_server` serves."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, readiness: Callable[[], Readiness] | None = None) -> None:
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
+        self._readiness = readiness
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET":
             path = environ.get("PATH_INFO", "")
             if path == HEALTH_PATH:
                 return _answer(start_response, "200 OK", _HEALTHY, "application/json")
+            if path == READY_PATH and self._readiness is not None:
+                ready = self._readiness()
+                status = "200 OK" if ready.ok else "503 Service Unavailable"
+                return _answer(start_response, status, ready.body(), "application/json")
             if path == METRICS_PATH:
                 return _answer(start_response, "200 OK", metrics_exposition(), CONTENT_TYPE_LATEST)
         try:

@@ -7,11 +7,12 @@ package's names, so that importing any of them first causes no cycle. No name he
 a submodule: import-linter reads `from sync_engine import x` as importing `sync_engine.x` if it exists.
 """
 
+from sync_engine.announcement_service import AnnouncementService
 from sync_engine.cli import service_command
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService, ConnectionStatus, Problem
-from sync_engine.domain import BatchRun, IdentifierType, RunStatus
-from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError
+from sync_engine.domain import AnnouncementStep, BatchRun, IdentifierType, RunAnnouncement, RunStatus
+from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError, SetupError
 from sync_engine.identifiers import (
     MAX_IDENTIFIERS,
     TOO_MANY_MESSAGE,
@@ -19,7 +20,6 @@ from sync_engine.identifiers import (
     parse_identifiers,
     split_identifiers,
 )
-from sync_engine.jobs import UNBOUND as UNBOUND_BROKER
 from sync_engine.jobs import DramatiqDispatcher
 from sync_engine.jobs import register as register_actor
 from sync_engine.logs import bind as bind_log_fields
@@ -27,18 +27,20 @@ from sync_engine.logs import configure_logging
 from sync_engine.metrics import SlackOutcome, serve_metrics, slack_request
 from sync_engine.metrics import exposition as metrics_exposition
 from sync_engine.progress import RunEvent, RunEventKind
+from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
-from sync_engine.settings import Settings, load_settings
+from sync_engine.settings import Settings, load_settings, read_settings
 from sync_engine.shared_state import shared_redis
 from sync_engine.startup import open_engine
 
 __all__ = [
     "MAX_IDENTIFIERS",
     "TOO_MANY_MESSAGE",
-    "UNBOUND_BROKER",
     "WARNING",
+    "AnnouncementService",
+    "AnnouncementStep",
     "BatchRun",
     "ConnectionService",
     "ConnectionStatus",
@@ -47,7 +49,10 @@ __all__ = [
     "IdentifierType",
     "Periodic",
     "Problem",
+    "Readiness",
+    "ReadinessCheck",
     "ResyncError",
+    "RunAnnouncement",
     "RunEvent",
     "RunEventKind",
     "RunNotFoundError",
@@ -56,6 +61,7 @@ __all__ = [
     "Runtime",
     "Settings",
     "SettingsError",
+    "SetupError",
     "SlackOutcome",
     "bind_log_fields",
     "configure_logging",
@@ -63,6 +69,7 @@ __all__ = [
     "metrics_exposition",
     "open_engine",
     "parse_identifiers",
+    "read_settings",
     "register_actor",
     "serve_metrics",
     "service_command",

@@ -2,32 +2,42 @@
 
 from __future__ import annotations
 
-import codecs
 import functools
 import getpass
 import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec
+from typing import Annotated, NoReturn, ParamSpec
 
 import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from sync_engine.domain import BatchRun, IdentifierType, RunStatus
-from sync_engine.errors import IdentifierError, ResyncError
-from sync_engine.identifiers import WARNING, parse_identifiers
-from sync_engine.logs import configure_logging
+from sync_engine import cli_preview, cli_restore
+from sync_engine.cli_input import given_identifiers, run_json
+from sync_engine.domain import IdentifierType, RunStatus
+from sync_engine.errors import ResyncError
+from sync_engine.following import run_here
+from sync_engine.identifiers import WARNING, looks_like_wid, parse_identifiers
+from sync_engine.jobs import DramatiqDispatcher
+from sync_engine.logs import LOG_LEVEL_VARIABLE, configure_logging, debugging
 from sync_engine.metrics import worker_environment
 from sync_engine.plugins import load_commands
+from sync_engine.resume import resume_runs
+from sync_engine.runtime import Runtime
+from sync_engine.service import RunService
 from sync_engine.settings import load_settings
+from sync_engine.setup_errors import explain
 from sync_engine.startup import open_engine
 from sync_engine.store.database import Database
-from sync_engine.terminal import follow_run, history_table, print_connection, print_outcome
+from sync_engine.sync import stop_run
+from sync_engine.terminal import WID_HINT, print_connection, print_history, print_outcome, selected
 
 __all__ = ["app", "main", "service_command"]
 
@@ -49,11 +59,15 @@ def service_command(command: Callable[P, None]) -> Callable[P, None]:
         try:
             command(*args, **kwargs)
         except ResyncError as error:
-            log.error(str(error))
+            log.error(str(error), exc_info=error if debugging() else None)
             raise SystemExit(2) from None
-        except Exception:
-            log.critical(f"`workday-resync {command.__name__}` failed", exc_info=True)
-            raise SystemExit(1) from None
+        except Exception as error:
+            explained = explain(error)
+            if explained is None:
+                log.critical(f"`workday-resync {command.__name__}` failed", exc_info=True)
+                raise SystemExit(1) from None
+            log.error(str(explained), exc_info=error if debugging() else None)
+            raise SystemExit(2) from None
 
     return run
 
@@ -67,32 +81,94 @@ class CliIdentifierType(StrEnum):
         return IdentifierType.SOURCE_ID if self is CliIdentifierType.SOURCE_ID else IdentifierType.REFERENCE
 
 
+def _identifier_type(value: str) -> str:
+    choices = [kind.value for kind in CliIdentifierType]
+    if value.strip().lower() not in choices:
+        raise typer.BadParameter(f"{value!r} is not one of {' or '.join(map(repr, choices))}.")
+    return value.strip().lower()
+
+
+@app.callback()
+def options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Log everything, tracebacks included (same as LOG_LEVEL=debug).")
+    ] = False,
+) -> None:
+    if debug:
+        os.environ[LOG_LEVEL_VARIABLE] = "debug"  # for this process and those it starts (workers)
+        configure_logging(logging.DEBUG)
+
+
 @app.command()
 def sync(
     identifier_type: Annotated[
-        CliIdentifierType,
-        typer.Option("--type", help="How the customers are named: Workday ID or customer number."),
+        str,
+        typer.Option(
+            "--type",
+            # Checked here, not by an Enum annotation: Typer's message for that starts "Value error, ".
+            callback=_identifier_type,
+            metavar="source-id|reference",
+            help="How the customers are named: source-id (Workday ID) or reference (customer number).",
+        ),
     ],
     identifiers: Annotated[list[str] | None, typer.Argument(help="Identifiers (or use --file).")] = None,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="A file of identifiers, one per line ('-' = stdin).")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Fetch and show what would change first; then ask to apply it.")
+    ] = False,
 ) -> None:
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
     # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
-    text = "\n".join([*(identifiers or []), *([_read_identifiers(file)] if file is not None else [])])
+    kind = CliIdentifierType(identifier_type).engine
+    text = given_identifiers(identifiers or [], file, kind)
     settings = load_settings()
     settings.workday()  # fail now, in one line, if Workday is not configured
-    clean = parse_identifiers(text, identifier_type.engine)
-    console.print(f"{len(clean)} customers selected.")
+    clean = parse_identifiers(text, kind)
+    console.print(selected(len(clean)))
+    if kind is IdentifierType.REFERENCE and all(map(looks_like_wid, clean)):
+        console.print(WID_HINT, style="yellow", highlight=False)
+    if preview:
+        cli_preview.preview_then_apply(settings, kind, clean, f"cli:{getpass.getuser()}", yes=yes)
     if not yes and not typer.confirm(WARNING.format(n=len(clean)) + " Continue?", default=False):
         raise typer.Exit(1)
-    with open_engine(settings, work=True) as (service, rt):
-        run = service.submit(identifier_type.engine, clean, requested_by=f"cli:{getpass.getuser()}")
-        final = follow_run(console, service, rt, run.id)
-    print_outcome(console, final)
-    raise typer.Exit(0 if final.status is RunStatus.COMPLETED else 1)
+
+    def start(service: RunService, _rt: Runtime) -> int:
+        return service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}").id
+
+    run_here(console, settings, start)
+
+
+@app.command()
+def resume(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> None:
+    """Finish an interrupted run here (with REDIS_URL: follow it while the workers finish it)."""
+    settings = load_settings()
+    settings.workday()
+
+    def start(service: RunService, rt: Runtime) -> int:
+        run = service.get(run_id)
+        if run.is_final:
+            print_outcome(console, run)
+            raise typer.Exit(0 if run.status is RunStatus.COMPLETED else 1)
+        if not settings.redis_url:
+            # Its work died with the process that had it: send it again now, not once it has been quiet.
+            resume_runs(rt, DramatiqDispatcher(), quiet_for=timedelta(0), only=run_id)
+        console.print(f"Resuming run {run_id}.")
+        return run_id
+
+    run_here(console, settings, start)
+
+
+@app.command()
+def abandon(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> None:
+    """End an unfinished run in Error now; the customers it synced stay synced."""
+    with open_engine(load_settings(), work=False) as (service, rt):
+        if service.get(run_id).is_final:
+            raise ResyncError(f"Run {run_id} has already ended: nothing to abandon.")
+        stop_run(rt, run_id, f"Abandoned by cli:{getpass.getuser()} before it finished.")
+        print_outcome(console, service.get(run_id))
 
 
 @app.command()
@@ -104,9 +180,9 @@ def history(
     with open_engine(load_settings(), work=False) as (service, _):
         runs = service.history(limit=limit)
     if as_json:
-        sys.stdout.write(json.dumps([_run_json(run) for run in runs], indent=2) + "\n")
+        sys.stdout.write(json.dumps([run_json(run) for run in runs], indent=2) + "\n")
     else:
-        console.print(history_table(runs))
+        print_history(console, runs)
 
 
 @app.command()
@@ -127,11 +203,20 @@ def check() -> None:
 
 
 @app.command()
-def migrate() -> None:
-    """Bring the store's schema up to date (also done on every start)."""
-    settings = load_settings()
-    Database(settings.database_url).migrate()
-    console.print("The store's schema is up to date.")
+def migrate(
+    down_to: Annotated[
+        str | None,
+        typer.Option(help="Roll the schema back to this revision (run by the release that upgraded it)."),
+    ] = None,
+) -> None:
+    """Bring the store's schema up to date (also done on every start), or roll it back."""
+    database = Database(load_settings().database_url)
+    if down_to is None:
+        database.migrate()
+        console.print("The store's schema is up to date.")
+    else:
+        database.downgrade(down_to)
+        console.print(f"The store's schema is back at revision {down_to}.")
 
 
 @app.command()
@@ -224,10 +309,24 @@ def sandbox(
     payers: Annotated[
         int, typer.Option(min=0, help="Customers that pay for two others each (parent-paid payments).")
     ] = 0,
+    list_customers: Annotated[
+        bool,
+        typer.Option(
+            "--list",
+            help="Print the customers (reference, WID, documents) the same --customers, --seed and --payers "
+            "serve, and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the built-in Workday sandbox (prints the WORKDAY_* settings that point at it)."""
     from sync_engine.workday.sandbox import serve
     from sync_engine.workday.sandbox.faults import knobs_from
+    from sync_engine.workday.sandbox.server import customer_listing, generate_data
+
+    if list_customers:
+        for line in customer_listing(generate_data(customers, seed, payers)):
+            print(line)
+        return
 
     try:
         # `--knob` comes last: it may set any knob, those with options of their own included.
@@ -260,43 +359,7 @@ def demo(
     raise typer.Exit(0 if ok else 1)
 
 
-def _read_identifiers(file: Path) -> str:
-    """The text of `--file` (or stdin for '-'): UTF-8, with or without a BOM, or UTF-16 with its BOM
-    (spreadsheets' "Unicode text"); anything else is refused in one line naming the first bad byte."""
-    name = "stdin" if str(file) == "-" else str(file)
-    try:
-        data = sys.stdin.buffer.read() if name == "stdin" else file.read_bytes()
-    except OSError as error:
-        raise IdentifierError(f"Cannot read {name}: {error.strerror or error}.") from None
-    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as error:
-        # utf-8-sig reports positions past the BOM it removed: name the byte's offset in the file.
-        offset = error.start + len(data) - len(error.object)
-        raise IdentifierError(
-            f"{name} is not {error.encoding.upper()} text (byte 0x{data[offset]:02X} at offset "
-            f"{offset}): save it as UTF-8 and try again."
-        ) from None
-
-
-def _run_json(run: BatchRun) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "created_at": run.created_at.isoformat(),
-        "status": run.status.value,
-        "identifier_type": run.identifier_type.value,
-        "identifiers": run.identifiers,
-        "requested_by": run.requested_by,
-        "counts": {
-            "customers": run.counts.customers,
-            "invoices": run.counts.invoices,
-            "payments": run.counts.payments,
-            "credit_notes": run.counts.credit_notes,
-        },
-        "error": run.error,
-        "unresolved": run.unresolved,
-    }
+cli_restore.register(app)
 
 
 def main() -> None:
@@ -307,6 +370,17 @@ def main() -> None:
     try:
         app()
     except ResyncError as error:
-        # One line however long: piped stderr is read by scripts and log collectors.
-        errors.print(f"Error: {error}", style="red", markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(2) from None
+        _fail(error, error)
+    except Exception as error:
+        explained = explain(error)
+        if explained is None:
+            raise
+        _fail(explained, error)
+
+
+def _fail(error: ResyncError, cause: BaseException) -> NoReturn:
+    if debugging():
+        traceback.print_exception(cause)
+    # One line however long: piped stderr is read by scripts and log collectors.
+    errors.print(f"Error: {error}", style="red", markup=False, highlight=False, soft_wrap=True)
+    raise SystemExit(2) from None

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pydantic import SecretStr
 from rich.console import Console
 
-from sync_engine.domain import IdentifierType, RunCounts, RunStatus
+from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.identifiers import WARNING
 from sync_engine.settings import load_settings
 from sync_engine.startup import open_engine
-from sync_engine.terminal import follow_run, history_table
+from sync_engine.terminal import follow_run, print_history
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
 __all__ = ["run_demo"]
@@ -42,8 +42,8 @@ def run_demo(console: Console, *, batch_size: int) -> bool:
             run = service.submit(IdentifierType.REFERENCE, identifiers, requested_by="demo")
             final = follow_run(console, service, rt, run.id)
             recent = service.history(limit=5)
-        expected = _expected_counts(data, [customer.wid for customer in chosen])
-    console.print(history_table(recent))
+        expected = data.run_counts([customer.wid for customer in chosen])
+    print_history(console, recent)
     if final.unresolved:
         console.print(f"[yellow]Not found on Workday, as intended:[/] {', '.join(final.unresolved)}")
     ok = final.status is RunStatus.COMPLETED and final.counts == expected
@@ -56,11 +56,3 @@ def run_demo(console: Console, *, batch_size: int) -> bool:
         if final.error:
             console.print(final.error, style="red", markup=False)
     return ok
-
-
-def _expected_counts(data: SandboxData, wids: list[str]) -> RunCounts:
-    invoices = payments = credit_notes = 0
-    for wid in wids:
-        i, p, c = data.counts(wid)
-        invoices, payments, credit_notes = invoices + i, payments + p, credit_notes + c
-    return RunCounts(customers=len(wids), invoices=invoices, payments=payments, credit_notes=credit_notes)

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 __all__ = [
     "FINAL_STATUSES",
+    "AnnouncementStep",
     "BatchRun",
     "CreditNote",
     "Customer",
@@ -19,7 +19,9 @@ __all__ = [
     "ItemStatus",
     "Payment",
     "Resolution",
+    "RunAnnouncement",
     "RunCounts",
+    "RunKind",
     "RunStatus",
 ]
 
@@ -110,6 +112,23 @@ class Resolution:
     unresolved: list[str] = field(default_factory=list)
 
 
+class RunKind(StrEnum):
+    """What a run does to the customers it names; every kind shares the run's states, items and history.
+
+    A preview fetches and stages without writing; an apply writes a preview's staged snapshots; a
+    restore puts back the previous copies another run kept (`source_run_id` names that run).
+    """
+
+    SYNC = "sync"
+    PREVIEW = "preview"
+    APPLY = "apply"
+    RESTORE = "restore"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
 class RunStatus(StrEnum):
     """Life of a batch run: draft → received → in_progress → completed | error (or draft → cancelled)."""
 
@@ -150,6 +169,38 @@ class RunCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class AnnouncementStep:
+    """A once-only step of a run's announcement (e.g. posting it), claimed by one owner at a time."""
+
+    #: 1 for the first claim; each takeover of a claim left undone (its owner died) adds one.
+    attempt: int
+    #: Who claimed it last (an opaque token of the front end's).
+    owner: str
+    claimed_at: datetime
+    #: When its owner finished it; a step done is never done again.
+    done_at: datetime | None
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RunAnnouncement:
+    """What a front end's announcement of a run (the Slack status message) has done so far; never secrets."""
+
+    #: Where admins open the announcement (a Slack permalink).
+    link: str | None = None
+    #: Where admins open the run's records file.
+    records_link: str | None = None
+    #: Digest of the final state the announcement shows, once it shows it and everything it owes.
+    final_digest: str | None = None
+    final_shown_at: datetime | None = None
+    #: Once-only steps by the front end's name for them.
+    steps: dict[str, AnnouncementStep] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class BatchRun:
     """A batch run as the front ends show it."""
 
@@ -169,8 +220,12 @@ class BatchRun:
     error: str | None
     slack_channel: str | None
     slack_message_ts: str | None
-    #: What a front end remembered about the run (e.g. that its records file was posted); never secrets.
-    notes: dict[str, Any] = field(default_factory=dict)
+    announcement: RunAnnouncement = field(default_factory=RunAnnouncement)
+    kind: RunKind = RunKind.SYNC
+    #: The run this one works from: the run a restore puts back, the preview an apply writes.
+    source_run_id: int | None = None
+    #: Until when the customers' previous copies this run kept are kept (the earliest); None if none.
+    previous_kept_until: datetime | None = None
 
     @property
     def is_final(self) -> bool:

@@ -2,6 +2,7 @@
 
     ResyncError
     ├── SettingsError                 a setting is missing or malformed (ours to fix)
+    ├── SetupError                    a service we need (store, Redis, Slack) does not answer or refuses us
     ├── IdentifierError               pasted identifiers are unusable (the admin's to fix)
     ├── RunNotFoundError              no run with that id
     └── WorkdayError
@@ -24,6 +25,7 @@ __all__ = [
     "ResyncError",
     "RunNotFoundError",
     "SettingsError",
+    "SetupError",
     "WorkdayConfigurationError",
     "WorkdayCredentialsError",
     "WorkdayError",
@@ -42,6 +44,11 @@ class ResyncError(Exception):
 
 class SettingsError(ResyncError):
     """A setting is missing or malformed; the message names it in one line."""
+
+
+class SetupError(ResyncError):
+    """The store, Redis or Slack cannot be reached or refuses us; the message names the setting and what
+    to check, in one line (the operator's to fix)."""
 
 
 class IdentifierError(ResyncError):

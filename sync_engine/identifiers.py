@@ -14,6 +14,7 @@ __all__ = [
     "MAX_IDENTIFIER_LENGTH",
     "TOO_MANY_MESSAGE",
     "WARNING",
+    "looks_like_wid",
     "parse_identifiers",
     "split_identifiers",
 ]
@@ -93,6 +94,11 @@ def parse_identifiers(text: str, identifier_type: IdentifierType) -> list[str]:
                 "If these are customer numbers, choose Reference instead."
             )
     return identifiers
+
+
+def looks_like_wid(identifier: str) -> bool:
+    """32 hexadecimal characters: a Workday ID, though a reference may be spelled so too."""
+    return _WID.fullmatch(identifier.lower()) is not None
 
 
 def _refuse(problem: str, bad: list[_Token]) -> None:

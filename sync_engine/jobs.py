@@ -12,7 +12,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
-from sync_engine import runtime, sync
+from sync_engine import item_work, runtime, sync
 
 __all__ = [
     "QUEUE",
@@ -30,7 +30,7 @@ __all__ = [
 QUEUE = "workday_resync"
 
 #: Until `bind()`: declaring actors must not create Dramatiq's default (network) broker. Plugins declare
-#: their actors against it too, then `register` them.
+#: theirs against a placeholder broker of their own, then `register` them.
 UNBOUND = StubBroker()
 
 #: Resolving waits out a Workday outage of about ten minutes (5 s doubling to 160 s) before giving up.
@@ -73,9 +73,10 @@ def start_run(run_id: int) -> None:
 
 @dramatiq.actor(broker=UNBOUND, **_SYNC_OPTIONS)
 def sync_customers(item_ids: list[int]) -> None:
-    """Re-import a group of customers of a run, fetched together, each with all its documents."""
+    """Re-import a group of customers of a run, fetched together, each with all its documents (or the
+    run kind's work: `item_work`)."""
     final = _retries_so_far() >= SYNC_CUSTOMER_RETRIES
-    for group in sync.sync_group(runtime.current(), item_ids, final_attempt=final):
+    for group in item_work.work_items(runtime.current(), item_ids, final_attempt=final):
         sync_customers.send(group)
 
 
@@ -89,9 +90,9 @@ _actors: list[dramatiq.Actor[..., None]] = [start_run, sync_customers, sync_cust
 
 
 def register(actor: dramatiq.Actor[..., None]) -> None:
-    """Add a plugin's actor (declared against `UNBOUND`) to those `bind` puts on the real broker."""
-    if actor not in _actors:
-        _actors.append(actor)
+    """Add a plugin's actor (declared against `UNBOUND`) to those `bind` puts on the real broker; it
+    replaces one of the same name (the plugin installed again, into another runtime of the process)."""
+    _actors[:] = [known for known in _actors if known.actor_name != actor.actor_name] + [actor]
 
 
 def actors() -> tuple[dramatiq.Actor[..., None], ...]:

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["JsonFormatter", "bind", "clear", "configure_logging"]
+__all__ = ["OUR_LOGGERS", "JsonFormatter", "bind", "clear", "configure_logging", "debugging"]
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is a field of the event.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
+
+#: Loggers of our own code: their events are the log. Other libraries' below WARNING are noise (alembic's
+#: "setup plugin" lines, Dramatiq's boot chatter) and show only when debugging.
+OUR_LOGGERS = ("sync_engine", "bot", "devtools", "__main__")
+#: The environment variable that sets the level (`debug` also shows libraries' events and tracebacks).
+LOG_LEVEL_VARIABLE = "LOG_LEVEL"
 
 _fields: ContextVar[dict[str, Any] | None] = ContextVar("log_fields", default=None)
 
@@ -69,12 +76,32 @@ class FieldsFormatter(logging.Formatter):
         return line
 
 
+class _OursOrWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.partition(".")[0] in OUR_LOGGERS
+
+
+def debugging() -> bool:
+    """`LOG_LEVEL=debug` (or `--debug`, which sets it for this process and those it starts)."""
+    return os.environ.get(LOG_LEVEL_VARIABLE, "").strip().lower() == "debug"
+
+
+def _level_from_environment(default: int) -> int:
+    name = os.environ.get(LOG_LEVEL_VARIABLE, "").strip().upper()
+    level = logging.getLevelNamesMapping().get(name)
+    return default if level is None else level
+
+
 def configure_logging(level: int = logging.INFO, *, stream: Any = None) -> None:
-    """Send logs to stderr, as JSON lines unless stderr is a terminal."""
+    """Send logs to stderr, as JSON lines unless stderr is a terminal. `LOG_LEVEL` overrides `level`;
+    other libraries' events below WARNING are left out unless it is `debug`."""
     stream = stream or sys.stderr
+    level = _level_from_environment(level)
     handler = logging.StreamHandler(stream)
     handler.setFormatter(FieldsFormatter() if stream.isatty() else JsonFormatter())
     handler.addFilter(_ContextFields())
+    if level > logging.DEBUG:
+        handler.addFilter(_OursOrWarnings())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -22,6 +22,8 @@ class RunEventKind(StrEnum):
     RECEIVED = "received"
     STARTED = "started"
     PROGRESS = "progress"
+    #: An interrupted run's work was sent again (`sync_engine.resume`).
+    RESUMED = "resumed"
     FINISHED = "finished"
 
 

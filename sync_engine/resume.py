@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sync_engine.clock import utcnow
 from sync_engine.domain import RunStatus
+from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.repeating_task import Periodic
 from sync_engine.runtime import Runtime
 from sync_engine.service import Dispatcher
@@ -32,16 +33,19 @@ class ResumeReport:
     items_resent: int
 
 
-def resume_runs(rt: Runtime, dispatcher: Dispatcher, *, quiet_for: timedelta) -> ResumeReport:
-    """Resend the work of unfinished runs that nothing has touched for `quiet_for`.
+def resume_runs(
+    rt: Runtime, dispatcher: Dispatcher, *, quiet_for: timedelta, only: int | None = None
+) -> ResumeReport:
+    """Resend the work of unfinished runs (or of run `only`) that nothing has touched for `quiet_for`.
 
-    `quiet_for` zero means "everything in flight was lost" (the embedded worker starting up).
+    `quiet_for` zero means "everything in flight was lost" (the embedded worker starting up, or
+    `workday-resync resume RUN_ID` in a process of its own).
     """
     now = utcnow()
     threshold = now - quiet_for
     restarted = resent = 0
     with rt.database.session() as session:
-        run_ids = runs.unfinished_runs(session)
+        run_ids = [run_id for run_id in runs.unfinished_runs(session) if only in (None, run_id)]
         # Queued items wait their turn while workers get through the queue; at boot (quiet_for zero)
         # nothing in flight survived.
         moving = bool(quiet_for) and items.queue_moving(session, since=threshold, now=now)
@@ -60,10 +64,12 @@ def resume_runs(rt: Runtime, dispatcher: Dispatcher, *, quiet_for: timedelta) ->
             dispatcher.sync_customers(group)
         resent += len(item_ids)
         if restart or item_ids:
-            log.warning(
+            # Recovery working as designed: front ends announce it in their own words (RESUMED).
+            log.info(
                 "Resumed an interrupted run",
                 extra={"run_id": run_id, "restarted": restart, "items_resent": len(item_ids)},
             )
+            rt.events.publish(RunEvent(run_id, RunEventKind.RESUMED))
         finish_if_done(rt, run_id)
     return ResumeReport(restarted, resent)
 

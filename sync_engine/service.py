@@ -6,19 +6,21 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
 from sync_engine import metrics
+from sync_engine.announcement_service import AnnouncementService
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
-from sync_engine.domain import BatchRun, IdentifierType, RunStatus
+from sync_engine.domain import BatchRun, IdentifierType, RunKind, RunStatus
 from sync_engine.identifiers import parse_identifiers
+from sync_engine.preview_plan import ApplyPlan, PreviewRefusedError
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
+from sync_engine.restore_plan import RestorePlan, RestoreRefusedError
 from sync_engine.settings import Settings
-from sync_engine.store import notes, runs
+from sync_engine.store import runs
 from sync_engine.store.database import Database
 
 __all__ = ["Dispatcher", "RunService"]
@@ -46,6 +48,10 @@ class RunService:
     def connection(self, settings: Settings) -> ConnectionService:
         """The Workday connection status on this store (front ends never get the store itself)."""
         return ConnectionService(settings, self._database)
+
+    def announcements(self) -> AnnouncementService:
+        """What front ends record about their announcements of runs, on this store."""
+        return AnnouncementService(self._database)
 
     def create_draft(
         self,
@@ -109,10 +115,49 @@ class RunService:
             return runs.cancel_run(session, run_id, utcnow())
 
     def submit(
-        self, identifier_type: IdentifierType, identifiers: Sequence[str], requested_by: str
+        self,
+        identifier_type: IdentifierType,
+        identifiers: Sequence[str],
+        requested_by: str,
+        *,
+        kind: RunKind = RunKind.SYNC,
     ) -> BatchRun:
-        """Create and queue a run at once (the CLI asked for confirmation before calling)."""
-        run = self._create(identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None)
+        """Create and queue a run at once (the CLI asked for confirmation before calling); a `preview`
+        fetches as a sync does and stages what it fetched instead of writing it."""
+        run = self._create(identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None, kind=kind)
+        self._queue(run.id)
+        return run
+
+    def submit_restore(self, plan: RestorePlan, requested_by: str) -> BatchRun:
+        """Create and queue a restore run putting back `plan.to_restore` (the caller confirmed it)."""
+        if not plan.to_restore:
+            raise RestoreRefusedError(f"Nothing to restore of run {plan.source_run_id}.")
+        wids = [customer.customer_wid for customer in plan.to_restore]
+        return self._submit_derived(RunKind.RESTORE, plan.source_run_id, wids, requested_by, force=plan.force)
+
+    def submit_apply(self, plan: ApplyPlan, requested_by: str) -> BatchRun:
+        """Create and queue an apply run writing the preview's staged snapshots of `plan.to_apply`."""
+        if not plan.to_apply:
+            raise PreviewRefusedError(f"Nothing to apply of preview {plan.preview_run_id}.")
+        return self._submit_derived(
+            RunKind.APPLY, plan.preview_run_id, plan.to_apply, requested_by, force=False
+        )
+
+    def _submit_derived(
+        self, kind: RunKind, source_run_id: int, wids: Sequence[str], requested_by: str, *, force: bool
+    ) -> BatchRun:
+        """A run working from another (a restore's, an apply's): its items name customers by wid, nothing
+        to resolve on Workday (see `sync_engine.item_work`)."""
+        run = self._create(
+            IdentifierType.SOURCE_ID,
+            wids,
+            requested_by,
+            RunStatus.RECEIVED,
+            None,
+            kind=kind,
+            source_run_id=source_run_id,
+            force=force,
+        )
         self._queue(run.id)
         return run
 
@@ -125,16 +170,6 @@ class RunService:
         with self._database.session() as session:
             return runs.list_runs(session, limit=limit, offset=offset)
 
-    def finished_lacking_note(
-        self, note: str, *, finished_after: datetime, finished_before: datetime, limit: int
-    ) -> list[tuple[int, datetime]]:
-        """(run id, finished at) of runs that ended (Completed or Error) in that span, have a Slack channel
-        and lack the note `note`, oldest first, at most `limit` (e.g. a final state not yet shown)."""
-        with self._database.session() as session:
-            return notes.finished_runs_lacking_note(
-                session, note, finished_after=finished_after, finished_before=finished_before, limit=limit
-            )
-
     def records_text(self, run_id: int) -> str:
         """The run's exact identifier list, one per line: the records file admins download."""
         return "".join(f"{identifier}\n" for identifier in self.get(run_id).identifiers)
@@ -142,19 +177,6 @@ class RunService:
     def attach_slack_message(self, run_id: int, channel: str, ts: str) -> None:
         with self._database.session() as session:
             runs.set_slack_message(session, run_id, channel, ts)
-
-    def save_notes(self, run_id: int, **values: Any) -> None:
-        """Remember front-end facts about a run (JSON values), merged into its notes."""
-        with self._database.session() as session:
-            notes.save_notes(session, run_id, values)
-
-    def claim_note(self, run_id: int, key: str, value: Any) -> bool:
-        """Set a note only if it is not set yet; True for the one caller that set it (across processes).
-
-        Makes one-off side effects idempotent, e.g. posting a run's records file once.
-        """
-        with self._database.session() as session:
-            return notes.save_notes(session, run_id, {key: value}, only_new=True)
 
     def _create(
         self,
@@ -165,6 +187,9 @@ class RunService:
         slack_channel: str | None,
         *,
         request_digest: str | None = None,
+        kind: RunKind = RunKind.SYNC,
+        source_run_id: int | None = None,
+        force: bool = False,
     ) -> BatchRun:
         # Same rules as the front ends' own checks, so no caller can store an oversized or dirty list.
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
@@ -178,12 +203,19 @@ class RunService:
                 now=utcnow(),
                 slack_channel=slack_channel,
                 request_digest=request_digest,
+                kind=kind,
+                source_run_id=source_run_id,
+                force=force,
+                # A run working from another names its customers by wid: nothing to resolve.
+                resolved=source_run_id is not None,
             )
             run = runs.get_run(session, run_id)
         log.info(
             "Run received",
             extra={
                 "run_id": run_id,
+                "kind": kind.value,
+                "source_run_id": source_run_id,
                 "status": status.value,
                 "identifier_type": identifier_type.value,
                 "identifiers": len(clean),

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync_engine.errors import SettingsError
 
-__all__ = ["Settings", "WorkdaySettings", "load_settings"]
+__all__ = ["Settings", "WorkdaySettings", "load_settings", "read_settings"]
+
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 
 #: Where the store lives when DATABASE_URL is unset: a SQLite file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite:///workday-resync.db"
@@ -46,6 +48,8 @@ class WorkdaySettings:
 
 
 class Settings(BaseSettings):
+    """The engine's settings; a front end reads its own beside them (the Slack app: `bot.settings`)."""
+
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     # Out of repr(): these URLs may carry the database's or Redis's password.
@@ -78,26 +82,10 @@ class Settings(BaseSettings):
     #: Seconds an attempt waits for Workday while other requests wait for an in-flight slot.
     workday_contended_timeout: float = Field(default=30.0, gt=0)
 
-    slack_bot_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://\S+/$")
-    resync_admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
-    #: Seconds between two updates of one Slack status message (final states are never held back).
-    slack_status_interval: float = Field(default=3.0, gt=0, le=600)
-    #: chat.update calls per minute for the whole workspace, every run together (Slack's Tier 3: 50).
-    slack_updates_per_minute: float = Field(default=40.0, gt=0, le=1000)
-    # `serve --http` (waitress; see bot/http_server.py). An idle connection holds a descriptor, never a
-    # thread: the cap keeps descriptors below the process's limit.
-    #: Seconds a connection may stay idle (mid-request or between requests) before it is closed: longer
-    #: than a load balancer's keep-alive (60 s on the common ones), so the balancer closes first.
-    slack_http_idle_timeout: int = Field(default=75, ge=1, le=3600)
-    #: Connections open at once; past it, new ones wait in the listen backlog.
-    slack_http_max_connections: int = Field(default=4000, ge=10, le=1_000_000)
-    #: The listen backlog (the kernel caps it at net.core.somaxconn).
-    slack_http_backlog: int = Field(default=1024, ge=1, le=65535)
-    #: Threads running complete requests (each waits for its listener's ack: milliseconds, seconds at most).
-    slack_http_threads: int = Field(default=32, ge=1, le=256)
+    #: Days the customers' rows an overwrite replaced are kept, so the run can be restored; 0 keeps none.
+    resync_keep_previous_days: int = Field(default=30, ge=0, le=3650)
+    #: Seconds a preview's staged snapshot can be applied; then it is dropped.
+    resync_preview_ttl: int = Field(default=3600, ge=60, le=7 * 86400)
 
     #: Dramatiq worker threads per process (customers synced at once per process).
     worker_threads: int = Field(default=8, ge=1, le=64)
@@ -110,19 +98,22 @@ class Settings(BaseSettings):
     #: per METRICS_PORT in the system's temporary directory.
     metrics_dir: str | None = None
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        # Checked here: a wrong scheme stops every command in one line, before any driver is loaded.
+        scheme = value.partition("://")[0] if "://" in value else ""
+        if scheme.partition("+")[0] not in ("sqlite", "postgres", "postgresql"):
+            given = f" (not {scheme}://)" if scheme else ""
+            raise ValueError(f"use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE{given}")
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
         # Checked here, not first in a worker process forked later, where it would end in a traceback.
         if value and value.partition("://")[0] not in ("redis", "rediss", "unix"):
             raise ValueError("must start with redis://, rediss:// or unix://")
-        return value
-
-    @field_validator("resync_admin_user_ids", mode="before")
-    @classmethod
-    def _split_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
         return value
 
     def workday(self) -> WorkdaySettings:
@@ -162,13 +153,21 @@ class Settings(BaseSettings):
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
-    return f"Invalid setting {name}: {first['msg']}."
+    # Pydantic prefixes the message of a validator's ValueError with "Value error, ": not ours to show.
+    message = first["msg"].removeprefix("Value error, ")
+    return f"Invalid setting {name}: {message}."
+
+
+def read_settings(model: type[AnySettings]) -> AnySettings:
+    """Read `model`'s settings (the engine's, or a front end's own) from the environment and `.env`;
+    `SettingsError` with one line naming the first bad one."""
+    try:
+        return model()
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
 
 
 @cache
 def load_settings() -> Settings:
-    """Read the settings once per process; raise `SettingsError` with one line naming the bad one."""
-    try:
-        return Settings()
-    except ValidationError as error:
-        raise SettingsError(_describe(error)) from None
+    """The engine's settings, read once per process."""
+    return read_settings(Settings)

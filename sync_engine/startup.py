@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from sync_engine import jobs
 from sync_engine.broker import EmbeddedWorker, build_broker
+from sync_engine.progress import RunObserver
 from sync_engine.runtime import Runtime, configure
 from sync_engine.service import RunService
 from sync_engine.settings import Settings
@@ -17,16 +18,19 @@ __all__ = ["open_engine"]
 
 @contextmanager
 def open_engine(
-    settings: Settings, *, work: bool, resume_all: bool = False
+    settings: Settings, *, work: bool, resume_all: bool = False, observers: Iterable[RunObserver] = ()
 ) -> Iterator[tuple[RunService, Runtime]]:
     """The run service on a migrated store; with `work` and no Redis, an embedded worker runs too.
 
     Front ends (CLI, demo, Slack server) open the engine through this one door. `resume_all`: the
     long-running server resumes every unfinished run at start; a one-off CLI command only quiet ones.
+    `observers` hear the run events from before the worker starts (e.g. the runs it resumes at boot).
     """
     database = Database(settings.database_url)
     database.migrate()
     rt = configure(Runtime(settings, database))
+    for observer in observers:
+        rt.events.subscribe(observer)
     broker = build_broker(rt)
     service = RunService(database, jobs.DramatiqDispatcher(), rt.events)
     try:

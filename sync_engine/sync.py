@@ -9,7 +9,7 @@ killed mid-fetch leaves its unwritten customers pending: their leases run out an
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sync_engine import logs, metrics
 from sync_engine.clock import utcnow
@@ -22,13 +22,22 @@ from sync_engine.errors import (
 )
 from sync_engine.leases import ITEM_LEASE
 from sync_engine.progress import RunEvent, RunEventKind
+from sync_engine.retention import keep_previous
 from sync_engine.run_errors import START_ATTEMPTS_EXHAUSTED, attempts_unfinished, describe_failure
 from sync_engine.runtime import Runtime
 from sync_engine.store import customers, items, runs
-from sync_engine.store.customers import overwrite_customer
+from sync_engine.store.customers import ConcurrentFirstImportError, overwrite_customer
 from sync_engine.store.items import ItemToSync
 
-__all__ = ["LARGE_CUSTOMER_DOCUMENTS", "finish_if_done", "plan_groups", "resolve_run", "sync_group"]
+__all__ = [
+    "LARGE_CUSTOMER_DOCUMENTS",
+    "WriteSnapshot",
+    "finish_if_done",
+    "plan_groups",
+    "resolve_run",
+    "stop_run",
+    "sync_group",
+]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +47,8 @@ MAX_ITEM_ATTEMPTS = 4
 #: Invoices and credit notes (stored by a customer's last sync) from which it is fetched alone: ten REST
 #: pages, two seconds of a 5 requests/s tenant that its group's small customers need not wait.
 LARGE_CUSTOMER_DOCUMENTS = 1_000
+#: Writes of a customer whose first import raced another transaction's, before the job retries.
+FIRST_IMPORT_WRITES = 3
 #: Attempts at resolving a run's identifiers, however they came: more than the job's own retries (7
 #: attempts) plus restarts after a few crashes; a run whose start kills its worker every time (Dramatiq
 #: redelivers a dead worker's message without counting a retry) ends instead of looping.
@@ -68,22 +79,22 @@ def _resolve_and_start(rt: Runtime, run_id: int, *, final_attempt: bool) -> list
         with rt.database.session() as session:
             attempts = runs.count_start_attempt(session, run_id)
         if attempts > MAX_START_ATTEMPTS:
-            _stop(rt, run_id, START_ATTEMPTS_EXHAUSTED.format(n=MAX_START_ATTEMPTS))
+            stop_run(rt, run_id, START_ATTEMPTS_EXHAUSTED.format(n=MAX_START_ATTEMPTS))
             return []
         try:
             resolution = rt.workday().resolve_customers(to_resolve, IdentifierType(run.identifier_type))
         except (WorkdayPermanentError, WorkdayUnresponsiveError) as error:
-            _stop(rt, run_id, str(error))
+            stop_run(rt, run_id, str(error))
             return []
         except WorkdayTransientError as error:
             if not final_attempt:
                 raise
-            _stop(rt, run_id, f"Workday could not be reached: {error}")
+            stop_run(rt, run_id, f"Workday could not be reached: {error}")
             return []
         except Exception as error:
             if not final_attempt:
                 raise
-            _stop(rt, run_id, describe_failure(error))
+            stop_run(rt, run_id, describe_failure(error))
             return []
         with rt.database.session() as session:
             items.record_resolution(session, run_id, resolution.found, resolution.unresolved, utcnow())
@@ -107,6 +118,10 @@ def _resolve_and_start(rt: Runtime, run_id: int, *, final_attempt: bool) -> list
     return item_ids
 
 
+#: Writes a fetched customer and completes its item in one transaction; False if another delivery did.
+WriteSnapshot = Callable[[Runtime, ItemToSync, CustomerSnapshot], bool]
+
+
 def plan_groups(rt: Runtime, item_ids: Sequence[int]) -> list[list[int]]:
     """The items to fetch together, in groups the Workday client takes in one request each
     (`customers_per_group`), in the order given. A customer whose last sync stored at least
@@ -122,9 +137,12 @@ def plan_groups(rt: Runtime, item_ids: Sequence[int]) -> list[list[int]]:
     return [[item] for item in large] + [rest[start : start + size] for start in range(0, len(rest), size)]
 
 
-def sync_group(rt: Runtime, item_ids: Sequence[int], *, final_attempt: bool) -> list[list[int]]:
+def sync_group(
+    rt: Runtime, item_ids: Sequence[int], *, final_attempt: bool, write: WriteSnapshot | None = None
+) -> list[list[int]]:
     """Fetch a group of customers together; overwrite each, with its item's result, in a transaction of
-    its own as soon as all of its documents are in. Returns groups to send again (see below).
+    its own as soon as all of its documents are in (`write`, for a preview: stage it instead). Returns
+    groups to send again (see below).
 
     Each item is claimed (leased) first: a redelivered message finds its items synced or held by a live
     worker and does nothing. Transient failures release the items not written yet and raise so the job
@@ -159,17 +177,17 @@ def sync_group(rt: Runtime, item_ids: Sequence[int], *, final_attempt: bool) -> 
     for item in claimed.values():
         by_wid.setdefault(item.customer.wid, []).append(item)
 
-    def write(snapshot: CustomerSnapshot) -> None:
+    def hand_over(snapshot: CustomerSnapshot) -> None:
         for item in by_wid.get(snapshot.customer.wid, []):
-            _write_customer(rt, item, snapshot)
+            _write_customer(rt, item, snapshot, write or _write)
             unwritten.pop(item.item_id, None)
             rt.leases.release(item.item_id)
 
     try:
-        rt.workday().fetch_customers([item.customer for item in claimed.values()], write)
+        rt.workday().fetch_customers([item.customer for item in claimed.values()], hand_over)
     except (WorkdayConfigurationError, WorkdayUnresponsiveError) as error:
         # Every other customer would fail (or, on a hung Workday, wait) the same way.
-        _stop(rt, run_id, str(error))
+        stop_run(rt, run_id, str(error))
         return []
     except WorkdayPermanentError as error:
         if len({item.customer.wid for item in unwritten.values()}) > 1:
@@ -207,7 +225,7 @@ def sync_group(rt: Runtime, item_ids: Sequence[int], *, final_attempt: bool) -> 
     return []
 
 
-def _write_customer(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot) -> None:
+def _write_customer(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot, write: WriteSnapshot) -> None:
     customer = {"run_id": item.run_id, "wid": item.customer.wid}
     counts = {
         "invoices": len(snapshot.invoices),
@@ -215,7 +233,7 @@ def _write_customer(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot) -
         "credit_notes": len(snapshot.credit_notes),
     }
     log.info("Customer fetched", extra={**customer, **counts})
-    if _write(rt, item, snapshot):
+    if write(rt, item, snapshot):
         metrics.customer_synced(**counts)
         log.info("Customer written", extra={**customer, **counts})
         rt.events.publish(RunEvent(item.run_id, RunEventKind.PROGRESS))
@@ -240,21 +258,30 @@ class _AlreadySynced(Exception):
 
 
 def _write(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot) -> bool:
-    try:
-        with rt.database.session() as session:
-            outcome = overwrite_customer(session, snapshot, run_id=item.run_id)
-            if not items.complete_item(
-                session,
-                item.item_id,
-                invoices=outcome.invoices,
-                payments=outcome.payments,
-                credit_notes=outcome.credit_notes,
-                now=utcnow(),
-            ):
-                raise _AlreadySynced
-    except _AlreadySynced:
-        return False
-    return True
+    # A first import racing another run's is rolled back and written again at once, its copy kept right:
+    # the job's retry would fetch the customer's whole group again.
+    for attempt in range(1, FIRST_IMPORT_WRITES + 1):
+        try:
+            with rt.database.session() as session:
+                keep = keep_previous(rt.settings, item.run_id)
+                outcome = overwrite_customer(session, snapshot, run_id=item.run_id, keep_previous=keep)
+                if not items.complete_item(
+                    session,
+                    item.item_id,
+                    invoices=outcome.invoices,
+                    payments=outcome.payments,
+                    credit_notes=outcome.credit_notes,
+                    now=utcnow(),
+                ):
+                    raise _AlreadySynced
+        except _AlreadySynced:
+            return False
+        except ConcurrentFirstImportError:
+            if attempt == FIRST_IMPORT_WRITES:
+                raise
+            continue
+        return True
+    raise AssertionError("unreachable")
 
 
 def _fail(rt: Runtime, item: ItemToSync, error: str) -> None:
@@ -270,7 +297,8 @@ def _fail(rt: Runtime, item: ItemToSync, error: str) -> None:
     finish_if_done(rt, item.run_id)
 
 
-def _stop(rt: Runtime, run_id: int, error: str) -> None:
+def stop_run(rt: Runtime, run_id: int, error: str) -> None:
+    """End an unfinished run in Error with `error` now; what already synced stays synced."""
     log.error("Run stopped", extra={"run_id": run_id, "error": error})
     with rt.database.session() as session:
         stopped = runs.stop_run(session, run_id, error, utcnow())

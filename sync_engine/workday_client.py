@@ -23,13 +23,7 @@ def build_workday_client(settings: Settings, *, retry: RetryPolicy | None = None
     if connection is not None:
         return WorkdayClient(
             workday,
-            gate=RedisGate(
-                connection,
-                workday.tenant,
-                workday.max_in_flight,
-                workday.rate_limit,
-                hold_seconds=workday.timeout + 30,
-            ),
+            gate=RedisGate.for_settings(connection, workday),
             token_store=RedisTokenStore(connection, f"workday-resync:token:{workday.tenant}"),
             retry=retry,
         )

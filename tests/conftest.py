@@ -98,6 +98,15 @@ def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (not migrated), on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        yield request.getfixturevalue("fresh_postgres_url")
+
+
 @pytest.fixture(scope="session")
 def _migrated_postgres(postgres_url: str) -> Iterator[Database]:
     # One throwaway database per test session: migrating it once keeps each test fast.

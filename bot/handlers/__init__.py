@@ -1,15 +1,17 @@
 """Bolt listeners, thin: acknowledge, check the user is an admin, call the run service, render.
 
 One module per Slack surface: `commands` (the slash command), `views` (the modal's submission),
-`actions` (the live counter, Confirm/Cancel, history paging). `register` wires them to an App.
+`confirm` (the form's confirmation step), `actions` (the live counter, history paging), `home` (the
+Home tab), `shortcuts` (the global and the message shortcut). `register` wires them to an App.
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, views
+from bot.handlers import actions, commands, confirm, home, shortcuts, views
 from bot.handlers.deps import Deps
+from bot.home_blocks import HomeState, HomeTab
 
 __all__ = ["Deps", "register"]
 
@@ -17,4 +19,12 @@ __all__ = ["Deps", "register"]
 def register(app: App, deps: Deps) -> None:
     commands.register(app, deps)
     views.register(app, deps)
+    publisher = home.register(app, deps)
+    # Once Confirm queued a run, the admin's Home tab shows it in History.
+    confirm.register(
+        app,
+        deps,
+        on_queued=lambda client, user_id, run: publisher.publish(client, user_id, HomeState(HomeTab.HISTORY)),
+    )
     actions.register(app, deps)
+    shortcuts.register(app, deps)

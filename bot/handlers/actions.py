@@ -1,4 +1,4 @@
-"""Clicks and keystrokes: the modal's live counter, Confirm / Cancel, and history paging."""
+"""Clicks and keystrokes: the modal's live counter and history paging."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from bot.handlers.deps import Deps
 from bot.ids import ActionId
 from bot.modal import counter_text, read_modal, shown_counter
 from bot.web_api import error_code, post_privately
-from sync_engine import BatchRun, RunNotFoundError
+from sync_engine import RunNotFoundError
 
-__all__ = ["register"]
+__all__ = ["int_value", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ _MAX_VALUE = 2**31 - 1
 _WRITTEN_INT = re.compile(r"0|[1-9][0-9]{0,9}")
 
 
-def _int_value(body: dict[str, Any]) -> int | None:
+def int_value(body: dict[str, Any]) -> int | None:
     try:
         value = body["actions"][0]["value"]
     except (KeyError, IndexError, TypeError):
@@ -74,7 +74,7 @@ def register(app: App, deps: Deps) -> None:
     refused_views: set[str] = set()
 
     def refuse(respond: Respond) -> None:
-        respond(**messages.refusal().kwargs(), response_type="ephemeral", replace_original=False)
+        respond(**deps.refusal().kwargs(), response_type="ephemeral", replace_original=False)
 
     def on_counter(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Live "N customers selected": recount both inputs and update the modal if the number changed
@@ -90,7 +90,7 @@ def register(app: App, deps: Deps) -> None:
                 if len(refused_views) >= _REMEMBERED_VIEWS:
                     refused_views.clear()
                 refused_views.add(view["id"])
-                post_privately(client, metadata.channel_id if metadata else None, user_id, messages.refusal())
+                post_privately(client, metadata.channel_id if metadata else None, user_id, deps.refusal())
             return
         if metadata is None:
             log.warning("Keystroke on a form with altered private_metadata ignored", extra={"user": user_id})
@@ -140,55 +140,13 @@ def register(app: App, deps: Deps) -> None:
     for action in (ActionId.IDENTIFIERS, ActionId.MORE_IDENTIFIERS, ActionId.ID_TYPE):
         app.action(action.value)(on_counter)
 
-    def clicked_run(body: dict[str, Any], respond: Respond) -> BatchRun | None:
-        """The run a Confirm/Cancel button names, if its requester (still an admin) clicked it;
-        otherwise answer and None. Buttons only reach their requester, so anything else is forged."""
-        user_id = body["user"]["id"]
-        if not deps.is_admin(user_id):
-            refuse(respond)
-            return None
-        run_id = _int_value(body)
-        try:
-            run = deps.service.get(run_id) if run_id is not None else None
-        except RunNotFoundError:
-            run = None
-        if run is None:
-            respond(**messages.unavailable_run().kwargs(), replace_original=False)
-            return None
-        if run.requested_by != user_id:
-            log.warning("Click on another user's run refused", extra={"run_id": run.id, "user": user_id})
-            respond(**messages.not_your_run(run).kwargs(), replace_original=False)
-            return None
-        return run
-
-    @app.action(ActionId.CONFIRM.value)
-    def on_confirm(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        """Queue the draft; a second click finds it queued already and changes nothing."""
-        ack()
-        clicked = clicked_run(body, respond)
-        if clicked is None:
-            return
-        run, queued_now = deps.service.confirm(clicked.id)
-        if queued_now:
-            log.info("Run confirmed", extra={"run_id": run.id, "user": body["user"]["id"]})
-        respond(**messages.outcome(run).kwargs(), replace_original=True)
-
-    @app.action(ActionId.CANCEL.value)
-    def on_cancel(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        clicked = clicked_run(body, respond)
-        if clicked is None:
-            return
-        deps.service.cancel(clicked.id)
-        respond(**messages.outcome(deps.service.get(clicked.id)).kwargs(), replace_original=True)
-
     @app.action(ActionId.HISTORY_MORE.value)
     def on_history_more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         if not deps.is_admin(body["user"]["id"]):
             refuse(respond)
             return
-        send_history(deps, respond, offset=max(0, _int_value(body) or 0))
+        send_history(deps, respond, offset=max(0, int_value(body) or 0))
 
     @app.action(ActionId.HISTORY_ERROR.value)
     def on_history_error(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -196,7 +154,7 @@ def register(app: App, deps: Deps) -> None:
         if not deps.is_admin(body["user"]["id"]):
             refuse(respond)
             return
-        run_id = _int_value(body)
+        run_id = int_value(body)
         try:
             run = deps.service.get(run_id if run_id is not None else -1)
         except RunNotFoundError:

@@ -11,18 +11,15 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import connection_blocks, messages
-from bot.handlers.badge import show_outcome
 from bot.handlers.deps import Deps
+from bot.handlers.form_opening import open_request_form
 from bot.ids import COMMAND
 from bot.messages import HISTORY_PAGE_SIZE
+from sync_engine import ConnectionStatus
 
 __all__ = ["register", "send_history"]
 
 log = logging.getLogger(__name__)
-
-#: Seconds after the command arrived until which a connection check is waited for before the form opens
-#: anyway: the trigger_id lives 3 s, and views.open needs the rest.
-CHECK_DEADLINE = 2.3
 
 
 def send_history(deps: Deps, respond: Respond, *, offset: int) -> None:
@@ -47,10 +44,22 @@ def register(app: App, deps: Deps) -> None:
             # non-admin it costs at most one check per cache period, shared by everyone.
             deps.connection.start_check()
         if not deps.is_admin(user_id):
-            respond(**messages.refusal().kwargs(), response_type="ephemeral")
+            respond(**deps.refusal().kwargs(), response_type="ephemeral")
             return
         if not words:
-            _open_request(deps, client, respond, body, arrived)
+
+            def blocked(status: ConnectionStatus) -> None:
+                respond(**connection_blocks.not_connected(status).kwargs(), response_type="ephemeral")
+
+            open_request_form(
+                deps,
+                client,
+                user_id=body["user_id"],
+                trigger_id=body["trigger_id"],
+                channel_id=body["channel_id"],
+                arrived=arrived,
+                blocked=blocked,
+            )
             return
         if words[0] == "status":
             # Already acknowledged: a check that is not cached only delays this ephemeral answer.
@@ -61,27 +70,3 @@ def register(app: App, deps: Deps) -> None:
             send_history(deps, respond, offset=0)
             return
         respond(**messages.usage().kwargs(), response_type="ephemeral")
-
-
-def _open_request(
-    deps: Deps, client: WebClient, respond: Respond, body: dict[str, Any], arrived: float
-) -> None:
-    """Open the form with the connection badge, or explain why Workday is not connected.
-
-    The trigger_id expires 3 s after the command: when no recent check is cached and the one under way is
-    not done by `CHECK_DEADLINE`, the form opens with a "checking" badge and is updated once it is done.
-    """
-    channel_id, user_id = body["channel_id"], body["user_id"]
-    status = deps.connection.status_within(max(0.0, CHECK_DEADLINE - (time.monotonic() - arrived)))
-    if status is not None and status.blocks_runs:
-        respond(**connection_blocks.not_connected(status).kwargs(), response_type="ephemeral")
-        return
-    view = deps.forms.render(user_id, channel_id=channel_id, connection=connection_blocks.badge(status))
-    opened = deps.forms.open(client, user_id, body["trigger_id"], view)
-    if status is None:
-        show_outcome(
-            deps,
-            client,
-            opened,
-            lambda text: deps.forms.render(user_id, channel_id=channel_id, connection=text),
-        )

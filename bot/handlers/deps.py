@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from bot.admins import AdminCheck
 from bot.forms import RequestForms
-from sync_engine import ConnectionService, RunService, Settings
+from bot.messages import Message, refusal
+from bot.settings import AppSettings
+from sync_engine import ConnectionService, RunService
 
 __all__ = ["Deps"]
 
@@ -16,6 +18,10 @@ __all__ = ["Deps"]
 class Deps:
     service: RunService
     is_admin: AdminCheck
-    settings: Settings
+    settings: AppSettings
     connection: ConnectionService
     forms: RequestForms
+
+    def refusal(self) -> Message:
+        """What a user who is not an admin is told (naming RESYNC_ADMIN_USERGROUP when set)."""
+        return refusal(self.settings.resync_admin_usergroup)

@@ -1,4 +1,4 @@
-"""The modal's submission: validate, store a draft run, then ask the admin to confirm it.
+"""The modal's submission: validate, store a draft run, then turn the form into its confirmation.
 
 Validation errors must travel in the acknowledgement itself (`response_action: errors`), so this is the
 one listener that works before `ack()`: the admin check (cached; a users.info call is bounded by the admin
@@ -6,8 +6,8 @@ client's short timeout), the form's provenance (`bot.forms`), reading the form a
 all quick.
 
 A submission is stored once: its draft is keyed on the view id and hash, so the same submission again (a
-replay the replay guard no longer remembers, e.g. after a Redis restart) gets the same draft's answer and
-stores nothing.
+replay the replay guard no longer remembers, e.g. after a Redis restart) gets the same draft's answer (the
+form as the draft stands now: to confirm, queued or cancelled) and stores nothing.
 """
 
 from __future__ import annotations
@@ -16,17 +16,15 @@ import logging
 from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 
-from bot import messages
+from bot.confirm_modal import home_link, step_view
 from bot.handlers.deps import Deps
 from bot.ids import BlockId, CallbackId
 from bot.modal import read_modal, validate
 from bot.opened_views import OpenedViewsUnavailable
-from bot.web_api import post_privately
 from sync_engine import IdentifierError
 
-__all__ = ["FORM_UNCHECKED", "FORM_UNREADABLE", "register"]
+__all__ = ["FORM_UNCHECKED", "FORM_UNREADABLE", "home_url", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +32,16 @@ FORM_UNREADABLE = (
     "This form could not be read (it was changed after it was opened). Nothing was stored: close it and "
     "run /workday-resync again."
 )
+PICK_A_CHANNEL = "Pick the channel where the run's status message and records file go."
 FORM_UNCHECKED = "This form could not be checked just now. Nothing was stored: submit it again in a moment."
 
 
 def register(app: App, deps: Deps) -> None:
     @app.view(CallbackId.REQUEST_MODAL.value)
-    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         if not deps.is_admin(user_id):
-            ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: messages.refusal().text})
+            ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: deps.refusal().text})
             return
         try:
             # A form the app opened for this user, its metadata (the channel) as the app sealed it.
@@ -62,7 +61,10 @@ def register(app: App, deps: Deps) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        channel_id = metadata.channel_id or None
+        channel_id = metadata.channel_id or modal.status_channel
+        if channel_id is None:  # a form with the picker: the Slack client requires a pick, a forgery not
+            ack(response_action="errors", errors={BlockId.STATUS_CHANNEL.value: PICK_A_CHANNEL})
+            return
         # Only the draft's id travels through Slack from here on (button values), never the identifiers.
         try:
             run, stored = deps.service.create_draft_once(
@@ -75,10 +77,20 @@ def register(app: App, deps: Deps) -> None:
         except IdentifierError as error:  # the engine's own check (the same rules as `validate`)
             ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: str(error)})
             return
-        ack()
+        answer = step_view(
+            run,
+            channel_id=metadata.channel_id,
+            connection=metadata.connection,
+            home_url=home_url(body),
+        )
+        ack(response_action="update", view=deps.forms.sealed(user_id, answer))
         if stored:
             log.info("Draft run stored", extra={"run_id": run.id, "identifiers": len(identifiers)})
         else:
             log.info("Repeated submission: its run returned, nothing stored", extra={"run_id": run.id})
-        # A repeated submission gets its run's answer as it stands now (to confirm, queued, cancelled).
-        post_privately(client, channel_id, user_id, messages.outcome(run))
+
+
+def home_url(body: dict[str, Any]) -> str:
+    """The deep link to this app's Home tab in the workspace the payload came from."""
+    team = body.get("team") if isinstance(body.get("team"), dict) else {}
+    return home_link(str((team or {}).get("id") or ""), str(body.get("api_app_id") or ""))

@@ -116,15 +116,16 @@ def _run(
     connection: Connection, values: dict[str, Any], wids: list[str]
 ) -> tuple[str, float, int, int, float]:
     # Imported here: the parent process needs none of the engine's machinery.
+    from bot.settings import AppSettings
     from sync_engine import jobs
     from sync_engine.broker import EmbeddedWorker, build_broker
     from sync_engine.progress import RunEvent, RunEventKind
     from sync_engine.runtime import Runtime, configure
     from sync_engine.service import RunService
-    from sync_engine.settings import Settings
     from sync_engine.store.database import Database
 
-    settings = Settings(_env_file=None, **values)
+    # The Slack side's settings too, so that `slack_bot_token=None` keeps the environment's out.
+    settings = AppSettings(_env_file=None, **values)
     database = Database(settings.database_url)
     database.migrate()
     rt = configure(Runtime(settings, database))

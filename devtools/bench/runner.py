@@ -192,7 +192,8 @@ def _run_bench(options: BenchOptions, slack: SlackBench | None, say: Callable[[s
         rows.append(
             BenchRow(
                 section,
-                f"Overwrite one customer of {options.overwrite_documents:,} documents, {label}",
+                f"Overwrite one customer of {options.overwrite_documents:,} documents "
+                f"(previous copy kept), {label}",
                 seconds(took),
                 f"< {OVERWRITE_GOAL:g} s" if goal else "",
                 took < OVERWRITE_GOAL if goal else None,

@@ -16,18 +16,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pydantic import SecretStr
-
-from bot.app import build_app
-from bot.http_server import SlackHttpServer
-from bot.ids import COMMAND, ActionId, BlockId
+from bot.ids import COMMAND, ActionId
 from bot.messages import HISTORY_PAGE_SIZE
 from devtools.bench import BenchRow
+from devtools.slack_admin import (
+    confirm,
+    fill_request_form,
+    open_request_form,
+    sandbox_app_settings,
+    serving_app,
+    submit_request_form,
+)
 from devtools.slack_emulator import AppResponse, SlackEmulator, SlackUser
 from sync_engine.domain import BatchRun, IdentifierType
 from sync_engine.service import RunService
-from sync_engine.settings import Settings
-from sync_engine.startup import open_engine
 from sync_engine.workday.sandbox import Sandbox, SandboxData, SandboxKnobs
 
 __all__ = ["ACK_GOAL", "slack_rows"]
@@ -57,37 +59,24 @@ def slack_rows(
         for user_id in users:
             slack.add_user(user_id, name=user_id.lower(), is_admin=True)
         slack.add_channel(CHANNEL, name="finance", bot_member=True)
-        settings = Settings(
-            _env_file=None,
-            database_url=f"sqlite:///{Path(directory) / 'slack.db'}",
-            redis_url=None,
-            workday_base_url=sandbox.base_url,
-            workday_tenant=sandbox.tenant,
-            workday_client_id=sandbox.client_id,
-            workday_client_secret=SecretStr(sandbox.client_secret),
-            workday_refresh_token=SecretStr(sandbox.refresh_token),
-            workday_rate_limit=RUN_RATE,
-            slack_bot_token=SecretStr(slack.bot_token),
-            slack_signing_secret=SecretStr(slack.signing_secret),
-            slack_api_url=slack.api_url,
+        settings = sandbox_app_settings(
+            sandbox, slack, f"sqlite:///{Path(directory) / 'slack.db'}", workday_rate_limit=RUN_RATE
         )
         rows: list[BenchRow] = []
-        with open_engine(settings, work=True) as (service, _rt):
-            app = build_app(settings, service)
-            with SlackHttpServer(app) as server:
-                for size in run_sizes:
-                    references = [customer.customer_id or "" for customer in data.customers[:size]]
-                    admin = slack.user(users[0], server.url)
-                    rows.append(
-                        _status_updates(slack, service, admin, references, settings.slack_status_interval)
-                    )
-                # History needs more than a page of runs for its "more" button.
-                for n in range(HISTORY_PAGE_SIZE + 1 - len(run_sizes)):
-                    wid = data.customer_wids[n % len(data.customer_wids)]
-                    run = service.submit(IdentifierType.SOURCE_ID, [wid], requested_by="bench")
-                    _wait_final(service, run.id)
-                clients = [slack.user(user, server.url) for user in users]
-                rows[:0] = _acks(slack, clients, requests)
+        with serving_app(settings) as (service, server):
+            for size in run_sizes:
+                references = [customer.customer_id or "" for customer in data.customers[:size]]
+                admin = slack.user(users[0], server.url)
+                rows.append(
+                    _status_updates(slack, service, admin, references, settings.slack_status_interval)
+                )
+            # History needs more than a page of runs for its "more" button.
+            for n in range(HISTORY_PAGE_SIZE + 1 - len(run_sizes)):
+                wid = data.customer_wids[n % len(data.customer_wids)]
+                run = service.submit(IdentifierType.SOURCE_ID, [wid], requested_by="bench")
+                _wait_final(service, run.id)
+            clients: list[SlackUser] = [slack.user(user, server.url) for user in users]
+            rows[:0] = _acks(slack, clients, requests)
     return rows
 
 
@@ -138,18 +127,11 @@ def _status_updates(
 ) -> BenchRow:
     """Request a run as an admin does (command, modal, submit, Confirm) and count its chat.update calls."""
     before = len(slack.calls_to("chat.update"))
-    assert user.slash_command(COMMAND, channel=CHANNEL).error is None
-    user.open_view()
-    user.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
-    user.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(references))
-    submitted = user.submit()
-    assert submitted.error is None, submitted.error
-    slack.wait_for(
-        lambda: any(m["text"].startswith("This re-imports") for m in slack.ephemeral(user.user_id)), 10
-    )
+    open_request_form(slack, user, CHANNEL)
+    fill_request_form(user, references)
+    submit_request_form(user)
     started = time.monotonic()
-    assert user.click(ActionId.CONFIRM).error is None
-    run = slack.wait_for(lambda: next(iter(service.history(limit=1)), None), 10)
+    run = confirm(user, service)
     final = _wait_final(service, run.id)
     # The final state is never held back: wait until the status message shows it.
     slack.wait_for(

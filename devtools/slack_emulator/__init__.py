@@ -18,6 +18,7 @@ from __future__ import annotations
 from devtools.slack_emulator.client import AppResponse, ClientRejected, SentRequest, SlackUser
 from devtools.slack_emulator.emulator import SlackEmulator
 from devtools.slack_emulator.knobs import DEFAULT_RATE_LIMITS, DEFAULT_SCOPES, SlackKnobs
+from devtools.slack_emulator.surfaces import AppUser
 from devtools.slack_emulator.transcript import AppDelivery, RecordedCall
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_SCOPES",
     "AppDelivery",
     "AppResponse",
+    "AppUser",
     "ClientRejected",
     "RecordedCall",
     "SentRequest",

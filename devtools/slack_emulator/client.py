@@ -36,7 +36,7 @@ from devtools.slack_emulator.views import (
     view_object,
 )
 
-__all__ = ["AppResponse", "ClientRejected", "SentRequest", "SlackUser"]
+__all__ = ["AppResponse", "ClientRejected", "SentRequest", "SlackUser", "payload_body"]
 
 #: Proxies from the environment must not see requests to an app on 127.0.0.1.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -219,23 +219,8 @@ class SlackUser:
             opened = self._top_view()
             if opened.view.get("submit") is None:
                 raise LookupError(f"modal {opened.id} has no submit button")
-            problems = client_problems(opened)
-            if problems:
-                raise ClientRejected(problems)
-            user = ws.users[self.user_id]
-            payload = {
-                "type": "view_submission",
-                "team": {"id": ws.team_id, "domain": ws.team_domain},
-                "user": self._user_ref(user),
-                "api_app_id": ws.app_id,
-                "token": self._verification_token,
-                "trigger_id": ws.issue_trigger(self.user_id),
-                "view": self._view(opened),
-                "response_urls": [],
-                "is_enterprise_install": False,
-                "enterprise": None,
-            }
-        response = self._send(_payload_body(payload))
+            payload = self._submission(opened)
+        response = self._send(payload_body(payload))
         if response.error is None:
             response = replace(response, error=self._apply_submission_answer(opened, response))
         return self._record("view_submission", f"{opened.view.get('callback_id')!r} {opened.id}", response)
@@ -285,6 +270,25 @@ class SlackUser:
         return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
 
     # ---- payloads ---------------------------------------------------------------------------------------
+
+    def _submission(self, opened: OpenView) -> dict[str, Any]:
+        """The view_submission of `opened` as it stands (ClientRejected if the client would not send it)."""
+        ws = self._ws
+        problems = client_problems(opened)
+        if problems:
+            raise ClientRejected(problems)
+        return {
+            "type": "view_submission",
+            "team": {"id": ws.team_id, "domain": ws.team_domain},
+            "user": self._user_ref(ws.users[self.user_id]),
+            "api_app_id": ws.app_id,
+            "token": self._verification_token,
+            "trigger_id": ws.issue_trigger(self.user_id),
+            "view": self._view(opened),
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
 
     def _view_actions(self, opened: OpenView, action: dict[str, Any]) -> dict[str, Any]:
         ws = self._ws
@@ -398,7 +402,7 @@ class SlackUser:
     # ---- Slack's side of the HTTP exchange ---------------------------------------------------------------
 
     def _deliver_payload(self, kind: str, summary: str, payload: dict[str, Any]) -> AppResponse:
-        return self._record(kind, summary, self._send(_payload_body(payload)))
+        return self._record(kind, summary, self._send(payload_body(payload)))
 
     def _send(self, body: bytes) -> AppResponse:
         headers = {
@@ -481,7 +485,7 @@ class SlackUser:
         return response
 
 
-def _payload_body(payload: dict[str, Any]) -> bytes:
+def payload_body(payload: dict[str, Any]) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 

@@ -6,13 +6,17 @@ import copy
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar
 
-from devtools.slack_emulator.client import SlackUser
+from devtools.slack_emulator import usergroups as _usergroups  # noqa: F401  (registers its method)
+from devtools.slack_emulator.app_home import home_view
+from devtools.slack_emulator.client import AppResponse
 from devtools.slack_emulator.knobs import SlackKnobs
 from devtools.slack_emulator.server import EmulatorServer
 from devtools.slack_emulator.state import Channel, Ephemeral, Message, User, Workspace
+from devtools.slack_emulator.surfaces import AppUser, post_json
 from devtools.slack_emulator.transcript import AppDelivery, EventLog, RecordedCall
 from devtools.slack_emulator.views import view_object
 from sync_engine.server_thread import ServerThread
@@ -140,14 +144,30 @@ class SlackEmulator:
         with self._ws.lock:
             self._ws.channels[channel_id] = channel
 
+    def say(self, user_id: str, channel_id: str, text: str) -> dict[str, Any]:
+        """`user_id` posts `text` in the channel (as from Slack's composer); the message as `messages()`
+        lists it."""
+        with self._ws.lock:
+            channel = self._ws.channels[channel_id]
+            if not channel.has_member(user_id):
+                raise ValueError(f"{user_id} is not a member of {channel_id}")
+            message = Message(self._ws.new_ts(), user_id, text, [])
+            channel.messages.append(message)
+            return _message_snapshot(channel, message)
+
+    def set_usergroup(self, group_id: str, members: Iterable[str]) -> None:
+        """A user group ("S...") with these members (replacing any it had)."""
+        with self._ws.lock:
+            self._ws.usergroups[group_id] = list(members)
+
     def invite_bot(self, channel_id: str) -> None:
         """What `/invite @workday-resync` does in a channel."""
         with self._ws.lock:
             self._ws.channels[channel_id].bot_member = True
 
-    def user(self, user_id: str, app_url: str) -> SlackUser:
+    def user(self, user_id: str, app_url: str) -> AppUser:
         """A user of the workspace, using the app whose Request URL is `app_url`."""
-        return SlackUser(
+        return AppUser(
             self._ws,
             self._events,
             user_id=user_id,
@@ -155,6 +175,25 @@ class SlackEmulator:
             signing_secret=self.signing_secret,
             verification_token=self.verification_token,
         )
+
+    def dm_channel(self, user_id: str) -> str:
+        """The id of the app's direct-message channel with `user_id` (for `messages()`)."""
+        with self._ws.lock:
+            return self._ws.dm(user_id).id
+
+    def names(self) -> dict[str, str]:
+        """User and channel ids → names: how a client shows mentions (`screen`)."""
+        with self._ws.lock:
+            return {
+                self._ws.bot.id: self._ws.bot.name,
+                **{user.id: user.name for user in self._ws.users.values()},
+                **{channel.id: channel.name for channel in self._ws.channels.values()},
+            }
+
+    def time_zone(self, user_id: str) -> str:
+        """The user's time zone (IANA name): dates in messages are shown to them in it."""
+        with self._ws.lock:
+            return self._ws.users[user_id].tz
 
     # ---- what happened ----------------------------------------------------------------------------------
 
@@ -205,6 +244,25 @@ class SlackEmulator:
                 }
                 for view_id, opened in ws.views.items()
             }
+
+    def home(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab view the app last published for `user_id` (views.publish), or None."""
+        with self._ws.lock:
+            published = self._ws.home_views.get(user_id)
+            return home_view(self._ws, published) if published is not None else None
+
+    def verify_request_url(self, app_url: str) -> AppResponse:
+        """What Slack does when a Request URL is saved for Events: a signed `url_verification` with a
+        challenge. `AppResponse.error` is None only if the answer holds the challenge (as JSON, form or
+        plain text: Slack takes any)."""
+        challenge = secrets.token_urlsafe(32)
+        payload = {"token": self.verification_token, "challenge": challenge, "type": "url_verification"}
+        response = post_json(self.user(self.bot_user_id, app_url), payload)
+        answered = response.json.get("challenge") if isinstance(response.json, dict) else None
+        text = response.body.strip()
+        if response.error is None and challenge not in (answered, text, f"challenge={challenge}"):
+            response = replace(response, error="url_verification_failed")
+        return response
 
     @property
     def calls(self) -> list[RecordedCall]:

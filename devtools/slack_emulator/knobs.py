@@ -21,12 +21,15 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
     "views.open": 100,
     "views.update": 100,
     "views.push": 100,
+    "views.publish": 100,
+    "usergroups.users.list": 20,
     "files.getUploadURLExternal": 100,
     "files.completeUploadExternal": 100,
     "files.info": 100,
 }
 
-#: The bot scopes of our manifest.yml: a method needing another one answers `missing_scope`, as Slack does.
+#: The bot scopes of our manifests (deploy/slack-manifest.*.yml): a method needing another one answers
+#: `missing_scope`, as Slack does.
 DEFAULT_SCOPES = frozenset({"commands", "chat:write", "files:write", "im:write", "users:read"})
 
 

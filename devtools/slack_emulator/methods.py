@@ -31,6 +31,7 @@ __all__ = [
     "checked_view",
     "close_views",
     "dispatch",
+    "register_method",
     "replace_view",
     "stack_view",
     "truthy",
@@ -513,6 +514,14 @@ METHODS: dict[str, Handler] = {
     "files.completeUploadExternal": files_complete_upload_external,
     "files.info": files_info,
 }
+
+
+def register_method(name: str, handler: Handler, scopes: tuple[str, ...] = ()) -> None:
+    """Add a Web API method defined in another module (`scopes`: any one of them is needed)."""
+    METHODS[name] = handler
+    if scopes:
+        _SCOPES[name] = scopes
+
 
 #: The scopes a bot token needs, any one of them (docs.slack.dev/methods/*.json `scope.bot`).
 _SCOPES: dict[str, tuple[str, ...]] = {

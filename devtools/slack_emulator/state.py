@@ -226,6 +226,10 @@ class Workspace:
         self.channels: dict[str, Channel] = {}
         self.ephemerals: dict[str, list[Ephemeral]] = defaultdict(list)
         self.views: dict[str, OpenView] = {}
+        #: user id -> the Home tab view the app published for that user (views.publish).
+        self.home_views: dict[str, OpenView] = {}
+        #: user group id ("S...") -> its members' ids (usergroups.users.list).
+        self.usergroups: dict[str, list[str]] = {}
         #: user id -> ids of the modals open for that user, root first (Slack stacks at most 3).
         self.stacks: dict[str, list[str]] = defaultdict(list)
         self.files: dict[str, FileUpload] = {}
@@ -372,13 +376,13 @@ class Workspace:
             result: dict[str, Any] = {
                 "type": "message",
                 "user": message.user,
-                "bot_id": self.bot_id,
-                "app_id": self.app_id,
                 "text": message.text,
                 "blocks": copy.deepcopy(message.blocks),
                 "team": self.team_id,
                 "ts": message.ts,
             }
+            if message.user == self.bot.id:  # a person's message carries no bot_id / app_id
+                result.update({"bot_id": self.bot_id, "app_id": self.app_id})
             if message.subtype:
                 result["subtype"] = message.subtype
             if message.files:

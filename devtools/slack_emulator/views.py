@@ -24,6 +24,7 @@ __all__ = [
 _TEXT_ELEMENTS = {"plain_text_input", "email_text_input", "url_text_input", "number_input", "rich_text_input"}
 _SINGLE_CHOICE = {
     "radio_buttons",
+    "conversations_select",
     "static_select",
     "external_select",
 }
@@ -53,15 +54,17 @@ def fresh_values(blocks: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, 
 def carried_values(
     old: OpenView, blocks: list[dict[str, Any]]
 ) -> tuple[dict[str, dict[str, dict[str, Any]]], set[tuple[str, str]]]:
-    """The state after a views.update to `blocks`: what the user entered survives only where the new view
-    has the same block_id and action_id (and element type), as on Slack; everything else starts afresh."""
+    """The state after a views.update to `blocks`: an input's value (typed, or its earlier initial value)
+    survives where the new view has the same block_id and action_id (and element type), as on Slack, which
+    then ignores the new view's initial value there; everything else starts afresh."""
     values = fresh_values(blocks)
     touched: set[tuple[str, str]] = set()
-    for block_id, action_id in old.touched:
-        entry = old.values.get(block_id, {}).get(action_id)
-        if entry is not None and values.get(block_id, {}).get(action_id, {}).get("type") == entry["type"]:
-            values[block_id][action_id] = copy.deepcopy(entry)
-            touched.add((block_id, action_id))
+    for block_id, entries in old.values.items():
+        for action_id, entry in entries.items():
+            if values.get(block_id, {}).get(action_id, {}).get("type") == entry["type"]:
+                values[block_id][action_id] = copy.deepcopy(entry)
+                if (block_id, action_id) in old.touched:
+                    touched.add((block_id, action_id))
     return values, touched
 
 
@@ -135,7 +138,12 @@ def client_problems(opened: OpenView) -> dict[str, str]:
             continue
         element = block.get("element", {})
         entry = opened.values.get(block["block_id"], {}).get(element.get("action_id", ""), {})
-        filled = entry.get("value") or entry.get("selected_option") or entry.get("selected_options")
+        filled = (
+            entry.get("value")
+            or entry.get("selected_option")
+            or entry.get("selected_options")
+            or entry.get("selected_conversation")
+        )
         if not filled:
             if not block.get("optional", False):
                 problems[block["block_id"]] = "Please complete this required field."
@@ -167,6 +175,8 @@ def _stateful(blocks: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], di
 
 def _initial_entry(element: dict[str, Any]) -> dict[str, Any]:
     kind = element["type"]
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": element.get("initial_conversation")}
     if kind in _SINGLE_CHOICE:
         return {"type": kind, "selected_option": copy.deepcopy(element.get("initial_option"))}
     if kind in _MULTI_CHOICE:

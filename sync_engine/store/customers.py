@@ -6,22 +6,46 @@ records alongside (the run item's progress) commit together or not at all.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeAlias, TypeVar
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    bindparam,
+    delete,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from sync_engine.domain import CreditNote, Customer, CustomerSnapshot, Invoice, Payment
+from sync_engine.store import previous_copies
 from sync_engine.store.models import Base, CreditNoteRow, CustomerRow, InvoiceRow, PaymentRow
+from sync_engine.store.record_fields import CUSTOMER_FIELDS, DOCUMENT_FIELDS
 
-__all__ = ["OverwriteOutcome", "count_documents", "load_customer", "overwrite_customer", "stored_receivables"]
+__all__ = [
+    "ConcurrentFirstImportError",
+    "KeepPrevious",
+    "OverwriteOutcome",
+    "StoredCustomer",
+    "load_customer",
+    "lock_stored_customer",
+    "overwrite_customer",
+    "remove_customer",
+    "stored_receivables",
+]
 
 # Core tables, not ORM classes: bulk statements without the unit of work's per-row bookkeeping.
 _customers = Base.metadata.tables[CustomerRow.__tablename__]
@@ -51,26 +75,35 @@ class OverwriteOutcome:
     credit_notes: int
 
 
-def _field_names(record_type: type[Any]) -> tuple[str, ...]:
-    return tuple(field.name for field in fields(record_type))
+@dataclass(frozen=True, slots=True)
+class KeepPrevious:
+    """Keep the customer as it was before the overwrite, for `run_id`, until `until`."""
+
+    run_id: int
+    until: datetime
 
 
-# Record fields and columns share their names (a test holds the two in step).
-_CUSTOMER_FIELDS = _field_names(Customer)
-_DOCUMENT_FIELDS: dict[type[Any], tuple[str, ...]] = {
-    record_type: _field_names(record_type) for record_type in (Invoice, CreditNote, Payment)
-}
+class ConcurrentFirstImportError(Exception):
+    """Another transaction stored the customer while this one imported it for the first time, so the copy
+    kept of "not stored yet" would be wrong: roll back and try again (the job retries)."""
 
 
 def overwrite_customer(
-    session: Session, snapshot: CustomerSnapshot, *, run_id: int | None
+    session: Session,
+    snapshot: CustomerSnapshot,
+    *,
+    run_id: int | None,
+    keep_previous: KeepPrevious | None = None,
+    newer_wins: bool = True,
 ) -> OverwriteOutcome:
     """Make the stored customer and its documents exactly `snapshot`, unless a newer one is stored.
 
     Runs in the caller's transaction and does not commit. When the stored snapshot is newer, nothing is
     written and `written` is False. Documents are upserted by wid, so one that Workday moved here from
     another customer changes hands (unless that customer's stored snapshot is newer than this one), and
-    this customer's documents that the snapshot no longer has are deleted.
+    this customer's documents that the snapshot no longer has are deleted. With `keep_previous`, the
+    customer's rows as they were are kept first (`store.previous_copies`). `newer_wins=False` writes the
+    snapshot however old it is (a restore puts back an older copy on purpose).
     """
     by_kind: list[tuple[Table, list[Document]]] = [
         (_invoices, _unique_by_wid(snapshot.invoices)),
@@ -80,12 +113,89 @@ def overwrite_customer(
     invoices, credit_notes, payments = (len(documents) for _, documents in by_kind)
     synced_at = datetime.now(UTC)
 
-    customer_pk = _upsert_customer(session, snapshot, run_id=run_id, synced_at=synced_at)
+    written = OverwriteOutcome(written=True, invoices=invoices, payments=payments, credit_notes=credit_notes)
+    stored = None
+    if keep_previous is not None:
+        stored = _lock_customer(session, snapshot.customer.wid)
+        if stored is not None and newer_wins and stored.snapshot_at > snapshot.fetched_at:
+            return dataclasses.replace(written, written=False)  # the upsert's guard, before keeping a copy
+        _keep_previous(session, snapshot.customer.wid, stored, keep_previous, synced_at)
+    customer_pk, inserted = _upsert_customer(
+        session, snapshot, run_id=run_id, synced_at=synced_at, newer_wins=newer_wins
+    )
+    if keep_previous is not None and stored is None and not inserted:
+        # Stored by another transaction since our lock found nothing: the copy kept says "not stored".
+        raise ConcurrentFirstImportError(f"Customer {snapshot.customer.wid} was stored meanwhile; retry.")
     if customer_pk is not None:
         for table, documents in by_kind:
-            _replace_documents(session, table, customer_pk, documents, snapshot.fetched_at, synced_at)
-    return OverwriteOutcome(
-        written=customer_pk is not None, invoices=invoices, payments=payments, credit_notes=credit_notes
+            _replace_documents(
+                session, table, customer_pk, documents, snapshot.fetched_at, synced_at, newer_wins=newer_wins
+            )
+    return dataclasses.replace(written, written=customer_pk is not None)
+
+
+def remove_customer(session: Session, wid: str, *, keep_previous: KeepPrevious | None) -> bool:
+    """Delete the stored customer and its documents (a restore of a first import); False if not stored."""
+    stored = _lock_customer(session, wid)
+    if stored is None:
+        return False
+    if keep_previous is not None:
+        _keep_previous(session, wid, stored, keep_previous, datetime.now(UTC))
+    session.execute(delete(_customers).where(_customers.c.id == stored.id))
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCustomer:
+    """The stored customer row's bookkeeping: which write the store holds."""
+
+    id: int
+    snapshot_at: datetime
+    synced_at: datetime
+    #: The run whose write it is (None: written without a run).
+    synced_by_run_id: int | None
+
+
+def lock_stored_customer(session: Session, wid: str) -> StoredCustomer | None:
+    """Lock the stored customer's row until the transaction ends; None if it is not stored."""
+    return _lock_customer(session, wid)
+
+
+def _lock_customer(session: Session, wid: str) -> StoredCustomer | None:
+    """Lock the stored customer's row (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialised us) and
+    return its id and snapshot time, None if it is not stored.
+
+    An overwrite that keeps no copy leaves the lock to its upsert (see `_upsert_customer`): one round
+    trip less.
+    """
+    columns = (
+        _customers.c.id,
+        _customers.c.snapshot_at,
+        _customers.c.synced_at,
+        _customers.c.synced_by_run_id,
+    )
+    row = session.execute(select(*columns).where(_customers.c.wid == wid).with_for_update()).one_or_none()
+    return (
+        None
+        if row is None
+        else StoredCustomer(int(row.id), row.snapshot_at, row.synced_at, row.synced_by_run_id)
+    )
+
+
+def _keep_previous(
+    session: Session,
+    wid: str,
+    stored: StoredCustomer | None,
+    keep: KeepPrevious,
+    now: datetime,
+) -> None:
+    previous_copies.save_copy(
+        session,
+        run_id=keep.run_id,
+        customer_wid=wid,
+        customer_pk=stored.id if stored is not None else None,
+        keep_until=keep.until,
+        now=now,
     )
 
 
@@ -96,9 +206,10 @@ def _unique_by_wid(documents: Sequence[Document]) -> list[Document]:
 
 
 def _upsert_customer(
-    session: Session, snapshot: CustomerSnapshot, *, run_id: int | None, synced_at: datetime
-) -> int | None:
-    """Write the customer row and return its id, or None when the stored snapshot is newer.
+    session: Session, snapshot: CustomerSnapshot, *, run_id: int | None, synced_at: datetime, newer_wins: bool
+) -> tuple[int | None, bool]:
+    """Write the customer row; return its id (None when the stored snapshot is newer) and whether the row
+    is new.
 
     This is the overwrite's first statement, and it serialises two overwrites of one customer. On
     PostgreSQL, INSERT ... ON CONFLICT DO UPDATE locks the existing row (even when the WHERE guard
@@ -107,7 +218,7 @@ def _upsert_customer(
     so the older snapshot either finished first or writes nothing. On SQLite, `BEGIN IMMEDIATE`
     (see `Database`) has already serialised the whole transaction.
     """
-    row = {name: getattr(snapshot.customer, name) for name in _CUSTOMER_FIELDS}
+    row = {name: getattr(snapshot.customer, name) for name in CUSTOMER_FIELDS}
     row |= {"snapshot_at": snapshot.fetched_at, "synced_at": synced_at, "synced_by_run_id": run_id}
     statement = _upsert_statement(
         session,
@@ -115,10 +226,15 @@ def _upsert_customer(
         columns=list(row),
         key="wid",
         # An older snapshot never overwrites a newer one; an equal one writes the same data again.
-        where=lambda excluded: _customers.c.snapshot_at <= excluded["snapshot_at"],
+        where=lambda excluded: _customers.c.snapshot_at <= excluded["snapshot_at"] if newer_wins else true(),
     )
-    customer_pk = session.execute(statement.returning(_customers.c.id), row).scalar_one_or_none()
-    return None if customer_pk is None else int(customer_pk)
+    # PostgreSQL: a row the statement inserted has no xmax. SQLite serialises writers: nothing races.
+    postgres = session.get_bind().dialect.name == "postgresql"
+    inserted = literal_column("xmax = 0") if postgres else literal(True)
+    written = session.execute(statement.returning(_customers.c.id, inserted), row).one_or_none()
+    if written is None:
+        return None, False
+    return int(written[0]), bool(written[1])
 
 
 def _replace_documents(
@@ -128,6 +244,8 @@ def _replace_documents(
     documents: Sequence[Document],
     fetched_at: datetime,
     synced_at: datetime,
+    *,
+    newer_wins: bool,
 ) -> None:
     """Delete the customer's documents of one kind that `documents` lacks, then upsert `documents`."""
     keep = {document.wid for document in documents}
@@ -155,14 +273,16 @@ def _replace_documents(
         # newer: a late, older snapshot of the previous owner must not pull a moved document back.
         # (Exact when the two owners' overwrites follow each other; when they race, the document's
         # row lock orders them and the owner is read as of the statement's start.)
-        where=lambda excluded: or_(
-            table.c.customer_pk == excluded["customer_pk"], owner_snapshot_at <= fetched_at
+        where=lambda excluded: (
+            or_(table.c.customer_pk == excluded["customer_pk"], owner_snapshot_at <= fetched_at)
+            if newer_wins
+            else true()
         ),
     )
 
 
 def _document_row(document: Document) -> dict[str, Any]:
-    return {name: getattr(document, name) for name in _DOCUMENT_FIELDS[type(document)]}
+    return {name: getattr(document, name) for name in DOCUMENT_FIELDS[type(document)]}
 
 
 def _upsert_rows(
@@ -234,7 +354,7 @@ def load_customer(session: Session, wid: str) -> CustomerSnapshot | None:
     if stored is None:
         return None
     return CustomerSnapshot(
-        customer=Customer(**{name: getattr(stored, name) for name in _CUSTOMER_FIELDS}),
+        customer=Customer(**{name: getattr(stored, name) for name in CUSTOMER_FIELDS}),
         invoices=_load_documents(session, _invoices, Invoice, stored.id),
         credit_notes=_load_documents(session, _credit_notes, CreditNote, stored.id),
         payments=_load_documents(session, _payments, Payment, stored.id),
@@ -243,30 +363,12 @@ def load_customer(session: Session, wid: str) -> CustomerSnapshot | None:
 
 
 def _load_documents(session: Session, table: Table, record_type: type[D], customer_pk: int) -> list[D]:
-    names = _DOCUMENT_FIELDS[record_type]
+    names = DOCUMENT_FIELDS[record_type]
     rows = session.execute(
         select(*(table.c[name] for name in names)).where(table.c.customer_pk == customer_pk)
     )
     # Sorted here rather than in SQL, where text collation differs between backends.
     return sorted((record_type(*row) for row in rows), key=lambda document: document.wid)
-
-
-def count_documents(session: Session, customer_wid: str) -> tuple[int, int, int]:
-    """How many (invoices, payments, credit notes) are stored for the customer; zeros if it is not."""
-    customer_pk = select(_customers.c.id).where(_customers.c.wid == customer_wid).scalar_subquery()
-
-    def count(table: Table) -> Any:
-        return (
-            select(func.count())
-            .select_from(table)
-            .where(table.c.customer_pk == customer_pk)
-            .scalar_subquery()
-        )
-
-    invoices, payments, credit_notes = session.execute(
-        select(count(_invoices), count(_payments), count(_credit_notes))
-    ).one()
-    return int(invoices), int(payments), int(credit_notes)
 
 
 def stored_receivables(session: Session, customer_wids: Sequence[str]) -> dict[str, int]:

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +29,8 @@ from tenacity import (
     wait_exponential_jitter,
     wait_random_exponential,
 )
+
+from sync_engine.errors import SettingsError
 
 __all__ = ["Database", "DialectName", "normalise_url"]
 
@@ -109,21 +113,57 @@ class Database:
             yield session
 
     def migrate(self) -> None:
-        """Upgrade the schema to the newest revision; safe when several processes start at once.
+        """Upgrade the schema to the newest revision, in one transaction; safe when several processes
+        start at once."""
+        with self._migrating() as (config, connection):
+            try:
+                command.upgrade(config, "head")
+            except CommandError as error:
+                raise self._schema_too_new(config, connection) from error
 
-        The whole upgrade is one transaction. PostgreSQL serialises it with a transaction-level advisory
-        lock; SQLite with the write lock that `BEGIN IMMEDIATE` takes.
+    def downgrade(self, revision: str) -> None:
+        """Take the schema back to `revision` (a rollback: run by the release that upgraded it, the one
+        that holds the downgrade steps); `SettingsError` for a revision this release does not know."""
+        with self._migrating() as (config, _connection):
+            try:
+                ScriptDirectory.from_config(config).get_revision(revision)
+            except CommandError:
+                raise SettingsError(
+                    f"Unknown schema revision {revision!r}: this release knows 0001 to {_newest(config)}."
+                ) from None
+            command.downgrade(config, revision)
+
+    @contextmanager
+    def _migrating(self) -> Iterator[tuple[Config, Connection]]:
+        """Alembic's config on one connection in one transaction, migrations serialised across processes.
+
+        PostgreSQL serialises them with a transaction-level advisory lock; SQLite with the write lock
+        that `BEGIN IMMEDIATE` takes. SQLite's foreign keys are off meanwhile (a table copy would
+        otherwise cascade-delete its children) and checked before the commit.
         """
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
-        with self.engine.connect() as connection, _sqlite_foreign_keys_off(connection), connection.begin():
+        with self.engine.connect() as connection, sqlite_foreign_keys_off(connection), connection.begin():
             if self.dialect == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             # env.py runs on this connection, inside this transaction.
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            yield config, connection
             if self.dialect == "sqlite" and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                 raise RuntimeError("Migration left rows whose foreign keys point nowhere; rolled back.")
+
+    def _schema_too_new(self, config: Config, connection: Connection) -> Exception:
+        """The error for a store a newer release migrated (a rollback done in the wrong order), else
+        `RuntimeError` for Alembic's error (a broken migration chain: ours, not the operator's)."""
+        found = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        newest = _newest(config)
+        if found is None or found == newest:
+            return RuntimeError(f"The schema migration failed at revision {found}.")
+        return SettingsError(
+            f"The store at {self.server} has schema revision {found}, which this version of workday-resync "
+            f"does not know (its newest is {newest}): a newer release upgraded it. Run that release, or "
+            'downgrade the schema with it first (deploy/RUNBOOK.md, "Upgrade and roll back").'
+        )
 
     def migrate_when_reachable(self, *, patience: float = STARTUP_PATIENCE_S) -> None:
         """`migrate()` for a process starting up: while PostgreSQL does not answer (an outage, a restart),
@@ -220,8 +260,12 @@ def _use_wal(cursor: sqlite3.Cursor) -> None:
                 cursor.execute("PRAGMA journal_mode=WAL")
 
 
+def _newest(config: Config) -> str | None:
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 @contextmanager
-def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+def sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
     """SQLite without foreign key enforcement while the block runs (no-op on PostgreSQL).
 
     SQLite alters a table by copying it and dropping the original; with enforcement on, dropping

@@ -16,15 +16,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from sync_engine.domain import Customer, ItemStatus, RunStatus
+from sync_engine.domain import Customer, ItemStatus, RunKind, RunStatus
 from sync_engine.run_errors import NOT_FOUND_ON_WORKDAY
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.database import Database
 from sync_engine.store.models import BatchRunRow, RunItemRow
 
 __all__ = [
+    "ItemByWid",
     "ItemToSync",
     "claim_item",
+    "claim_item_by_wid",
     "claim_items_to_enqueue",
     "complete_item",
     "customer_wids",
@@ -35,6 +37,7 @@ __all__ = [
     "release_item",
     "renew_leases",
     "resolving",
+    "run_kind_of_item",
 ]
 
 #: Namespace of the advisory locks of `resolving` (a run id is the second key).
@@ -159,6 +162,46 @@ def claim_item(
     session: Session, item_id: int, owner: str, now: datetime, lease: timedelta
 ) -> ItemToSync | None:
     """Take a pending, resolved item for `owner` until `now + lease`; None if done or held by another."""
+    item = _lease(session, item_id, owner, now, lease)
+    if item is None:
+        return None
+    assert item.resolved_customer is not None
+    return ItemToSync(item.id, item.run_id, _customer_from_json(item.resolved_customer), item.attempts)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ItemByWid:
+    """A claimed item whose identifier is a customer's wid (a restore's, an apply's): nothing to resolve."""
+
+    item_id: int
+    run_id: int
+    customer_wid: str
+    #: Claims of this item so far, this one included.
+    attempts: int
+
+
+def claim_item_by_wid(
+    session: Session, item_id: int, owner: str, now: datetime, lease: timedelta
+) -> ItemByWid | None:
+    """`claim_item` for an item naming its customer by wid (a restore's, an apply's)."""
+    item = _lease(session, item_id, owner, now, lease)
+    if item is None:
+        return None
+    assert item.customer_wid is not None
+    return ItemByWid(item.id, item.run_id, item.customer_wid, item.attempts)
+
+
+def run_kind_of_item(session: Session, item_id: int) -> RunKind | None:
+    """The kind of the run the item belongs to; None if there is no such item."""
+    kind = session.scalar(
+        select(BatchRunRow.kind)
+        .join(RunItemRow, RunItemRow.run_id == BatchRunRow.id)
+        .where(RunItemRow.id == item_id)
+    )
+    return RunKind(kind) if kind is not None else None
+
+
+def _lease(session: Session, item_id: int, owner: str, now: datetime, lease: timedelta) -> RunItemRow | None:
     pending = (RunItemRow.id == item_id, RunItemRow.status == ItemStatus.PENDING.value)
     run_id = session.scalar(select(RunItemRow.run_id).where(*pending))
     if run_id is None:
@@ -179,9 +222,7 @@ def claim_item(
     )
     if not claimed:
         return None
-    item = session.get_one(RunItemRow, item_id)
-    assert item.resolved_customer is not None
-    return ItemToSync(item.id, item.run_id, _customer_from_json(item.resolved_customer), item.attempts)
+    return session.get_one(RunItemRow, item_id)
 
 
 def customer_wids(session: Session, item_ids: Sequence[int]) -> dict[int, str]:

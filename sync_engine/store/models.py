@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Dialect,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeEngine
 
 __all__ = [
@@ -33,7 +35,14 @@ __all__ = [
     "InvoiceRow",
     "Money",
     "PaymentRow",
+    "PreviousCopyRow",
+    "PreviousCreditNoteRow",
+    "PreviousInvoiceRow",
+    "PreviousPaymentRow",
+    "RunAnnouncementRow",
+    "RunAnnouncementStepRow",
     "RunItemRow",
+    "StagedSnapshotRow",
     "WorkdayConnectionRow",
 ]
 
@@ -132,10 +141,10 @@ class _Document:
     synced_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class InvoiceRow(_Document, Base):
-    __tablename__ = "invoices"
+class _InvoiceFields:
+    """An invoice's own columns: the stored one's and the kept copy's."""
 
-    invoice_number: Mapped[str] = mapped_column(String(255), index=True)
+    invoice_number: Mapped[str] = mapped_column(String(255))
     invoice_date: Mapped[date | None] = mapped_column(Date)
     due_date: Mapped[date | None] = mapped_column(Date)
     total_amount: Mapped[Decimal] = mapped_column(Money)
@@ -145,10 +154,8 @@ class InvoiceRow(_Document, Base):
     payment_status: Mapped[str | None] = mapped_column(String(64))
 
 
-class CreditNoteRow(_Document, Base):
-    __tablename__ = "credit_notes"
-
-    credit_note_number: Mapped[str] = mapped_column(String(255), index=True)
+class _CreditNoteFields:
+    credit_note_number: Mapped[str] = mapped_column(String(255))
     credit_note_date: Mapped[date | None] = mapped_column(Date)
     total_amount: Mapped[Decimal] = mapped_column(Money)
     due_amount: Mapped[Decimal | None] = mapped_column(Money)
@@ -157,16 +164,30 @@ class CreditNoteRow(_Document, Base):
     related_invoice_wid: Mapped[str | None] = mapped_column(String(32))
 
 
-class PaymentRow(_Document, Base):
-    __tablename__ = "payments"
-
-    payment_reference_id: Mapped[str | None] = mapped_column(String(255), index=True)
+class _PaymentFields:
+    payment_reference_id: Mapped[str | None] = mapped_column(String(255))
     payment_number: Mapped[str | None] = mapped_column(String(255))
     payment_date: Mapped[date | None] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money)
     payment_status: Mapped[str | None] = mapped_column(String(64))
     check_number: Mapped[str | None] = mapped_column(String(255))
     memo: Mapped[str | None] = mapped_column(Text)
+
+
+# The stored documents are looked up by number; their kept copies only by the copy they belong to.
+class InvoiceRow(_Document, _InvoiceFields, Base):
+    __tablename__ = "invoices"
+    __table_args__ = (Index("ix_invoices_invoice_number", "invoice_number"),)
+
+
+class CreditNoteRow(_Document, _CreditNoteFields, Base):
+    __tablename__ = "credit_notes"
+    __table_args__ = (Index("ix_credit_notes_credit_note_number", "credit_note_number"),)
+
+
+class PaymentRow(_Document, _PaymentFields, Base):
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_payment_reference_id", "payment_reference_id"),)
 
 
 class BatchRunRow(Base):
@@ -191,11 +212,15 @@ class BatchRunRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_message_ts: Mapped[str | None] = mapped_column(String(32))
-    #: Free-form metadata a front end keeps with the run (e.g. Slack file id); never secrets.
-    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: Digest of a front end's request (its key, requester and identifiers): a request repeated, e.g. a
     #: replayed form submission, finds the run it stored instead of storing another.
     request_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: sync, preview, apply or restore (`RunKind`).
+    kind: Mapped[str] = mapped_column(String(16), default="sync", server_default="sync")
+    #: The run this one works from: the run a restore puts back, the preview an apply writes.
+    source_run_id: Mapped[int | None] = mapped_column(Integer)
+    #: A restore that also puts back customers a later run has overwritten since.
+    force: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RunItemRow(Base):
@@ -228,6 +253,100 @@ class RunItemRow(Base):
     #: When a job for this item was last sent to the broker (to tell a lost message from a queued one).
     enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class RunAnnouncementRow(Base):
+    """What a front end's announcement of a run (the Slack status message) has shown; never secrets."""
+
+    __tablename__ = "run_announcements"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True)
+    link: Mapped[str | None] = mapped_column(Text)
+    records_link: Mapped[str | None] = mapped_column(Text)
+    #: Digest of the final state shown; runs that ended without it are still owed their final state.
+    final_digest: Mapped[str | None] = mapped_column(String(64))
+    final_shown_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class RunAnnouncementStepRow(Base):
+    """A once-only step of a run's announcement: whoever inserts or takes over the row does the step."""
+
+    __tablename__ = "run_announcement_steps"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True)
+    #: The front end's name for the step (e.g. the records file).
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PreviousCopyRow(Base):
+    """A customer as it was just before a run overwrote it (its documents in the `previous_*` tables),
+    kept until `keep_until` so that the run can be undone (`workday-resync restore`)."""
+
+    __tablename__ = "previous_copies"
+    __table_args__ = (UniqueConstraint("run_id", "customer_wid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"))
+    customer_wid: Mapped[str] = mapped_column(String(32))
+    #: False: the run imported the customer for the first time; putting the copy back removes it.
+    existed: Mapped[bool] = mapped_column(Boolean)
+    saved_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    keep_until: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # The customer row as it was (None when it did not exist).
+    customer_id: Mapped[str | None] = mapped_column(String(255))
+    customer_reference_id: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    status: Mapped[str | None] = mapped_column(String(64))
+    total_balance: Mapped[Decimal | None] = mapped_column(Money)
+    payer_wid: Mapped[str | None] = mapped_column(String(32))
+    snapshot_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    synced_by_run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class _PreviousDocument:
+    """Columns every kept document shares: the copy it belongs to, its Workday id and currency."""
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    copy_id: Mapped[int] = mapped_column(ForeignKey("previous_copies.id", ondelete="CASCADE"), index=True)
+    wid: Mapped[str] = mapped_column(String(32))
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class PreviousInvoiceRow(_PreviousDocument, _InvoiceFields, Base):
+    __tablename__ = "previous_invoices"
+
+
+class PreviousCreditNoteRow(_PreviousDocument, _CreditNoteFields, Base):
+    __tablename__ = "previous_credit_notes"
+
+
+class PreviousPaymentRow(_PreviousDocument, _PaymentFields, Base):
+    __tablename__ = "previous_payments"
+
+
+class StagedSnapshotRow(Base):
+    """A customer as a preview run fetched it, staged (not written) until applied or `expires_at`, with
+    its difference from the store then and the stored state it was measured against."""
+
+    __tablename__ = "staged_snapshots"
+    __table_args__ = (UniqueConstraint("run_id", "customer_wid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"))
+    customer_wid: Mapped[str] = mapped_column(String(32))
+    staged_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    #: The `CustomerSnapshot` as JSON (`sync_engine.snapshot_codec`).
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Its difference from the store (`sync_engine.preview_diff.CustomerDiff` as JSON).
+    diff: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: When the stored customer the diff was measured against was written (None: not stored).
+    base_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class WorkdayConnectionRow(Base):

@@ -3,7 +3,7 @@
 
 Each transition is one conditional UPDATE (`updated`, `WHERE status = 'draft'`...), so a step repeated by
 a second delivery (Dramatiq delivers at least once) changes nothing. A run's items: `store.items`; its
-notes: `store.notes`; the errors it ends with are worded in `sync_engine.run_errors`.
+announcement: `store.announcements`; the errors it ends with are worded in `sync_engine.run_errors`.
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from sync_engine.domain import BatchRun, IdentifierType, ItemStatus, RunCounts, RunStatus
+from sync_engine.domain import BatchRun, IdentifierType, ItemStatus, RunCounts, RunKind, RunStatus
 from sync_engine.errors import RunNotFoundError
 from sync_engine.run_errors import NOTHING_RESOLVED, failure_message, fatal_message
+from sync_engine.store import previous_copies
+from sync_engine.store.announcements import load_announcement
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.models import BatchRunRow, RunItemRow
 
 __all__ = [
+    "RunSource",
     "cancel_run",
     "claim_run_restart",
     "confirm_run",
@@ -31,6 +34,7 @@ __all__ = [
     "get_run",
     "list_runs",
     "mark_started",
+    "run_source",
     "run_with_request_digest",
     "set_slack_message",
     "stop_run",
@@ -48,10 +52,15 @@ def create_run(
     now: datetime,
     slack_channel: str | None = None,
     request_digest: str | None = None,
+    kind: RunKind = RunKind.SYNC,
+    source_run_id: int | None = None,
+    force: bool = False,
+    resolved: bool = False,
 ) -> int:
     """Store a run (draft or received) and one pending item per identifier, in paste order.
 
     `request_digest` is unique: storing a second run with it fails (`IntegrityError`) at flush or commit.
+    `resolved`: the identifiers are customer wids already (a restore's), nothing to ask Workday.
     """
     run = BatchRunRow(
         status=status.value,
@@ -61,13 +70,21 @@ def create_run(
         confirmed_at=now if status is RunStatus.RECEIVED else None,
         updated_at=now,
         slack_channel=slack_channel,
-        extra={},
         request_digest=request_digest,
+        kind=kind.value,
+        source_run_id=source_run_id,
+        force=force,
     )
     session.add(run)
     session.flush()
     session.add_all(
-        RunItemRow(run_id=run.id, position=position, identifier=identifier, status=ItemStatus.PENDING.value)
+        RunItemRow(
+            run_id=run.id,
+            position=position,
+            identifier=identifier,
+            customer_wid=identifier if resolved else None,
+            status=ItemStatus.PENDING.value,
+        )
         for position, identifier in enumerate(identifiers)
     )
     return run.id
@@ -215,6 +232,26 @@ def finish_run_if_done(session: Session, run_id: int, now: datetime) -> RunStatu
     return status if closed else None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunSource:
+    """What a run works from: its kind, the run it restores (or the preview it applies), and whether it
+    may overwrite customers a later run wrote since."""
+
+    kind: RunKind
+    source_run_id: int | None
+    force: bool
+
+
+def run_source(session: Session, run_id: int) -> RunSource:
+    """The run's `RunSource`; `RunNotFoundError` if there is no such run."""
+    row = session.execute(
+        select(BatchRunRow.kind, BatchRunRow.source_run_id, BatchRunRow.force).where(BatchRunRow.id == run_id)
+    ).one_or_none()
+    if row is None:
+        raise RunNotFoundError(f"There is no batch run {run_id}.")
+    return RunSource(RunKind(row.kind), row.source_run_id, bool(row.force))
+
+
 def get_run(session: Session, run_id: int) -> BatchRun:
     """The run as front ends show it; `RunNotFoundError` if there is none."""
     run = session.get(BatchRunRow, run_id)
@@ -295,5 +332,8 @@ def _to_record(session: Session, run: BatchRunRow) -> BatchRun:
         error=run.error,
         slack_channel=run.slack_channel,
         slack_message_ts=run.slack_message_ts,
-        notes=dict(run.extra or {}),
+        announcement=load_announcement(session, run.id),
+        kind=RunKind(run.kind),
+        source_run_id=run.source_run_id,
+        previous_kept_until=previous_copies.kept_until(session, run.id),
     )

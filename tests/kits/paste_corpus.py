@@ -1,6 +1,6 @@
 """The hostile-input corpus: what admins (or attackers) paste, and what the product must answer.
 
-Each case is driven through both real front doors (tests/bot/http/test_paste_corpus.py): the Slack modal,
+Each case is driven through both real front doors (tests/test_bot/http/test_paste_corpus.py): the Slack modal,
 submitted through the emulator over HTTP, and `workday-resync sync --file`. A case is either refused
 with `error` (the exact message; nothing stored) or accepted as exactly `accepted` (a draft run in Slack,
 the count before the warning in the CLI, which is then declined). `raw` cases are files only (Slack's modal
@@ -20,6 +20,16 @@ SRC = "source_id"
 WID = "3ae1f4b6c2d41001a1b2c3d4e5f60718"
 WID2 = "0123456789abcdef0123456789abcdef"
 NONE = "Enter at least one identifier, one per line."
+#: The CLI names the file (the corpus's is `file`) and says how many identifiers are too many.
+CLI_NONE = "file holds no identifiers: put them one per line."
+
+
+def _cli_too_many(count: int) -> str:
+    return (
+        f"Too many identifiers: {count} (blanks and duplicates dropped). Maximum 100 per run: split the list."
+    )
+
+
 NOT_WID = "Not a Workday ID (32 hexadecimal characters): "
 HINT = ". If these are customer numbers, choose Reference instead."
 CONTROL = "Identifiers cannot contain control characters: "
@@ -75,9 +85,26 @@ _MEGABYTE_LINES = "\n".join(f"C-{n:07d}" for n in range(100_000))  # 1.0 MB of p
 
 CASES: list[Case] = [
     # --- size ------------------------------------------------------------------------------------------
-    Case("101-lines", "size", REF, "\n".join(_refs(101)), error=TOO_MANY_MESSAGE),
-    Case("10000-lines", "size", REF, "\n".join(_refs(10_000)), error=TOO_MANY_MESSAGE),
-    Case("1MB-of-lines", "size", REF, _MEGABYTE_LINES, error=TOO_MANY_MESSAGE, tags=frozenset({"413"})),
+    Case(
+        "101-lines", "size", REF, "\n".join(_refs(101)), error=TOO_MANY_MESSAGE, cli_error=_cli_too_many(101)
+    ),
+    Case(
+        "10000-lines",
+        "size",
+        REF,
+        "\n".join(_refs(10_000)),
+        error=TOO_MANY_MESSAGE,
+        cli_error=_cli_too_many(10_000),
+    ),
+    Case(
+        "1MB-of-lines",
+        "size",
+        REF,
+        _MEGABYTE_LINES,
+        error=TOO_MANY_MESSAGE,
+        cli_error=_cli_too_many(100_000),
+        tags=frozenset({"413"}),
+    ),
     Case(
         "1MB-single-token",
         "size",
@@ -109,13 +136,14 @@ CASES: list[Case] = [
         "\n".join(_refs(60)),
         "\n".join(_refs(41, "D-")),
         error=TOO_MANY_MESSAGE,
+        cli_error=_cli_too_many(101),
     ),
     # --- blank ------------------------------------------------------------------------------------------
-    Case("empty", "blank", REF, "", error=NONE),
-    Case("spaces-and-newlines", "blank", SRC, "  \n\n \r\n   ", error=NONE),
-    Case("separators-only", "blank", REF, ",,;\t;,", error=NONE),
-    Case("zero-width-only", "blank", SRC, "\u200b\u200b\n\ufeff\u2060", error=NONE),
-    Case("unicode-spaces-only", "blank", REF, "\u00a0\u3000\u2003\n\u2028", error=NONE),
+    Case("empty", "blank", REF, "", error=NONE, cli_error=CLI_NONE),
+    Case("spaces-and-newlines", "blank", SRC, "  \n\n \r\n   ", error=NONE, cli_error=CLI_NONE),
+    Case("separators-only", "blank", REF, ",,;\t;,", error=NONE, cli_error=CLI_NONE),
+    Case("zero-width-only", "blank", SRC, "\u200b\u200b\n\ufeff\u2060", error=NONE, cli_error=CLI_NONE),
+    Case("unicode-spaces-only", "blank", REF, "\u00a0\u3000\u2003\n\u2028", error=NONE, cli_error=CLI_NONE),
     Case("blank-first-box-second-box-used", "blank", REF, " ", "C-000001", accepted=["C-000001"]),
     # --- mixed types ------------------------------------------------------------------------------------
     Case(
@@ -207,7 +235,7 @@ CASES: list[Case] = [
     Case("rtl-reference", "control", REF, "עמית-12\nعميل-3", accepted=["עמית-12", "عميل-3"]),
     Case("255-characters", "control", REF, "R" * 255, accepted=["R" * 255]),
     Case("256-characters", "control", REF, "R" * 256, error=TOO_LONG + "line 1 (" + "R" * 39 + "…)."),
-    # --- XML metacharacters and injection (accepted literally; tests/bot/http checks the SOAP wire) ------
+    # --- XML metacharacters and injection (accepted literally; tests/test_bot/http checks the SOAP wire) ---
     Case(
         "xml-close-and-reopen",
         "xml",

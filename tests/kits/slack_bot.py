@@ -1,6 +1,6 @@
 """Slack app test harness: the Bolt app served over HTTP on a local port, the emulator's users posting
 signed requests to it, the app's real WebClient talking to the emulator (SLACK_API_URL), and runs
-executing on a real worker against the Workday sandbox (see tests/bot/conftest.py for the fixtures).
+executing on a real worker against the Workday sandbox (see tests/test_bot/conftest.py for the fixtures).
 """
 
 from __future__ import annotations
@@ -11,13 +11,17 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import dramatiq
 import redis
 from kits.stack import FAST_RETRY, sandbox_settings
 from pydantic import SecretStr
 
 from bot.app import build_app
 from bot.http_server import SlackHttpServer
-from bot.ids import COMMAND, ActionId, BlockId
+from bot.settings import AppSettings
+from bot.status.actor import STATUS_ACTOR
+from devtools import slack_admin
+from devtools.slack_admin import open_request_form
 from devtools.slack_emulator import SlackEmulator, SlackUser
 from sync_engine import jobs
 from sync_engine.broker import EmbeddedWorker, build_broker
@@ -63,8 +67,13 @@ class Bot:
     server: SlackHttpServer
     service: RunService
     sandbox: Sandbox
-    settings: Settings
+    settings: AppSettings
     rt: Runtime
+    broker: dramatiq.Broker
+
+    def deliver_status_update(self, run_id: int, *, final: bool = False) -> None:
+        """Run the status actor here and now, as a worker does when Dramatiq delivers its message."""
+        self.broker.get_actor(STATUS_ACTOR)(run_id, final=final)
 
     def user(self, user_id: str = ADMIN) -> SlackUser:
         return self.slack.user(user_id, app_url=self.server.url)
@@ -86,25 +95,8 @@ class Bot:
         return [m for m in self.slack.messages(channel) if _reply(m)]
 
     def open_request(self, user: SlackUser, channel: str = CHANNEL) -> dict[str, Any]:
-        """The command, then the form it opens. The app opens it after the ack (as late as the check's
-        2.3 s on a loaded machine), so a form left open before (a submission answered with errors) is
-        still on screen for a moment: wait for the new one, as the admin does."""
-        before = _open_view(user)
-        response = user.slash_command(COMMAND, channel=channel)
-        assert response.status == 200 and response.error is None, response
-
-        def new_form() -> dict[str, Any] | None:
-            view = _open_view(user)
-            return view if view is not None and (before is None or view["id"] != before["id"]) else None
-
-        return self.wait_for(new_form)
-
-
-def _open_view(user: SlackUser) -> dict[str, Any] | None:
-    try:
-        return user.open_view(timeout=0)
-    except LookupError:
-        return None
+        """The command, then the form it opens (`devtools.slack_admin.open_request_form`)."""
+        return open_request_form(self.slack, user, channel)
 
 
 def _workday_configured(settings: Settings) -> bool:
@@ -121,9 +113,12 @@ def _reply(message: dict[str, Any]) -> bool:
 
 def bot_settings(
     sandbox: Sandbox, database: Database, slack: SlackEmulator, redis_url: str | None, **changes: Any
-) -> Settings:
-    return sandbox_settings(sandbox, database, redis_url).model_copy(
-        update={
+) -> AppSettings:
+    """The engine's settings for the sandbox and the Slack side's for the emulator, in one object."""
+    engine = sandbox_settings(sandbox, database, redis_url)
+    return AppSettings.model_construct(
+        **{
+            **dict(engine),
             "slack_bot_token": SecretStr(slack.bot_token),
             "slack_signing_secret": SecretStr(slack.signing_secret),
             "slack_api_url": slack.api_url,
@@ -161,7 +156,7 @@ def running_bot(
                 stack.enter_context(EmbeddedWorker(rt, broker, threads=settings.worker_threads))
             app = build_app(settings, service, admin_cache_seconds=admin_cache_seconds)
             with SlackHttpServer(app) as server:
-                yield Bot(slack, server, service, sandbox, settings, rt)
+                yield Bot(slack, server, service, sandbox, settings, rt, broker)
         broker.close()
         if client is not None:
             client.close()
@@ -184,20 +179,15 @@ def fields(blocks: list[dict[str, Any]]) -> dict[str, str]:
 def request_run(
     bot: Bot, identifiers: list[str], *, kind: str = "reference", channel: str = CHANNEL
 ) -> BatchRun:
-    """The admin's whole request: command, modal, submit, Confirm; returns the queued run."""
-    ana = bot.user(ADMIN)
-    bot.open_request(ana, channel)
-    ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, kind)
-    ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(identifiers))
-    assert ana.submit().error is None
-    bot.wait_for(lambda: any(m["text"].startswith("This re-imports") for m in _private(bot, ADMIN)))
-    assert ana.click(ActionId.CONFIRM).status == 200
-    return bot.wait_for(lambda: bot.service.history())[0]
+    """The admin's whole request: command, modal, Synchronize, Confirm; returns the queued run."""
+    return slack_admin.request_run(
+        bot.slack, bot.user(ADMIN), bot.service, identifiers, kind=kind, channel=channel
+    )
 
 
-def _private(bot: Bot, user: str) -> list[dict[str, Any]]:
-    dm = bot.slack._ws.dm(user).id
-    return [*bot.slack.ephemeral(user), *bot.slack.messages(dm)]
+def synchronize(user: SlackUser) -> int:
+    """Press Synchronize on the filled form: it becomes the confirmation; the draft run's id."""
+    return slack_admin.draft_id(slack_admin.submit_request_form(user))
 
 
 def error_replies(bot: Bot, channel: str = CHANNEL) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kits.metrics import free_port
 
-from sync_engine.settings import Settings
+from bot.settings import AppSettings
 from sync_engine.store.database import Database
 
 
@@ -35,7 +35,7 @@ class WorkerCommand:
 
 
 def start_worker_command(
-    settings: Settings, database: Database, workdir: Path, *, processes: int, threads: int = 2
+    settings: AppSettings, database: Database, workdir: Path, *, processes: int, threads: int = 2
 ) -> WorkerCommand:
     """Start `workday-resync worker` in `workdir` (its output in `worker.log` there) with the Workday, Slack
     and store settings of `settings`, on `database`."""
@@ -57,7 +57,7 @@ def start_worker_command(
 
 
 def _environment(
-    settings: Settings, database: Database, *, metrics_port: int, metrics_dir: Path
+    settings: AppSettings, database: Database, *, metrics_port: int, metrics_dir: Path
 ) -> dict[str, str]:
     assert settings.workday_client_secret and settings.workday_refresh_token and settings.slack_bot_token
     return {

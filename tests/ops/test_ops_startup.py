@@ -11,18 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from kits.cli import FAKE_WORKDAY_ENV
 
 from bot.http_server import DEFAULT_LIMITS, RESERVED_DESCRIPTORS
 
 ROOT = Path(__file__).resolve().parents[2]
-
-WORKDAY = {
-    "WORKDAY_BASE_URL": "https://wd2-impl-services1.workday.com",
-    "WORKDAY_TENANT": "acme",
-    "WORKDAY_CLIENT_ID": "client",
-    "WORKDAY_CLIENT_SECRET": "secret",
-    "WORKDAY_REFRESH_TOKEN": "refresh",
-}
 
 
 @pytest.mark.parametrize(
@@ -32,7 +25,7 @@ WORKDAY = {
         ({"REDIS_URL": "http://127.0.0.1:6379/0"}, 2, "Invalid setting REDIS_URL"),
         # A database driver that does not exist: unexpected, so its traceback is in the event.
         (
-            {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": "nonsense://x"},
+            {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": "postgresql+nosuchdriver://x"},
             1,
             "`workday-resync worker` failed",
         ),
@@ -45,7 +38,7 @@ def test_a_worker_that_cannot_start_says_why_in_json_lines_only(
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
-        **WORKDAY,
+        **FAKE_WORKDAY_ENV,
         **settings,
     }
     result = subprocess.run(

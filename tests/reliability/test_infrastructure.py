@@ -48,7 +48,7 @@ def test_redis_restarted_mid_run_loses_its_messages_and_the_run_still_finishes(
     wids = data.customer_wids
     versions = seed_old_then_mutate(postgres_database, data, wids)
     reader = StoreReader(postgres_database)
-    caplog.set_level(logging.WARNING, logger="sync_engine.resume")
+    caplog.set_level(logging.INFO, logger="sync_engine.resume")
     try:
         with engine(data, postgres_database, private_redis.url, threads=2) as running:
             running.sandbox.knobs.latency = 0.1

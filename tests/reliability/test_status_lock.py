@@ -15,7 +15,7 @@ import pytest
 from kits.reliability import WorkerProcess, live_workers, status_shown, wait_for, worker_environment
 from kits.slack_bot import request_run, running_bot
 
-from bot.plugin import SLACK_QUEUE
+from bot.status.actor import SLACK_QUEUE
 from devtools.slack_emulator import SlackEmulator
 from sync_engine import jobs
 from sync_engine.domain import RunStatus

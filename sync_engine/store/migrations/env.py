@@ -28,12 +28,12 @@ def run_migrations(connection: Connection) -> None:
 def run_standalone() -> None:
     """Connect on our own: Alembic was started without `Database.migrate()`."""
     from sync_engine.settings import load_settings
-    from sync_engine.store.database import Database
+    from sync_engine.store.database import Database, sqlite_foreign_keys_off
 
     url = context.config.get_main_option("sqlalchemy.url") or load_settings().database_url
     database = Database(url, pool_size=1)
     try:
-        with database.engine.begin() as connection:
+        with database.engine.connect() as connection, sqlite_foreign_keys_off(connection), connection.begin():
             run_migrations(connection)
     finally:
         database.dispose()

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sync_engine.domain import CreditNote, Customer, CustomerSnapshot, Invoice, Payment
+from sync_engine.domain import CreditNote, Customer, CustomerSnapshot, Invoice, Payment, RunCounts
 from sync_engine.workday.sandbox.catalog import (
     COMPANIES,
     CURRENCIES,
@@ -47,12 +47,10 @@ from sync_engine.workday.sandbox.model import (
     SandboxPayment,
 )
 
-__all__ = ["CUSTOMER_ID_TYPES", "EPOCH", "SandboxData"]
+__all__ = ["EPOCH", "SandboxData"]
 
 #: `fetched_at` of the expected snapshots: our client stamps its own time, tests compare everything else.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-#: The ID types a customer reference can carry.
-CUSTOMER_ID_TYPES = ("WID", "Customer_ID", "Customer_Reference_ID")
 
 _TICK = timedelta(microseconds=1)
 _Record = TypeVar("_Record", bound=SandboxCustomer | SandboxInvoice | SandboxPayment)
@@ -462,6 +460,16 @@ class SandboxData:
         view = self._current_view(customer_wid)
         adjustments = sum(document.transaction_type == "Adjustment" for document in view.documents)
         return len(view.documents) - adjustments, len(self._payments_of(view)), adjustments
+
+    def run_counts(self, wids: Sequence[str]) -> RunCounts:
+        """The counts a run that syncs these customers now must end with."""
+        per_customer = [self.counts(wid) for wid in wids]
+        return RunCounts(
+            customers=len(per_customer),
+            invoices=sum(invoices for invoices, _, _ in per_customer),
+            payments=sum(payments for _, payments, _ in per_customer),
+            credit_notes=sum(credit_notes for _, _, credit_notes in per_customer),
+        )
 
     def find_by_reference(self, value: str, id_type: str) -> Customer | None:
         """The customer a reference names, as Get_Customers resolves it; None if unknown (or unknown type)."""

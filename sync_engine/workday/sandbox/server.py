@@ -32,7 +32,15 @@ from sync_engine.workday.sandbox.operations import HTML_CONTENT_TYPE, Reply
 from sync_engine.workday.sandbox.service import SandboxService
 from sync_engine.workday.sandbox.stats import RequestLogEntry, SandboxStats
 
-__all__ = ["DEFAULT_API_VERSION", "DEFAULT_TENANT", "MAX_BODY_BYTES", "Sandbox", "serve"]
+__all__ = [
+    "DEFAULT_API_VERSION",
+    "DEFAULT_TENANT",
+    "MAX_BODY_BYTES",
+    "Sandbox",
+    "customer_listing",
+    "generate_data",
+    "serve",
+]
 
 log = logging.getLogger(__name__)
 
@@ -325,9 +333,7 @@ def serve(
     `knobs` (default: all off) start as given; `latency` overrides theirs. `payers`: that many customers
     pay for two others each (`SandboxData.shape_payers`)."""
     knobs = replace(knobs or SandboxKnobs(), latency=latency)
-    data = SandboxData.generate(customers=customers, seed=seed)
-    if payers:
-        data.shape_payers(payers)
+    data = generate_data(customers, seed, payers)
     with Sandbox(data, port=port, knobs=knobs) as sandbox:
         for name, value in sandbox.workday_env().items():
             print(f"{name}={value}")
@@ -348,6 +354,27 @@ def serve(
         finally:
             if on_main_thread:
                 signal.signal(signal.SIGTERM, previous)
+
+
+def generate_data(customers: int, seed: int, payers: int = 0) -> SandboxData:
+    """The data set `workday-resync sandbox` serves: the same for the same three numbers."""
+    data = SandboxData.generate(customers=customers, seed=seed)
+    if payers:
+        data.shape_payers(payers)
+    return data
+
+
+def customer_listing(data: SandboxData) -> list[str]:
+    """One line per customer, in seed order, for `sandbox --list`: the identifiers an admin pastes (the
+    reference, i.e. Customer_ID, and the Workday ID) and what a sync of it should count."""
+    lines = [f"{'REFERENCE':<10}  {'WORKDAY ID (WID)':<32}  INVOICES  PAYMENTS  CREDIT NOTES  NAME"]
+    for customer in data.customers:
+        invoices, payments, credit_notes = data.counts(customer.wid)
+        lines.append(
+            f"{customer.customer_id or '-':<10}  {customer.wid:<32}  {invoices:>8}  {payments:>8}  "
+            f"{credit_notes:>12}  {customer.name}"
+        )
+    return lines
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -6,12 +6,10 @@ import threading
 from collections import Counter
 from typing import NamedTuple
 
-__all__ = ["OPERATIONS", "OUTCOMES", "RequestLogEntry", "SandboxStats"]
+__all__ = ["OPERATIONS", "RequestLogEntry", "SandboxStats"]
 
 #: Operations requests are counted by (plus "unknown" for what matched no endpoint or operation).
 OPERATIONS = ("token", "Get_Customers", "Get_Customer_Payments", "invoices")
-#: Outcomes requests are counted by.
-OUTCOMES = ("ok", "fault", "throttled", "unauthorized", "timeout")
 
 
 class RequestLogEntry(NamedTuple):

@@ -1,0 +1,136 @@
+"""The Home tab's listeners: `app_home_opened` publishes the window, its tab buttons and paging publish it
+again, *Synchronize customers* opens the request form through the click's trigger_id, *Full error* opens a
+run's whole error in a modal. Every one of them checks the user is an admin; anyone else sees a note.
+
+`HomePublisher.publish` is the one way a Home view is published (Confirm uses it to switch the admin to
+History). Seam for following runs live: whoever learns that a run changed may call it again for the users
+whose Home shows History (its state comes back in `private_metadata`); this module keeps no such list.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import connection_blocks
+from bot.handlers.actions import int_value
+from bot.handlers.deps import Deps
+from bot.handlers.form_opening import open_request_form
+from bot.home_blocks import HISTORY_PAGE, HomeState, HomeTab, error_modal, home_view, not_admin_view
+from bot.ids import ActionId
+from bot.web_api import error_code
+from sync_engine import ConnectionStatus, RunNotFoundError
+
+__all__ = ["HOME_CHECK_WAIT", "HomePublisher", "register"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds a publish waits for a connection check under way before it shows "checking" (then publishes
+#: the outcome once the check is done).
+HOME_CHECK_WAIT = 1.0
+
+
+class HomePublisher:
+    """Publishes a user's Home tab as `views.publish` takes it: the note for a non-admin, else the window."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    def publish(self, client: WebClient, user_id: str, state: HomeState) -> None:
+        deps = self._deps
+        if not deps.is_admin(user_id):
+            client.views_publish(user_id=user_id, view=not_admin_view())
+            return
+        status = deps.connection.status_within(HOME_CHECK_WAIT)
+        shown = client.views_publish(user_id=user_id, view=self._render(state, status))["view"]
+        if status is not None:
+            return
+        try:
+            # With the hash of our publish: a later publish (a tab switch) shows the outcome itself.
+            client.views_publish(
+                user_id=user_id, view=self._render(state, deps.connection.status()), hash=shown["hash"]
+            )
+        except SlackApiError as error:
+            if error_code(error) != "hash_conflict":
+                raise
+
+    def _render(self, state: HomeState, status: ConnectionStatus | None) -> dict[str, Any]:
+        badge = connection_blocks.badge(status)
+        channel = self._deps.settings.resync_status_channel
+        if state.tab is not HomeTab.HISTORY:
+            return home_view(state, connection=badge, status_channel=channel)
+        runs = self._deps.service.history(limit=HISTORY_PAGE + 1, offset=state.offset)
+        return home_view(state, connection=badge, runs=runs[:HISTORY_PAGE], has_more=len(runs) > HISTORY_PAGE)
+
+
+def register(app: App, deps: Deps) -> HomePublisher:
+    home = HomePublisher(deps)
+
+    @app.event("app_home_opened")
+    def on_home_opened(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab") != "home":
+            return  # the app's Messages tab
+        view = event.get("view") if isinstance(event.get("view"), dict) else {}
+        home.publish(client, event["user"], HomeState.loads((view or {}).get("private_metadata")))
+
+    def on_tab(tab: HomeTab) -> Any:
+        def switch(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+            ack()
+            home.publish(client, body["user"]["id"], HomeState(tab))
+
+        return switch
+
+    app.action(ActionId.HOME_TAB_SYNCHRONIZE.value)(on_tab(HomeTab.SYNCHRONIZE))
+    app.action(ActionId.HOME_TAB_HISTORY.value)(on_tab(HomeTab.HISTORY))
+
+    def on_page(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        home.publish(client, body["user"]["id"], HomeState(HomeTab.HISTORY, max(0, int_value(body) or 0)))
+
+    for paging in (ActionId.HOME_NEWER, ActionId.HOME_OLDER):
+        app.action(paging.value)(on_page)
+
+    @app.action(ActionId.HOME_SYNCHRONIZE.value)
+    def on_synchronize(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        arrived = time.monotonic()
+        ack()
+        user_id = body["user"]["id"]
+        if not deps.is_admin(user_id):
+            home.publish(client, user_id, HomeState())
+            return
+        trigger_id = body["trigger_id"]
+
+        def blocked(status: ConnectionStatus) -> None:
+            client.views_open(trigger_id=trigger_id, view=connection_blocks.not_connected_view(status))
+
+        open_request_form(
+            deps,
+            client,
+            user_id=user_id,
+            trigger_id=trigger_id,
+            channel_id="",  # the form asks where the status goes
+            arrived=arrived,
+            blocked=blocked,
+        )
+
+    @app.action(ActionId.HOME_FULL_ERROR.value)
+    def on_full_error(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        if not deps.is_admin(user_id):
+            home.publish(client, user_id, HomeState())
+            return
+        run_id = int_value(body)
+        try:
+            run = deps.service.get(run_id if run_id is not None else -1)
+        except RunNotFoundError:
+            log.warning("Full error of an unknown run asked", extra={"user": user_id})
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=error_modal(run))
+
+    return home

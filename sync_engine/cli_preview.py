@@ -1,0 +1,89 @@
+"""`workday-resync sync … --preview`: fetch, show what would change, and apply it only if asked."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import NoReturn
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sync_engine.domain import IdentifierType, RunKind, RunStatus
+from sync_engine.identifiers import WARNING
+from sync_engine.preview_diff import KINDS, CustomerDiff, KindDiff
+from sync_engine.preview_plan import PreviewReport, plan_apply, preview_report
+from sync_engine.settings import Settings
+from sync_engine.startup import open_engine
+from sync_engine.terminal import follow_run, print_outcome
+
+__all__ = ["diff_table", "preview_then_apply"]
+
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+_KIND_LABELS = {"invoices": "Invoices", "payments": "Payments", "credit_notes": "Credit notes"}
+
+
+def preview_then_apply(
+    settings: Settings,
+    identifier_type: IdentifierType,
+    identifiers: Sequence[str],
+    requested_by: str,
+    *,
+    yes: bool,
+) -> NoReturn:
+    """Run a preview, print its diff, ask whether to apply (the overwrite sentence), then apply it."""
+    with open_engine(settings, work=True) as (service, rt):
+        run = service.submit(identifier_type, identifiers, requested_by, kind=RunKind.PREVIEW)
+        final = follow_run(console, service, rt, run.id)
+        if final.status is not RunStatus.COMPLETED:
+            print_outcome(console, final)
+            raise typer.Exit(1)
+        report = preview_report(rt.database, run.id)
+        console.print(diff_table(report))
+        console.print(f"[bold]Preview ready[/] (run {run.id}).")
+        plan = plan_apply(rt.database, run.id)
+        question = f"Apply this preview? {WARNING.format(n=len(plan.to_apply))}"
+        if not yes and not typer.confirm(question, default=False):
+            console.print(f"Preview {run.id} not applied: nothing was written.")
+            raise typer.Exit(1)
+        plan = plan_apply(rt.database, run.id)  # again: a run may have written a customer meanwhile
+        for diff in plan.written_since:
+            console.print(f"[yellow]Written since the preview, left out:[/] {escape(diff.label)}")
+        applied = service.submit_apply(plan, requested_by)
+        done = follow_run(console, service, rt, applied.id)
+    print_outcome(console, done)
+    raise typer.Exit(0 if done.status is RunStatus.COMPLETED and not plan.written_since else 1)
+
+
+def diff_table(report: PreviewReport) -> Table:
+    """Per customer (the most changes first) and in total: new, changed (amount delta) and removed."""
+    until = f", can be applied until {report.expires_at:%Y-%m-%d %H:%M} UTC" if report.expires_at else ""
+    table = Table(title=f"Preview {report.run.id}: what applying it would change{until}", box=box.SIMPLE_HEAD)
+    table.add_column("Customer")
+    for name in KINDS:
+        table.add_column(f"{_KIND_LABELS[name]}\nnew / changed (Δ) / removed", no_wrap=True)
+    for diff in report.customers:
+        table.add_row(_customer_cell(diff), *(_kind_cell(diff.kinds[name]) for name in KINDS))
+    table.add_row("[bold]Total[/]", *(_kind_cell(report.totals[name]) for name in KINDS), end_section=True)
+    if report.run.unresolved:
+        table.caption = f"Not found on Workday ({len(report.run.unresolved)}): " + escape(
+            ", ".join(report.run.unresolved)
+        )
+    return table
+
+
+def _customer_cell(diff: CustomerDiff) -> str:
+    note = " (new customer)" if diff.new_customer else " (details changed)" if diff.customer_changed else ""
+    return escape(diff.label) + note
+
+
+def _kind_cell(kind: KindDiff) -> str:
+    delta = kind.amount_delta
+    sign = "+" if delta > 0 else ""
+    shown = f" ({sign}{delta:,f})" if delta != Decimal(0) else ""
+    return f"{kind.new} / {kind.changed}{shown} / {kind.removed}"
