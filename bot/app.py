@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
@@ -15,6 +14,7 @@ from bot.admins import ADMIN_CACHE_SECONDS, AdminCheck
 from bot.forms import RequestForms
 from bot.guards import require_user, well_formed
 from bot.handlers import Deps, register
+from bot.handlers.after_ack import AfterAck, log_failure
 from bot.opened_views import MemoryOpenedViews, RedisOpenedViews
 from bot.replay import MemorySeen, RedisSeen, replay_guard
 from bot.settings import AppSettings
@@ -24,9 +24,7 @@ from sync_engine import RunService, SettingsError, shared_redis
 
 __all__ = ["build_app"]
 
-log = logging.getLogger(__name__)
-
-#: Listeners running at once (each mostly waits on Slack's Web API or the store).
+#: Listeners' work after their acks running at once (each mostly waits on Slack's Web API or the store).
 LISTENER_THREADS = 64
 #: Seconds a Redis call of the replay guard (or the opened-views check) may take.
 REDIS_TIMEOUT = 1.0
@@ -69,9 +67,9 @@ def build_app(
         # Bolt's own check logs the raw body of every request that fails it: ours logs one line, no body.
         request_verification_enabled=False,
         before_authorize=signed_by_slack(secret.get_secret_value()) if secret and not socket_mode else None,
-        # Bolt acks only once a pool thread starts the listener, and listeners wait on Slack's Web API:
-        # its default 5 threads made 20 concurrent requests queue for their ack (p99 239 ms → 55 ms).
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack"),
+        # Each listener answers in the request's thread and leaves its work to `AfterAck`: the answer
+        # waits for nothing else (`bot.handlers.after_ack`).
+        process_before_response=True,
     )
     # Checked before the ack: a hung Redis must cost a second at most (the request is refused with 503).
     shared = shared_redis(settings, timeout=REDIS_TIMEOUT)
@@ -87,6 +85,7 @@ def build_app(
         ),
         settings=settings,
         connection=service.connection(settings),
+        after_ack=AfterAck(LISTENER_THREADS),
         forms=RequestForms(
             form_secret.get_secret_value(),
             RedisOpenedViews(shared) if shared is not None else MemoryOpenedViews(),
@@ -100,12 +99,7 @@ def build_app(
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
-        # Logged with what identifies the request, never its tokens or the typed identifiers.
-        log.error(
-            "Slack request failed",
-            exc_info=error,
-            extra={"type": body.get("type") or "slash_command", "user": _user(body)},
-        )
+        log_failure(error, body)
 
     return app
 
@@ -124,10 +118,3 @@ def _admin_client(client: WebClient) -> WebClient:
         timeout=ADMIN_CHECK_TIMEOUT,
         retry_handlers=[CountRequests()],
     )
-
-
-def _user(body: dict[str, Any]) -> str | None:
-    user = body.get("user")
-    if isinstance(user, dict):
-        return str(user.get("id"))
-    return body.get("user_id")

@@ -121,7 +121,9 @@ class SlackHttpServer:
         return self
 
     def close(self) -> None:
-        """Stop serving: close every connection and the listening socket, then the request threads."""
+        """Stop serving: let the request threads end their requests, then close every connection and the
+        listening socket (a thread ending a request wakes the loop: closed first, that wake-up failed)."""
+        self._server.task_dispatcher.shutdown(timeout=5)
         if self._thread is not None:
             # Closed on the loop's own thread (the loop ends when it has nothing left to watch).
             with contextlib.suppress(OSError):
@@ -132,7 +134,6 @@ class SlackHttpServer:
             self._thread = None
         else:
             close_all(self._server._map)
-        self._server.task_dispatcher.shutdown(timeout=5)
 
     def __enter__(self) -> SlackHttpServer:
         return self.start()

@@ -7,6 +7,7 @@ what the person would wait for."""
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 from bot.app import build_app
 from bot.http_server import SlackHttpServer
 from bot.ids import COMMAND, ActionId, BlockId, CallbackId
+from bot.serve import freeze_startup_heap
 from bot.settings import AppSettings
 from devtools.slack_emulator import SlackEmulator, SlackUser
 from sync_engine import BatchRun, RunService, open_engine
@@ -61,11 +63,14 @@ def sandbox_app_settings(
 def serving_app(settings: AppSettings) -> Iterator[tuple[RunService, SlackHttpServer]]:
     """`serve --http` without Redis, in this process: the engine with its embedded worker, the app on a
     free local port (`server.url` is its Request URL)."""
-    with (
-        open_engine(settings, work=True) as (service, _rt),
-        SlackHttpServer(build_app(settings, service)) as server,
-    ):
-        yield service, server
+    with open_engine(settings, work=True) as (service, _rt):
+        app = build_app(settings, service)
+        freeze_startup_heap()  # as `serve` does once it has built the app
+        try:
+            with SlackHttpServer(app) as server:
+                yield service, server
+        finally:
+            gc.unfreeze()
 
 
 def _open_view(user: SlackUser) -> dict[str, Any] | None:

@@ -77,9 +77,12 @@ def register(app: App, deps: Deps) -> None:
         respond(**deps.refusal().kwargs(), response_type="ephemeral", replace_original=False)
 
     def on_counter(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        deps.after_ack(body, lambda: recount(body, client))
+
+    def recount(body: dict[str, Any], client: WebClient) -> None:
         """Live "N customers selected": recount both inputs and update the modal if the number changed
         (or the connection check it shows as under way is done)."""
-        ack()
         view = body.get("view")
         if not isinstance(view, dict) or not isinstance(view.get("id"), str):
             return  # a keystroke comes from a modal: without one, the payload is not Slack's
@@ -143,6 +146,9 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ActionId.HISTORY_MORE.value)
     def on_history_more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        deps.after_ack(body, lambda: history_more(body, respond))
+
+    def history_more(body: dict[str, Any], respond: Respond) -> None:
         if not deps.is_admin(body["user"]["id"]):
             refuse(respond)
             return
@@ -151,6 +157,9 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ActionId.HISTORY_ERROR.value)
     def on_history_error(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        deps.after_ack(body, lambda: full_error(body, respond))
+
+    def full_error(body: dict[str, Any], respond: Respond) -> None:
         if not deps.is_admin(body["user"]["id"]):
             refuse(respond)
             return

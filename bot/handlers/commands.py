@@ -37,36 +37,40 @@ def register(app: App, deps: Deps) -> None:
         arrived = time.monotonic()
         # Acknowledge first: Slack's 3 seconds cover the whole round trip, and the trigger_id as well.
         ack()
-        user_id = body.get("user_id")
-        words = (body.get("text") or "").strip().lower().split()
-        if not words:
-            # The form needs the check: it runs while a cold admin check asks Slack (users.info). For a
-            # non-admin it costs at most one check per cache period, shared by everyone.
-            deps.connection.start_check()
-        if not deps.is_admin(user_id):
-            respond(**deps.refusal().kwargs(), response_type="ephemeral")
-            return
-        if not words:
 
-            def blocked(status: ConnectionStatus) -> None:
-                respond(**connection_blocks.not_connected(status).kwargs(), response_type="ephemeral")
+        def work() -> None:
+            user_id = body.get("user_id")
+            words = (body.get("text") or "").strip().lower().split()
+            if not words:
+                # The form needs the check: it runs while a cold admin check asks Slack (users.info). For a
+                # non-admin it costs at most one check per cache period, shared by everyone.
+                deps.connection.start_check()
+            if not deps.is_admin(user_id):
+                respond(**deps.refusal().kwargs(), response_type="ephemeral")
+                return
+            if not words:
 
-            open_request_form(
-                deps,
-                client,
-                user_id=body["user_id"],
-                trigger_id=body["trigger_id"],
-                channel_id=body["channel_id"],
-                arrived=arrived,
-                blocked=blocked,
-            )
-            return
-        if words[0] == "status":
-            # Already acknowledged: a check that is not cached only delays this ephemeral answer.
-            status = deps.connection.status()
-            respond(**connection_blocks.status_message(status).kwargs(), response_type="ephemeral")
-            return
-        if words[0] == "history":
-            send_history(deps, respond, offset=0)
-            return
-        respond(**messages.usage().kwargs(), response_type="ephemeral")
+                def blocked(status: ConnectionStatus) -> None:
+                    respond(**connection_blocks.not_connected(status).kwargs(), response_type="ephemeral")
+
+                open_request_form(
+                    deps,
+                    client,
+                    user_id=body["user_id"],
+                    trigger_id=body["trigger_id"],
+                    channel_id=body["channel_id"],
+                    arrived=arrived,
+                    blocked=blocked,
+                )
+                return
+            if words[0] == "status":
+                # Already acknowledged: a check that is not cached only delays this ephemeral answer.
+                status = deps.connection.status()
+                respond(**connection_blocks.status_message(status).kwargs(), response_type="ephemeral")
+                return
+            if words[0] == "history":
+                send_history(deps, respond, offset=0)
+                return
+            respond(**messages.usage().kwargs(), response_type="ephemeral")
+
+        deps.after_ack(body, work)

@@ -3,7 +3,8 @@ queued*; Back returns to the filled form. Closing the form (Cancel) queues nothi
 draft, which is never history and never runs.
 
 Confirm answers in its acknowledgement (`response_action: update`), so it works before `ack()` like the
-submission: the admin check (cached), the form's seal and one conditional update of the run. A double
+submission: the admin check (cached), the form's seal and one conditional update of the run; the Home tab
+and the status message's link come after it (`bot.handlers.after_ack`). A double
 Confirm sends two submissions; the run is queued by the first, the second finds it queued and shows it.
 """
 
@@ -88,39 +89,48 @@ def register(app: App, deps: Deps, on_queued: Callable[[WebClient, str, BatchRun
         )
         if queued_now:
             log.info("Run confirmed", extra={"run_id": run.id, "user": user_id})
-            on_queued(client, user_id, run)
-        _show_permalink(deps, client, user_id, view["id"], run.id, link)
+
+        def work() -> None:
+            if queued_now:
+                on_queued(client, user_id, run)
+            _show_permalink(deps, client, user_id, view["id"], run.id, link)
+
+        deps.after_ack(body, work)
 
     @app.action(ActionId.BACK.value)
     def on_back(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Back to the form, filled with the draft's identifiers; the draft is dropped (Synchronize
         stores a new one)."""
         ack()
-        user_id, view = body["user"]["id"], body.get("view")
-        view = view if isinstance(view, dict) else {}
-        if not deps.is_admin(user_id):
-            # As for a keystroke: the form stays as it is, the refusal comes privately (in the channel
-            # the form was sealed for, else in a direct message).
-            channel_id = (deps.forms.metadata(user_id, view) or ModalMetadata("")).channel_id
-            post_privately(client, channel_id or None, user_id, deps.refusal())
-            return
-        if not isinstance(view.get("id"), str):
-            return  # Back is a button of the form: without one, the payload is not Slack's
-        found = draft_of(user_id, view)
-        if isinstance(found, str):
-            _update(client, view["id"], notice_view(found))
-            return
-        metadata, draft = found
-        deps.service.cancel(draft.id)
-        form = deps.forms.render(
-            user_id,
-            channel_id=metadata.channel_id,
-            identifier_type=draft.identifier_type,
-            connection=metadata.connection,
-            identifiers=draft.identifiers,
-            default_channel=draft.slack_channel,
-        )
-        _update(client, view["id"], form, view.get("hash"))
+
+        def work() -> None:
+            user_id, view = body["user"]["id"], body.get("view")
+            view = view if isinstance(view, dict) else {}
+            if not deps.is_admin(user_id):
+                # As for a keystroke: the form stays as it is, the refusal comes privately (in the channel
+                # the form was sealed for, else in a direct message).
+                channel_id = (deps.forms.metadata(user_id, view) or ModalMetadata("")).channel_id
+                post_privately(client, channel_id or None, user_id, deps.refusal())
+                return
+            if not isinstance(view.get("id"), str):
+                return  # Back is a button of the form: without one, the payload is not Slack's
+            found = draft_of(user_id, view)
+            if isinstance(found, str):
+                _update(client, view["id"], notice_view(found))
+                return
+            metadata, draft = found
+            deps.service.cancel(draft.id)
+            form = deps.forms.render(
+                user_id,
+                channel_id=metadata.channel_id,
+                identifier_type=draft.identifier_type,
+                connection=metadata.connection,
+                identifiers=draft.identifiers,
+                default_channel=draft.slack_channel,
+            )
+            _update(client, view["id"], form, view.get("hash"))
+
+        deps.after_ack(body, work)
 
     for link in (ActionId.OPEN_HOME, ActionId.OPEN_STATUS):
         # Link buttons open in the client; Slack still sends the click, which wants an acknowledgement.

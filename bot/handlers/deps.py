@@ -1,5 +1,5 @@
 """What the listeners use: the run and connection services, the admin check, the request forms and the
-settings; never the store."""
+settings, and where their work goes after the ack; never the store."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.admins import AdminCheck
 from bot.forms import RequestForms
+from bot.handlers.after_ack import AfterAck
 from bot.messages import Message, refusal
 from bot.settings import AppSettings
 from sync_engine import ConnectionService, RunService
@@ -21,6 +22,8 @@ class Deps:
     settings: AppSettings
     connection: ConnectionService
     forms: RequestForms
+    #: Where a listener's work goes once it has acknowledged.
+    after_ack: AfterAck
 
     def refusal(self) -> Message:
         """What a user who is not an admin is told (naming RESYNC_ADMIN_USERGROUP when set)."""

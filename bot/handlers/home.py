@@ -72,16 +72,22 @@ def register(app: App, deps: Deps) -> HomePublisher:
     home = HomePublisher(deps)
 
     @app.event("app_home_opened")
-    def on_home_opened(event: dict[str, Any], client: WebClient) -> None:
+    def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        # Bolt acknowledges an event once its listener returns.
         if event.get("tab") != "home":
             return  # the app's Messages tab
         view = event.get("view") if isinstance(event.get("view"), dict) else {}
-        home.publish(client, event["user"], HomeState.loads((view or {}).get("private_metadata")))
+        state = HomeState.loads((view or {}).get("private_metadata"))
+        deps.after_ack(body, lambda: home.publish(client, event["user"], state))
 
     def on_tab(tab: HomeTab) -> Any:
         def switch(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
             ack()
-            home.publish(client, body["user"]["id"], HomeState(tab))
+
+            def work() -> None:
+                home.publish(client, body["user"]["id"], HomeState(tab))
+
+            deps.after_ack(body, work)
 
         return switch
 
@@ -90,7 +96,11 @@ def register(app: App, deps: Deps) -> HomePublisher:
 
     def on_page(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        home.publish(client, body["user"]["id"], HomeState(HomeTab.HISTORY, max(0, int_value(body) or 0)))
+
+        def work() -> None:
+            home.publish(client, body["user"]["id"], HomeState(HomeTab.HISTORY, max(0, int_value(body) or 0)))
+
+        deps.after_ack(body, work)
 
     for paging in (ActionId.HOME_NEWER, ActionId.HOME_OLDER):
         app.action(paging.value)(on_page)
@@ -99,38 +109,46 @@ def register(app: App, deps: Deps) -> HomePublisher:
     def on_synchronize(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         arrived = time.monotonic()
         ack()
-        user_id = body["user"]["id"]
-        if not deps.is_admin(user_id):
-            home.publish(client, user_id, HomeState())
-            return
-        trigger_id = body["trigger_id"]
 
-        def blocked(status: ConnectionStatus) -> None:
-            client.views_open(trigger_id=trigger_id, view=connection_blocks.not_connected_view(status))
+        def work() -> None:
+            user_id = body["user"]["id"]
+            if not deps.is_admin(user_id):
+                home.publish(client, user_id, HomeState())
+                return
+            trigger_id = body["trigger_id"]
 
-        open_request_form(
-            deps,
-            client,
-            user_id=user_id,
-            trigger_id=trigger_id,
-            channel_id="",  # the form asks where the status goes
-            arrived=arrived,
-            blocked=blocked,
-        )
+            def blocked(status: ConnectionStatus) -> None:
+                client.views_open(trigger_id=trigger_id, view=connection_blocks.not_connected_view(status))
+
+            open_request_form(
+                deps,
+                client,
+                user_id=user_id,
+                trigger_id=trigger_id,
+                channel_id="",  # the form asks where the status goes
+                arrived=arrived,
+                blocked=blocked,
+            )
+
+        deps.after_ack(body, work)
 
     @app.action(ActionId.HOME_FULL_ERROR.value)
     def on_full_error(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        user_id = body["user"]["id"]
-        if not deps.is_admin(user_id):
-            home.publish(client, user_id, HomeState())
-            return
-        run_id = int_value(body)
-        try:
-            run = deps.service.get(run_id if run_id is not None else -1)
-        except RunNotFoundError:
-            log.warning("Full error of an unknown run asked", extra={"user": user_id})
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=error_modal(run))
+
+        def work() -> None:
+            user_id = body["user"]["id"]
+            if not deps.is_admin(user_id):
+                home.publish(client, user_id, HomeState())
+                return
+            run_id = int_value(body)
+            try:
+                run = deps.service.get(run_id if run_id is not None else -1)
+            except RunNotFoundError:
+                log.warning("Full error of an unknown run asked", extra={"user": user_id})
+                return
+            client.views_open(trigger_id=body["trigger_id"], view=error_modal(run))
+
+        deps.after_ack(body, work)
 
     return home

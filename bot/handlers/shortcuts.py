@@ -52,7 +52,8 @@ def register(app: App, deps: Deps) -> None:
     def on_global(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         arrived = time.monotonic()
         ack()
-        open_form(body, client, arrived, "", "")  # no conversation: the form asks where the status goes
+        # No conversation: the form asks where the status goes.
+        deps.after_ack(body, lambda: open_form(body, client, arrived, "", ""))
 
     @app.shortcut(ShortcutId.MESSAGE.value)
     def on_message(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -61,6 +62,6 @@ def register(app: App, deps: Deps) -> None:
         channel = body.get("channel") if isinstance(body.get("channel"), dict) else {}
         message = body.get("message") if isinstance(body.get("message"), dict) else {}
         text = (message or {}).get("text")
-        open_form(
-            body, client, arrived, str((channel or {}).get("id") or ""), text if isinstance(text, str) else ""
-        )
+        channel_id = str((channel or {}).get("id") or "")
+        typed = text if isinstance(text, str) else ""
+        deps.after_ack(body, lambda: open_form(body, client, arrived, channel_id, typed))

@@ -1,9 +1,10 @@
 """The modal's submission: validate, store a draft run, then turn the form into its confirmation.
 
-Validation errors must travel in the acknowledgement itself (`response_action: errors`), so this is the
-one listener that works before `ack()`: the admin check (cached; a users.info call is bounded by the admin
-client's short timeout), the form's provenance (`bot.forms`), reading the form and storing the draft are
-all quick.
+Validation errors and the confirmation must travel in the acknowledgement itself (`response_action:
+errors` / `update`), so this listener works before its `ack()`, as Confirm does (every other listener
+leaves its work for after the ack, `bot.handlers.after_ack`): the admin check (cached; a users.info call is
+bounded by the admin client's short timeout), the form's provenance (`bot.forms`), reading the form and
+storing the draft, whose id the confirmation carries.
 
 A submission is stored once: its draft is keyed on the view id and hash, so the same submission again (a
 replay the replay guard no longer remembers, e.g. after a Redis restart) gets the same draft's answer (the

@@ -13,6 +13,7 @@ import math
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,18 +38,22 @@ __all__ = ["ACK_GOAL", "slack_rows"]
 SECTION = "3. Slack (emulator over HTTP, embedded worker, SQLite)"
 CHANNEL = "C_BENCH"
 #: p99 of the acknowledgements, seconds (Slack gives up after 3 s).
-ACK_GOAL = 0.1
+ACK_GOAL = 0.025
 #: The status-update runs: latency and rate so that the 100-customer run lasts several status intervals.
 RUN_LATENCY = 0.1
 RUN_RATE = 20.0
 
 
 def slack_rows(
-    *, requests: int = 200, concurrency: int = 20, run_sizes: tuple[int, ...] = (10, 100)
+    *,
+    requests: int = 200,
+    concurrency: int = 20,
+    run_sizes: tuple[int, ...] = (10, 100),
+    busy_run: int = 100,
 ) -> list[BenchRow]:
-    """Ack latency of `requests` signed commands and clicks, `concurrency` at a time; chat.update calls of
-    one run per size in `run_sizes`."""
-    size = max(run_sizes)
+    """Ack latency of `requests` signed commands and clicks, `concurrency` at a time, while a run of
+    `busy_run` customers works; chat.update calls of one run per size in `run_sizes`."""
+    size = max(*run_sizes, busy_run)
     data = SandboxData.generate(customers=size, seed=3, big_customer_documents=20, total_documents=4 * size)
     with (
         tempfile.TemporaryDirectory(prefix="workday-resync-bench-") as directory,
@@ -76,12 +81,19 @@ def slack_rows(
                 run = service.submit(IdentifierType.SOURCE_ID, [wid], requested_by="bench")
                 _wait_final(service, run.id)
             clients: list[SlackUser] = [slack.user(user, server.url) for user in users]
-            rows[:0] = _acks(slack, clients, requests)
+            busy = service.submit(
+                IdentifierType.SOURCE_ID, data.customer_wids[:busy_run], requested_by="bench"
+            )
+            rows[:0] = _acks(slack, clients, requests, busy=lambda: not service.get(busy.id).is_final)
+            _wait_final(service, busy.id)
     return rows
 
 
-def _acks(slack: SlackEmulator, users: list[SlackUser], requests: int) -> list[BenchRow]:
-    """Each user in turn: `/workday-resync history`, then a click on its "more" button."""
+def _acks(
+    slack: SlackEmulator, users: list[SlackUser], requests: int, *, busy: Callable[[], bool]
+) -> list[BenchRow]:
+    """Each user in turn: `/workday-resync history`, then a click on its "more" button; `busy`: whether
+    the run meant to work meanwhile still does."""
     rounds = math.ceil(requests / (2 * len(users)))
 
     def session(user: SlackUser) -> list[AppResponse]:
@@ -95,8 +107,10 @@ def _acks(slack: SlackEmulator, users: list[SlackUser], requests: int) -> list[B
         return answers
 
     answered = len(slack.calls_to("response_url"))
+    slack.wait_for(busy, 10)  # the run is queued: it works from now on
     with ThreadPoolExecutor(len(users)) as pool:
         answers = [answer for answers in pool.map(session, users) for answer in answers][:requests]
+    worked_throughout = busy()
     # Each request's page follows its ack through its response_url: let them all arrive before stopping.
     slack.wait_for(lambda: len(slack.calls_to("response_url")) - answered >= len(answers), 30)
     failed = sum(answer.error is not None for answer in answers)
@@ -105,15 +119,17 @@ def _acks(slack: SlackEmulator, users: list[SlackUser], requests: int) -> list[B
     return [
         BenchRow(
             SECTION,
-            f"Ack of a signed command / click ({len(answers)} requests, {len(users)} at once): p50",
+            f"Ack of a signed command / click ({len(answers)} requests, {len(users)} at once), "
+            "while a run works: p50",
             f"{statistics.median(elapsed) * 1000:.0f} ms",
         ),
         BenchRow(
             SECTION,
             "Ack p99 / max",
             f"{p99 * 1000:.0f} ms / {elapsed[-1] * 1000:.0f} ms",
-            f"p99 < {ACK_GOAL * 1000:.0f} ms, none failed ({failed} failed)",
-            p99 < ACK_GOAL and failed == 0,
+            f"p99 < {ACK_GOAL * 1000:.0f} ms, none failed ({failed} failed)"
+            + ("" if worked_throughout else "; the run ended before the acks did"),
+            p99 < ACK_GOAL and failed == 0 and worked_throughout,
         ),
     ]
 

@@ -1,7 +1,8 @@
 """Fixtures of the Slack app's end-to-end tests (see tests/kits/slack_bot.py).
 
 `bot` is the product's defaults (SQLite, embedded in-memory broker, in-process status updates);
-`bot_both` runs a test on that stack and on PostgreSQL + Redis (Redis broker, Redis coordination).
+`bot_both` runs a test on that stack and on PostgreSQL + Redis (Redis broker, Redis coordination);
+`serial_bot` is `bot` with one listener thread.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from kits.slack_bot import Bot, running_bot
 
+from bot import app as slack_app
 from devtools.slack_emulator import SlackEmulator
 from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
@@ -40,4 +42,19 @@ def bot_both(
 ) -> Iterator[Bot]:
     redis_url = request.getfixturevalue("redis_url") if database.dialect == "postgresql" else None
     with running_bot(database, slack, sandbox_data, redis_url) as running:
+        yield running
+
+
+@pytest.fixture
+def serial_bot(
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_database: Database,
+    slack: SlackEmulator,
+    sandbox_data: SandboxData,
+    fast_job_retries: None,
+) -> Iterator[Bot]:
+    """The app with one listener thread: each listener's work after its ack ends before the next one's
+    starts."""
+    monkeypatch.setattr(slack_app, "LISTENER_THREADS", 1)
+    with running_bot(sqlite_database, slack, sandbox_data, None) as running:
         yield running

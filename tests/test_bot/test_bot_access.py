@@ -28,9 +28,12 @@ def test_non_admins_are_refused_at_every_entry_point_and_nothing_changes(
     sqlite_database: Database, slack: SlackEmulator, sandbox_data: SandboxData, fast_job_retries: None
 ) -> None:
     with running_bot(sqlite_database, slack, sandbox_data, None, admin_cache_seconds=0) as bot:
-        for _ in range(11):
-            run = bot.service.submit(IdentifierType.REFERENCE, ["C-404404"], requested_by="cli:ops")
-        bot.wait_run(run.id)
+        runs = [
+            bot.service.submit(IdentifierType.REFERENCE, ["C-404404"], requested_by="cli:ops")
+            for _ in range(11)
+        ]
+        for run in runs:  # all of them ended: the history compared below changes no more
+            bot.wait_run(run.id)
 
         # Bob is an admin for a while: he gets a history page and an open modal…
         slack.add_user(PLAIN, name="bob", is_admin=True)

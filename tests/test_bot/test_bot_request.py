@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from kits.slack_bot import ADMIN, CHANNEL, Bot, running_bot
 
-from bot import app as slack_app
 from bot.connection_blocks import CHECKING
 from bot.ids import COMMAND, ActionId, BlockId
 from devtools.slack_emulator import SlackEmulator, SlackUser
@@ -72,20 +71,6 @@ def test_the_counter_counts_both_inputs_live_and_keeps_the_text(bot: Bot) -> Non
     ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
     shows_count(bot, ana, "*4 customers selected*")
     assert all(call.ok for call in bot.slack.calls_to("views.update"))  # hashes matched
-
-
-@pytest.fixture
-def serial_bot(
-    monkeypatch: pytest.MonkeyPatch,
-    sqlite_database: Database,
-    slack: SlackEmulator,
-    sandbox_data: SandboxData,
-    fast_job_retries: None,
-) -> Iterator[Bot]:
-    """The app with one listener thread: a keystroke's listener ends before the next one's starts."""
-    monkeypatch.setattr(slack_app, "LISTENER_THREADS", 1)
-    with running_bot(sqlite_database, slack, sandbox_data, None) as running:
-        yield running
 
 
 def test_a_keystroke_that_changes_no_count_sends_no_update(serial_bot: Bot) -> None:

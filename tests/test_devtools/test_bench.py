@@ -26,7 +26,7 @@ def test_the_bench_reaches_the_minimum_requests_and_reports_every_row(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # The Slack rows run in a process of their own: the function must pickle.
-    small_slack = partial(slack_rows, requests=20, concurrency=4, run_sizes=(2, 4))
+    small_slack = partial(slack_rows, requests=20, concurrency=4, run_sizes=(2, 4), busy_run=4)
     report = run_bench(
         BenchOptions(data=TINY, latency=0.01, overwrite_documents=500), slack=small_slack, say=lambda _: None
     )

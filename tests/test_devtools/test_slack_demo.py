@@ -76,6 +76,8 @@ def test_the_slack_demo_plays_the_request_and_ends_on_the_completed_message() ->
     assert shown.stdout.rstrip().endswith("records file in the thread")
     shown = _fields(last)
     assert shown.pop("Requested").endswith(("PST", "PDT"))  # in Ana's time zone
+    # The ":file_cabinet: What this run overwrote is kept until …" line, read as a label by `_fields`.
+    assert shown.pop(":file_cabinet").startswith("What this run overwrote is kept until ")
     assert shown == {
         "Requested by": "@ana",
         "Identifier type": "Reference (customer number)",
