@@ -6,7 +6,7 @@ One client per process, shared by its threads; processes share limits and token 
 >>> store = RedisTokenStore(redis_client, f"workday-resync:{settings.tenant}:token")
 >>> with WorkdayClient(settings, gate=gate, token_store=store) as client:
 ...     resolution = client.resolve_customers(identifiers, IdentifierType.REFERENCE)
-...     snapshot = client.fetch_customer(resolution.found[identifiers[0]])
+...     client.fetch_customers(list(resolution.found.values()), write)  # write(snapshot), each as complete
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sync_engine.workday.client import (
     INVOICES_PAGE_SIZE,
     PAYMENTS_PAGE_SIZE,
     WorkdayClient,
+    batched_minimum_requests,
     minimum_requests,
 )
 from sync_engine.workday.gate import LocalGate, RedisGate, RequestGate
@@ -35,5 +36,6 @@ __all__ = [
     "TokenState",
     "TokenStore",
     "WorkdayClient",
+    "batched_minimum_requests",
     "minimum_requests",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections.abc import Sequence
@@ -58,6 +59,8 @@ class Variations:
     references_ignore_case: bool = False
     #: Answer Get_Customers in reverse request order.
     reverse_order: bool = False
+    #: List the documents of several customers one of each in turn (`SandboxKnobs.interleave_customers`).
+    interleave_customers: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,15 +246,18 @@ def get_customer_payments(
         views = {wid: view for wid in data.customer_wids if (view := data.view(wid, moment)) is not None}
 
     after, before = dates["Payment_Date_On_or_After"], dates["Payment_Date_On_or_Before"]
-    payments = [
-        (payment, view.customer)
+    by_remitter = [
+        [
+            (payment, view.customer)
+            for payment in view.payments
+            # Asked by remitter: a payment recorded without one is not found that way.
+            if (payment.remit_from or not references)
+            and (after is None or payment.payment_date >= after)
+            and (before is None or payment.payment_date <= before)
+        ]
         for view in views.values()
-        for payment in view.payments
-        # Asked by remitter: a payment recorded without one is not found that way.
-        if (payment.remit_from or not references)
-        and (after is None or payment.payment_date >= after)
-        and (before is None or payment.payment_date <= before)
     ]
+    payments = _in_turn(by_remitter) if shape.interleave_customers else _one_after_another(by_remitter)
     on_page = _page(payments, used)
     echoed_criteria = [
         soap.reference_element("Remit-from_Customer_Reference", [(ref.id_type, ref.value)])
@@ -284,11 +290,13 @@ def list_invoices(
     *,
     invisible_every: int = 0,
     shuffle_seed: int | None = None,
+    interleave_customers: bool = False,
 ) -> Reply:
     """`GET .../invoices`: invoices and adjustments of the billToCustomer(s), `limit` at a time.
 
     `invisible_every`: every n-th document is counted and takes its place but is not returned.
     `shuffle_seed`: the list in another order (pages past the first only).
+    `interleave_customers`: the customers' documents one of each in turn, not customer by customer.
     """
     operation = "invoices"
     params = parse_qs(query, keep_blank_values=True)
@@ -322,12 +330,15 @@ def list_invoices(
                 400, "invalid request", detail, errors=[{"error": message, "field": "billToCustomer"}]
             )
         views.append(view)
-    rows: list[tuple[SandboxInvoice, CustomerView]] = [
-        (document, view)
+    by_customer = [
+        [
+            (document, view)
+            for document in view.documents
+            if (kind is None or document.transaction_type == kind) and _within(document, bounds)
+        ]
         for view in views
-        for document in view.documents
-        if (kind is None or document.transaction_type == kind) and _within(document, bounds)
     ]
+    rows = _in_turn(by_customer) if interleave_customers else _one_after_another(by_customer)
     if shuffle_seed is not None and offset > 0:
         random.Random(shuffle_seed).shuffle(rows)
     on_page: Sequence[tuple[SandboxInvoice, CustomerView]] = rows[offset : offset + limit]
@@ -367,6 +378,15 @@ def _within(document: SandboxInvoice, bounds: dict[str, date | None]) -> bool:
         if day is not None and ((low is not None and day < low) or (high is not None and day > high)):
             return False
     return True
+
+
+def _one_after_another(lists: list[list[_T]]) -> list[_T]:
+    return [item for items in lists for item in items]
+
+
+def _in_turn(lists: list[list[_T]]) -> list[_T]:
+    """One item of each list in turn, as long as any has items left (a stable order: pages can be read)."""
+    return [item for row in itertools.zip_longest(*lists) for item in row if item is not None]
 
 
 def _page(items: list[_T], used: soap.ResponseFilter) -> list[_T]:

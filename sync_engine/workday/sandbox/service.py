@@ -117,13 +117,15 @@ class SandboxService:
     def soap(self, service: str, version: str, authorization: str | None, body: bytes) -> Reply:
         """`POST /ccx/service/{tenant}/{service}/{version}`: dispatch on the Body's first element."""
         knobs = self._knobs
-        self._pause(knobs.latency)
         try:
             request = soap.parse_request(body)
         except soap.SoapRequestError as error:
+            self._pause(knobs.latency)
             return soap_reply("unknown", soap.malformed_fault(str(error)))
         operation = soap.operation_name(request) or "unknown"
+        # The limiters count a request when it arrives; answering it, refused or not, takes the latency.
         refused = self._gate(operation, rest_api=False)
+        self._pause(knobs.latency)
         if refused is not None:
             return refused
         if not self._bearer_valid(authorization):
@@ -153,6 +155,7 @@ class SandboxService:
             require_as_of_on_pages=knobs.require_as_of_on_pages,
             references_ignore_case=knobs.references_ignore_case,
             reverse_order=knobs.reverse_response_order,
+            interleave_customers=knobs.interleave_customers,
         )
         reply = answer(self._data, request, version, shape)
         if operation == "Get_Customer_Payments" and reply.page == 1:
@@ -162,8 +165,8 @@ class SandboxService:
     def invoices(self, query: str, authorization: str | None) -> Reply:
         """`GET /ccx/api/customerAccounts/v1/{tenant}/invoices`."""
         operation = "invoices"
+        refused = self._gate(operation, rest_api=True)  # on arrival, as for SOAP
         self._pause(self._knobs.latency)
-        refused = self._gate(operation, rest_api=True)
         if refused is not None:
             return refused
         if not self._bearer_valid(authorization):
@@ -183,6 +186,7 @@ class SandboxService:
             style,
             invisible_every=knobs.rest_invisible_every,
             shuffle_seed=self._order_move(query),
+            interleave_customers=knobs.interleave_customers,
         )
         return self._size_limited(self._priced(reply))
 
