@@ -85,6 +85,8 @@ class Reply:
     cut_at: int | None = None
     #: Documents (or customers) the query matched over all its pages, for the knob that prices page 1.
     matched: int = 0
+    #: Seconds page 1 took to build because of that knob (logged, so tests need no clock).
+    priced_seconds: float = 0.0
 
 
 def soap_reply(operation: str, body: bytes, *, outcome: str = "fault", detail: str = "") -> Reply:

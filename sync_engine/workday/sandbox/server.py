@@ -127,7 +127,9 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("Workday sandbox failed on %s %s", method, self.path)
             reply = _html(500, "500 Internal Server Error", close=True)
         # Logged before it is sent: a client holding its answer finds the request in the log.
-        entry = RequestLogEntry(reply.operation, reply.outcome, reply.detail, reply.references)
+        entry = RequestLogEntry(
+            reply.operation, reply.outcome, reply.detail, reply.references, reply.priced_seconds
+        )
         self.server.stats.record(entry)
         self._send(reply)
 

@@ -192,9 +192,11 @@ class SandboxService:
 
     def _priced(self, reply: Reply) -> Reply:
         """`reply`, after the time page 1 of its query takes to build (`seconds_per_result`)."""
-        if reply.page == 1:
-            self._pause(self._knobs.seconds_per_result * reply.matched)
-        return reply
+        if reply.page != 1:
+            return reply
+        seconds = self._knobs.seconds_per_result * reply.matched
+        self._pause(seconds)
+        return replace(reply, priced_seconds=seconds)
 
     def _order_move(self, query: str) -> int | None:
         """A seed to serve this page in another order, while `rest_order_moves` lasts (not for page 1)."""
