@@ -5,12 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sync_engine.workday import (
-    INVOICES_PAGE_SIZE,
-    PAYMENTS_PAGE_SIZE,
-    batched_minimum_requests,
-    minimum_requests,
-)
+from devtools.bench.minimum import batched_minimum_requests, minimum_requests
+from sync_engine.workday import INVOICES_PAGE_SIZE, PAYMENTS_PAGE_SIZE
 from sync_engine.workday.client import CUSTOMERS_PER_GROUP
 from sync_engine.workday.sandbox import SandboxData
 

@@ -17,8 +17,6 @@ from sync_engine.workday.client import (
     INVOICES_PAGE_SIZE,
     PAYMENTS_PAGE_SIZE,
     WorkdayClient,
-    batched_minimum_requests,
-    minimum_requests,
 )
 from sync_engine.workday.gate import LocalGate, RedisGate, RequestGate
 from sync_engine.workday.transport import RetryPolicy
@@ -36,6 +34,4 @@ __all__ = [
     "TokenState",
     "TokenStore",
     "WorkdayClient",
-    "batched_minimum_requests",
-    "minimum_requests",
 ]

@@ -7,9 +7,8 @@ calls as possible (`resolution`); customers are fetched in groups, each group's 
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from types import TracebackType
 from typing import Self
@@ -38,8 +37,6 @@ __all__ = [
     "OPERATIONS",
     "PAYMENTS_PAGE_SIZE",
     "WorkdayClient",
-    "batched_minimum_requests",
-    "minimum_requests",
 ]
 
 #: `limit` of one invoices page: the REST maximum.
@@ -62,48 +59,6 @@ OPERATIONS = ("Get_Customers", "Get_Customer_Payments", "invoices")
 #: The one day a connection check asks for documents of: long before any tenant's receivables, so the
 #: answer is empty and cheap whatever the tenant's size.
 PROBE_DAY = date(2000, 1, 1)
-
-
-def minimum_requests(
-    references: int,
-    documents: Iterable[tuple[int, int]],
-    *,
-    retry_rounds: int = 0,
-    invoices_page_size: int = INVOICES_PAGE_SIZE,
-    payments_page_size: int = PAYMENTS_PAGE_SIZE,
-) -> int:
-    """The fewest HTTP requests a batch takes when each customer is fetched alone (`fetch_customer`).
-
-    Parameters:
-      references: identifiers resolved (one `Get_Customers` call per `CUSTOMERS_PER_REQUEST`).
-      documents: per customer fetched, (invoices + credit notes, payments).
-      retry_rounds: `Get_Customers` calls repeated after a fault named invalid references (one per batch
-        that mixes valid and invalid references).
-    """
-    pages = sum(
-        math.ceil(max(1, receivables) / invoices_page_size) + math.ceil(max(1, payments) / payments_page_size)
-        for receivables, payments in documents
-    )
-    return 1 + math.ceil(references / CUSTOMERS_PER_REQUEST) + retry_rounds + pages
-
-
-def batched_minimum_requests(
-    references: int,
-    receivables: int,
-    payments: int,
-    *,
-    invoices_page_size: int = INVOICES_PAGE_SIZE,
-    payments_page_size: int = PAYMENTS_PAGE_SIZE,
-) -> int:
-    """The fewest HTTP requests a batch can take when many customers share each request: a token, one
-    `Get_Customers` per `CUSTOMERS_PER_REQUEST`, and the run's invoices and credit notes (`receivables`)
-    and payments in full pages."""
-    return (
-        1
-        + math.ceil(references / CUSTOMERS_PER_REQUEST)
-        + math.ceil(max(1, receivables) / invoices_page_size)
-        + math.ceil(max(1, payments) / payments_page_size)
-    )
 
 
 class WorkdayClient:

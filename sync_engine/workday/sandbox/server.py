@@ -28,7 +28,7 @@ from sync_engine.settings import WorkdaySettings
 from sync_engine.workday.sandbox.auth import TokenStore, sandbox_credentials
 from sync_engine.workday.sandbox.data import SandboxData
 from sync_engine.workday.sandbox.faults import SandboxKnobs
-from sync_engine.workday.sandbox.operations import HTML_CONTENT_TYPE, Reply
+from sync_engine.workday.sandbox.replies import HTML_CONTENT_TYPE, Reply
 from sync_engine.workday.sandbox.service import SandboxService
 from sync_engine.workday.sandbox.stats import RequestLogEntry, SandboxStats
 

@@ -9,8 +9,9 @@ import httpx
 import pytest
 from kits.workday import make_client
 
+from devtools.bench.minimum import batched_minimum_requests
 from sync_engine.domain import CustomerSnapshot, IdentifierType
-from sync_engine.workday import WorkdayClient, batched_minimum_requests
+from sync_engine.workday import WorkdayClient
 from sync_engine.workday.client import CUSTOMERS_PER_GROUP, MAX_URL_BYTES
 from sync_engine.workday.group_fetch import SPLIT_PAGES
 from sync_engine.workday.sandbox import Sandbox, SandboxData
