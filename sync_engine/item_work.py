@@ -3,22 +3,30 @@ write the staged snapshot (apply), put back a previous copy (restore)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sync_engine import preview, restore, sync
 from sync_engine.domain import RunKind
 from sync_engine.runtime import Runtime
 from sync_engine.store import items
 
-__all__ = ["work_item"]
+__all__ = ["work_items"]
 
 
-def work_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
+def work_items(rt: Runtime, item_ids: Sequence[int], *, final_attempt: bool) -> list[list[int]]:
+    """Work a group of one run's items; returns the groups to send again (`sync.sync_group`). Syncs and
+    previews fetch the group together; restores and applies touch only the store, item by item."""
+    if not item_ids:
+        return []
     with rt.database.session() as session:
-        kind = items.run_kind_of_item(session, item_id)
+        kind = items.run_kind_of_item(session, item_ids[0])
     if kind is RunKind.RESTORE:
-        restore.restore_item(rt, item_id, final_attempt=final_attempt)
-    elif kind is RunKind.APPLY:
-        preview.apply_item(rt, item_id, final_attempt=final_attempt)
-    elif kind is RunKind.PREVIEW:
-        sync.sync_item(rt, item_id, final_attempt=final_attempt, write=preview.stage_snapshot)
-    else:
-        sync.sync_item(rt, item_id, final_attempt=final_attempt)
+        for item_id in item_ids:
+            restore.restore_item(rt, item_id, final_attempt=final_attempt)
+        return []
+    if kind is RunKind.APPLY:
+        for item_id in item_ids:
+            preview.apply_item(rt, item_id, final_attempt=final_attempt)
+        return []
+    write = preview.stage_snapshot if kind is RunKind.PREVIEW else None
+    return sync.sync_group(rt, item_ids, final_attempt=final_attempt, write=write)

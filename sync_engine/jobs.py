@@ -6,6 +6,8 @@ and bound to the real one by `bind()` once settings are known (embedded stub or 
 
 from __future__ import annotations
 
+from typing import Any
+
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
@@ -21,6 +23,7 @@ __all__ = [
     "register",
     "start_run",
     "sync_customer",
+    "sync_customers",
 ]
 
 #: The queue both actors use.
@@ -34,6 +37,16 @@ UNBOUND = StubBroker()
 START_RUN_RETRIES = 6
 #: The client already retries each request ~6 times; these retries cover longer trouble (a DB failover).
 SYNC_CUSTOMER_RETRIES = 3
+
+
+#: Options of the customer jobs (both actors).
+_SYNC_OPTIONS: dict[str, Any] = {
+    "queue_name": QUEUE,
+    "max_retries": SYNC_CUSTOMER_RETRIES,
+    "min_backoff": 5_000,
+    "max_backoff": 60_000,
+    "time_limit": 15 * 60_000,
+}
 
 
 def _retries_so_far() -> int:
@@ -50,28 +63,30 @@ def _retries_so_far() -> int:
     time_limit=10 * 60_000,
 )
 def start_run(run_id: int) -> None:
-    """Resolve a run's identifiers on Workday, then send one `sync_customer` per resolved customer."""
+    """Resolve a run's identifiers on Workday, then send one `sync_customers` per group of customers."""
     rt = runtime.current()
     final = _retries_so_far() >= START_RUN_RETRIES
-    for item_id in sync.resolve_run(rt, run_id, final_attempt=final):
-        sync_customer.send(item_id)
+    item_ids = sync.resolve_run(rt, run_id, final_attempt=final)
+    for group in sync.plan_groups(rt, item_ids) if item_ids else []:
+        sync_customers.send(group)
 
 
-@dramatiq.actor(
-    broker=UNBOUND,
-    queue_name=QUEUE,
-    max_retries=SYNC_CUSTOMER_RETRIES,
-    min_backoff=5_000,
-    max_backoff=60_000,
-    time_limit=15 * 60_000,
-)
-def sync_customer(item_id: int) -> None:
-    """Re-import one customer of a run with all its documents (or its run kind's work: `item_work`)."""
+@dramatiq.actor(broker=UNBOUND, **_SYNC_OPTIONS)
+def sync_customers(item_ids: list[int]) -> None:
+    """Re-import a group of customers of a run, fetched together, each with all its documents (or the
+    run kind's work: `item_work`)."""
     final = _retries_so_far() >= SYNC_CUSTOMER_RETRIES
-    item_work.work_item(runtime.current(), item_id, final_attempt=final)
+    for group in item_work.work_items(runtime.current(), item_ids, final_attempt=final):
+        sync_customers.send(group)
 
 
-_actors: list[dramatiq.Actor[..., None]] = [start_run, sync_customer]
+@dramatiq.actor(broker=UNBOUND, **_SYNC_OPTIONS)
+def sync_customer(item_id: int) -> None:
+    """One customer alone: messages sent before customers were fetched in groups (a rolling upgrade)."""
+    sync_customers([item_id])
+
+
+_actors: list[dramatiq.Actor[..., None]] = [start_run, sync_customers, sync_customer]
 
 
 def register(actor: dramatiq.Actor[..., None]) -> None:
@@ -100,5 +115,5 @@ class DramatiqDispatcher:
     def start_run(self, run_id: int) -> None:
         start_run.send(run_id)
 
-    def sync_customer(self, item_id: int) -> None:
-        sync_customer.send(item_id)
+    def sync_customers(self, item_ids: list[int]) -> None:
+        sync_customers.send(item_ids)

@@ -1,6 +1,6 @@
 """What preview and apply runs' items do.
 
-A preview item is fetched exactly as a sync's (`sync.sync_item`), then staged instead of written: in one
+A preview item is fetched exactly as a sync's (`sync.sync_group`), then staged instead of written: in one
 transaction, holding the customer's row lock, its diff against the store is measured and kept with the
 snapshot and the moment the store's row was written. An apply item writes that staged snapshot (no
 Workday request), unless a run wrote the customer since the preview measured it: then it is left out.

@@ -20,7 +20,7 @@ from sync_engine.repeating_task import Periodic
 from sync_engine.runtime import Runtime
 from sync_engine.service import Dispatcher
 from sync_engine.store import items, runs
-from sync_engine.sync import finish_if_done
+from sync_engine.sync import finish_if_done, plan_groups
 
 __all__ = ["ResumeReport", "Sweeper", "resume_runs"]
 
@@ -60,8 +60,8 @@ def resume_runs(
         if restart:
             dispatcher.start_run(run_id)
             restarted += 1
-        for item_id in item_ids:
-            dispatcher.sync_customer(item_id)
+        for group in plan_groups(rt, item_ids) if item_ids else []:
+            dispatcher.sync_customers(group)
         resent += len(item_ids)
         if restart or item_ids:
             # Recovery working as designed: front ends announce it in their own words (RESUMED).

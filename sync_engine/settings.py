@@ -36,6 +36,8 @@ class WorkdaySettings:
     #: REST `limit` and SOAP `Count` per page: Workday's maxima, the fewest requests (smaller for benchmarks).
     invoices_page_size: int = 100
     payments_page_size: int = 999
+    #: Customers fetched together (one REST list, one payments query); 1 = each alone.
+    customers_per_group: int = 50
     #: Seconds before now that a payments snapshot is pinned at, so a clock ahead of Workday's never asks
     #: for a moment Workday has not reached yet (pages would drift). 0 in the sandbox's settings.
     as_of_lag: float = 5.0
@@ -71,6 +73,8 @@ class Settings(BaseSettings):
     #: Documents per page: REST invoices `limit` (max 100) and SOAP payments `Count` (max 999).
     workday_invoices_page_size: int = Field(default=100, ge=1, le=100)
     workday_payments_page_size: int = Field(default=999, ge=1, le=999)
+    #: Customers fetched together (their WIDs in one URL: 50 keep it near 2.5 KB); 1 = each alone.
+    workday_customers_per_group: int = Field(default=50, ge=1, le=50)
     #: Seconds before now that a payments snapshot is pinned at (clock skew against Workday).
     workday_as_of_lag: float = Field(default=5.0, ge=0, le=300)
     #: Seconds one customer's fetch may take in all, retries included.
@@ -139,6 +143,7 @@ class Settings(BaseSettings):
             timeout=self.workday_timeout,
             invoices_page_size=self.workday_invoices_page_size,
             payments_page_size=self.workday_payments_page_size,
+            customers_per_group=self.workday_customers_per_group,
             as_of_lag=self.workday_as_of_lag,
             customer_deadline=self.workday_customer_deadline,
             contended_timeout=self.workday_contended_timeout,

@@ -68,6 +68,7 @@ def run_batch(
         "workday_rate_limit": caps.rate_limit or NO_RATE_CAP,
         "workday_invoices_page_size": caps.invoices_page_size,
         "workday_payments_page_size": caps.payments_page_size,
+        "workday_customers_per_group": caps.customers_per_group,
         "worker_threads": worker_threads,
         "slack_bot_token": None,  # no front end: the engine alone
     }

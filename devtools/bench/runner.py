@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import secrets
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -24,8 +25,14 @@ __all__ = ["FULL", "QUICK", "BenchOptions", "BenchReport", "run_bench"]
 FULL = DataSpec(customers=100, total_documents=20_000, big_customer_documents=4_000)
 QUICK = DataSpec(customers=20, total_documents=3_000, big_customer_documents=800)
 
+#: Seconds a thread of this process (the sandbox's) may hold the GIL before another gets it.
+SANDBOX_SWITCH_INTERVAL = 0.001
 #: Goals of the issue.
 FLOOR_RATIO_GOAL = 1.15
+#: Most requests, as a multiple of the batched minimum.
+REQUESTS_GOAL = 1.05
+#: Least gain over the naive baseline (wall time).
+GAIN_GOAL = 5.0
 #: Most throttled answers, as a share of requests, against the strict limiter at the default settings.
 THROTTLED_GOAL = 0.01
 OVERWRITE_GOAL = 1.0
@@ -62,6 +69,18 @@ class BenchReport:
 def run_bench(
     options: BenchOptions, *, slack: SlackBench | None = None, say: Callable[[str], None] = print
 ) -> BenchReport:
+    # The sandbox serves from this process: a thread building a page of 999 payments must not hold the
+    # others off the GIL for Python's default 5 ms slices, or the strict limiter sees their arrivals
+    # late and bunched, a jitter of the harness that Workday's own edge does not add.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(SANDBOX_SWITCH_INTERVAL)
+    try:
+        return _run_bench(options, slack, say)
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+
+def _run_bench(options: BenchOptions, slack: SlackBench | None, say: Callable[[str], None]) -> BenchReport:
     data = options.data.generate()
     # The big customer last: its pages start when most of the batch is done, the hardest case for the tail.
     wids = [wid for wid in data.customer_wids if wid != data.big_customer_wid] + [data.big_customer_wid]
@@ -122,10 +141,10 @@ def run_bench(
         rows += [
             BenchRow(
                 section,
-                f"Requests made / minimum {ms}",
-                f"{result.requests} / {floor.minimum}",
-                "= minimum",
-                result.requests == floor.minimum,
+                f"Requests / batched minimum {ms}",
+                f"{result.requests} / {floor.minimum} ({result.requests / floor.minimum:.3f})",
+                f"≤ {REQUESTS_GOAL} × minimum",
+                result.requests <= REQUESTS_GOAL * floor.minimum,
             ),
             BenchRow(
                 section,
@@ -198,7 +217,10 @@ def run_bench(
             rows += pool.submit(slack).result()
 
     if options.naive:
-        section = f"4. Naive baseline ({options.latency * 1000:g} ms, 1 in flight, pages of 20 / 100)"
+        section = (
+            f"4. Naive baseline ({options.latency * 1000:g} ms, 1 in flight, pages of 20 / 100, "
+            "each customer alone)"
+        )
         naive_caps = Caps(max_in_flight=1, **NAIVE_PAGES)
         result, floor = batch("naive", naive_caps, options.latency, options.postgres_url)
         rows += [
@@ -208,8 +230,9 @@ def run_bench(
             BenchRow(
                 section,
                 "Gain: naive wall / our wall",
-                f"{result.wall / main.wall:.2f}×",
-                f"requests {result.requests / main.requests:.2f}×",
+                f"{result.wall / main.wall:.2f}× (requests {result.requests / main.requests:.2f}×)",
+                f"≥ {GAIN_GOAL:g}×",
+                result.wall / main.wall >= GAIN_GOAL,
             ),
         ]
     return report

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sync_engine.workday import INVOICES_PAGE_SIZE, PAYMENTS_PAGE_SIZE, minimum_requests
+from devtools.bench.minimum import batched_minimum_requests, minimum_requests
+from sync_engine.workday import INVOICES_PAGE_SIZE, PAYMENTS_PAGE_SIZE
+from sync_engine.workday.client import CUSTOMERS_PER_GROUP
 from sync_engine.workday.sandbox import SandboxData
 
 __all__ = ["NAIVE_PAGES", "Caps", "DataSpec", "Floor", "floor_of"]
@@ -39,17 +41,21 @@ class Caps:
     rate_limit: float | None = 5.0
     invoices_page_size: int = INVOICES_PAGE_SIZE
     payments_page_size: int = PAYMENTS_PAGE_SIZE
+    #: Customers fetched together; 1 = each alone, as before batching (the naive baseline).
+    customers_per_group: int = CUSTOMERS_PER_GROUP
 
 
-#: Workday's default page sizes: REST `limit` 20, SOAP `Count` 100.
-NAIVE_PAGES = {"invoices_page_size": 20, "payments_page_size": 100}
+#: Workday's default page sizes (REST `limit` 20, SOAP `Count` 100), each customer alone.
+NAIVE_PAGES = {"invoices_page_size": 20, "payments_page_size": 100, "customers_per_group": 1}
 
 
 @dataclass(frozen=True, slots=True)
 class Floor:
     """The least time a batch can take given Workday's caps and latency."""
 
-    #: Fewest requests the data needs at these page sizes (token and Get_Customers included).
+    #: Fewest requests the data needs at these page sizes (token and Get_Customers included): the batched
+    #: minimum (every customer's documents in shared pages) when customers are fetched together, else the
+    #: sum of each customer's pages.
     minimum: int
     #: Longest chain of requests that each need the previous one's answer.
     critical_path: int
@@ -66,12 +72,13 @@ def floor_of(data: SandboxData, wids: list[str], caps: Caps, latency: float) -> 
     for wid in wids:
         invoices, payments, credit_notes = data.counts(wid)
         documents.append((invoices + credit_notes, payments))
-    minimum = minimum_requests(
-        len(wids),
-        documents,
-        invoices_page_size=caps.invoices_page_size,
-        payments_page_size=caps.payments_page_size,
-    )
+    pages = {"invoices_page_size": caps.invoices_page_size, "payments_page_size": caps.payments_page_size}
+    if caps.customers_per_group > 1:
+        receivables = sum(receivable for receivable, _ in documents)
+        payments = sum(payment for _, payment in documents)
+        minimum = batched_minimum_requests(len(wids), receivables, payments, **pages)
+    else:
+        minimum = minimum_requests(len(wids), documents, **pages)
     paged = any(
         receivables > caps.invoices_page_size or payments > caps.payments_page_size
         for receivables, payments in documents

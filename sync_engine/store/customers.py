@@ -44,6 +44,7 @@ __all__ = [
     "lock_stored_customer",
     "overwrite_customer",
     "remove_customer",
+    "stored_receivables",
 ]
 
 # Core tables, not ORM classes: bulk statements without the unit of work's per-row bookkeeping.
@@ -368,3 +369,18 @@ def _load_documents(session: Session, table: Table, record_type: type[D], custom
     )
     # Sorted here rather than in SQL, where text collation differs between backends.
     return sorted((record_type(*row) for row in rows), key=lambda document: document.wid)
+
+
+def stored_receivables(session: Session, customer_wids: Sequence[str]) -> dict[str, int]:
+    """Invoices and credit notes stored per customer (its last sync), for the customers stored."""
+    counts: dict[str, int] = {}
+    for table in (_invoices, _credit_notes):
+        rows = session.execute(
+            select(_customers.c.wid, func.count())
+            .select_from(table.join(_customers, table.c.customer_pk == _customers.c.id))
+            .where(_customers.c.wid.in_(list(customer_wids)))
+            .group_by(_customers.c.wid)
+        )
+        for wid, count in rows:
+            counts[wid] = counts.get(wid, 0) + int(count)
+    return counts

@@ -29,6 +29,7 @@ __all__ = [
     "claim_item_by_wid",
     "claim_items_to_enqueue",
     "complete_item",
+    "customer_wids",
     "fail_item",
     "items_to_resolve",
     "queue_moving",
@@ -222,6 +223,16 @@ def _lease(session: Session, item_id: int, owner: str, now: datetime, lease: tim
     if not claimed:
         return None
     return session.get_one(RunItemRow, item_id)
+
+
+def customer_wids(session: Session, item_ids: Sequence[int]) -> dict[int, str]:
+    """The resolved customer's WID of each item (items not resolved are left out)."""
+    rows = session.execute(
+        select(RunItemRow.id, RunItemRow.customer_wid).where(
+            RunItemRow.id.in_(list(item_ids)), RunItemRow.customer_wid.is_not(None)
+        )
+    )
+    return {item_id: wid for item_id, wid in rows if wid is not None}
 
 
 def renew_leases(session: Session, owner: str, item_ids: Sequence[int], until: datetime) -> None:

@@ -6,7 +6,7 @@ One client per process, shared by its threads; processes share limits and token 
 >>> store = RedisTokenStore(redis_client, f"workday-resync:{settings.tenant}:token")
 >>> with WorkdayClient(settings, gate=gate, token_store=store) as client:
 ...     resolution = client.resolve_customers(identifiers, IdentifierType.REFERENCE)
-...     snapshot = client.fetch_customer(resolution.found[identifiers[0]])
+...     client.fetch_customers(list(resolution.found.values()), write)  # write(snapshot), each as complete
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sync_engine.workday.client import (
     INVOICES_PAGE_SIZE,
     PAYMENTS_PAGE_SIZE,
     WorkdayClient,
-    minimum_requests,
 )
 from sync_engine.workday.gate import LocalGate, RedisGate, RequestGate
 from sync_engine.workday.transport import RetryPolicy
@@ -35,5 +34,4 @@ __all__ = [
     "TokenState",
     "TokenStore",
     "WorkdayClient",
-    "minimum_requests",
 ]

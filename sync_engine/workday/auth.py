@@ -24,6 +24,7 @@ from redis.exceptions import LockError
 
 from sync_engine.errors import WorkdayCredentialsError, WorkdayPermanentError, WorkdayTransientError
 from sync_engine.settings import WorkdaySettings
+from sync_engine.workday.error_answers import raise_for_common
 from sync_engine.workday.rest import parse_error
 from sync_engine.workday.transport import Transport
 
@@ -243,7 +244,7 @@ class TokenManager:
             raise WorkdayCredentialsError(
                 f"Workday is not connected: credentials rejected ({error}); {hint}."
             )
-        self._transport.raise_for_common(response, "token")
+        raise_for_common(settings, response, "token")
         try:
             body = response.json()
             access_token = body["access_token"]

@@ -22,6 +22,7 @@ import random
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -225,6 +226,8 @@ class LocalGate:
         self._lock = threading.Lock()
         self._next = 0.0
         self._waiting = 0
+        #: When the last sends left (a second's worth at the configured rate).
+        self._sent: deque[float] = deque(maxlen=max(1, math.ceil(rate_limit)))
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -242,9 +245,25 @@ class LocalGate:
                 send = max(self._next, now)
                 self._next = send + (1 + JITTER_MARGIN) / self._rate(now)
             time.sleep(send - now)
+            self._after_recent_sends()
             yield
         finally:
             self._slots.release()
+
+    def _after_recent_sends(self) -> None:
+        """Wait until the `n`-th last send is a window behind (n: whole requests a second at the current
+        rate): a thread that woke late (a busy CPU) would otherwise send close to the ones scheduled after
+        it, and a strict tenant refuses the (n + 1)-th arrival in any second."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                rate = self._rate(now)
+                n = max(1, math.floor(rate))
+                due = self._sent[-n] + n * (1 + JITTER_MARGIN) / rate if len(self._sent) >= n else now
+                if due <= now:
+                    self._sent.append(now)
+                    return
+            time.sleep(due - now)
 
     def throttled(self) -> None:
         with self._lock:

@@ -3,13 +3,14 @@
 - `PageSizes`: the page size of each paged operation for the life of a client. Workday aborts requests
   that would return too much data, so when a page of some size is broken off or times out, the operation's
   size halves for every later page (of every customer) and never grows back.
-- `InvoiceListRead`: one customer's REST invoices and adjustments. That list has no snapshot and no sort
+- `InvoiceListRead`: the REST invoices and adjustments of one group of customers (`billToCustomer` once
+  for each). That list has no snapshot and no sort
   parameter, and its `total` may count documents the integration user cannot see, so its pages are read
   up to `total` at once, on past it while the last page is full, de-duplicated by WID, and the whole list is
   read again (at most `MAX_INVOICE_READS` times) until one read adds up.
-- `PaymentPagesRead`: the `Get_Customer_Payments` pages of one remitting customer, every page pinned to the
-  client's own as-of moment, so the items at each position never move: a broken-off page is covered again
-  by smaller ones, overlaps de-duplicated.
+- `PaymentPagesRead`: the `Get_Customer_Payments` pages of a group of remitting customers, every page
+  pinned to the client's own as-of moment, so the items at each position never move: a broken-off page is
+  covered again by smaller ones, overlaps de-duplicated.
 
 Each reader is fed the outcome of every request it asked for and answers with the next requests to send;
 a request is `(start, size)`: REST `offset` and `limit`, or SOAP `Page` and `Count`.
@@ -22,12 +23,20 @@ import math
 import threading
 from dataclasses import dataclass, field
 
-from sync_engine.domain import CreditNote, Invoice, Payment
+from sync_engine.domain import CreditNote, Invoice
 from sync_engine.errors import WorkdayPermanentError, WorkdayTransientError
+from sync_engine.workday.payers import RemittedPayment
 from sync_engine.workday.rest import InvoicesPage
 from sync_engine.workday.soap import PaymentsPage
 
-__all__ = ["MAX_INVOICE_READS", "InvoiceListRead", "PageSizes", "PaymentPagesRead", "Request"]
+__all__ = [
+    "MAX_INVOICE_READS",
+    "InvoiceListRead",
+    "PageSizes",
+    "PaymentPagesRead",
+    "Request",
+    "subject",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +77,14 @@ class PageSizes:
 Request = tuple[int, int]
 
 
+def subject(wids: list[str]) -> str:
+    """The customers of a read, for messages: "customer W", or "3 customers (W1, …, W3)"."""
+    if len(wids) == 1:
+        return f"customer {wids[0]}"
+    shown = ", ".join(wids) if len(wids) <= 3 else f"{wids[0]}, …, {wids[-1]}"
+    return f"{len(wids)} customers ({shown})"
+
+
 @dataclass(slots=True)
 class _InvoicesPass:
     """One read of the list, page by page."""
@@ -95,12 +112,16 @@ class _InvoicesPass:
 
 
 class InvoiceListRead:
-    """The reads of one customer's invoice list (see the module's doc)."""
+    """The reads of one group's invoice list (see the module's doc)."""
 
     operation = "invoices"
 
-    def __init__(self, customer_wid: str, sizes: PageSizes, *, max_reads: int = MAX_INVOICE_READS) -> None:
-        self._wid = customer_wid
+    def __init__(
+        self, customer_wids: list[str], sizes: PageSizes, *, max_reads: int = MAX_INVOICE_READS
+    ) -> None:
+        self.customer_wids = customer_wids
+        self.sizes = sizes
+        self._subject = subject(customer_wids)
         self._sizes = sizes
         self._max_reads = max_reads
         self._passes: list[_InvoicesPass] = []
@@ -114,6 +135,11 @@ class InvoiceListRead:
     @property
     def done(self) -> bool:
         return self._done
+
+    @property
+    def total(self) -> int | None:
+        """`total` of the current read's first page, once it came."""
+        return self._passes[-1].total if self._passes else None
 
     def page(self, request: Request, page: InvoicesPage) -> list[Request]:
         read = self._passes[-1]
@@ -143,18 +169,20 @@ class InvoiceListRead:
             end = min(end, read.total)
         return self._ask([(start, size) for start in range(offset, end, size)])
 
-    def result(self) -> tuple[list[Invoice], list[CreditNote]]:
-        """The documents of the read that added up, in list order."""
+    def result(self) -> tuple[list[Invoice], list[CreditNote], dict[str, str | None]]:
+        """The documents of the read that added up, in list order, and each one's bill-to customer."""
         if not self._done:
             raise RuntimeError("the invoice list has not been read to the end")
         read = self._passes[-1]
         invoices: dict[str, Invoice] = {}
         credit_notes: dict[str, CreditNote] = {}
+        bill_to: dict[str, str | None] = {}
         for request in sorted(read.pages):
             page = read.pages[request]
             invoices.update((invoice.wid, invoice) for invoice in page.invoices)
             credit_notes.update((note.wid, note) for note in page.credit_notes)
-        return list(invoices.values()), list(credit_notes.values())
+            bill_to.update(page.bill_to)
+        return list(invoices.values()), list(credit_notes.values()), bill_to
 
     def _ask(self, requests: list[Request]) -> list[Request]:
         self._passes[-1].outstanding.update(requests)
@@ -175,13 +203,13 @@ class InvoiceListRead:
             return []
         if len(self._passes) < self._max_reads:
             logger.info(
-                "The invoice list of customer %s did not add up (%s); reading it again.",
-                self._wid,
+                "The invoice list of %s did not add up (%s); reading it again.",
+                self._subject,
                 self._discrepancy(read),
             )
             return self.start()
         raise WorkdayPermanentError(
-            f"The invoices and credit notes of customer {self._wid} did not add up in {len(self._passes)} "
+            f"The invoices and credit notes of {self._subject} did not add up in {len(self._passes)} "
             f"reads (the last: {self._discrepancy(read)}), so the customer was not synced. If the "
             "integration user cannot see all of the customer's documents, grant it access to them in "
             "Workday; if documents were being entered or changed, sync the customer again."
@@ -201,13 +229,14 @@ class InvoiceListRead:
 
 
 class PaymentPagesRead:
-    """The pages of the payments one customer remitted (`Get_Customer_Payments`), all pinned to one as-of
-    moment by the client."""
+    """The pages of the payments a group of customers remitted (`Get_Customer_Payments`), all pinned to one
+    as-of moment by the client."""
 
     operation = "Get_Customer_Payments"
 
-    def __init__(self, customer_wid: str, sizes: PageSizes) -> None:
-        self._wid = customer_wid
+    def __init__(self, remitter_wids: list[str], sizes: PageSizes) -> None:
+        self.remitter_wids = remitter_wids
+        self._subject = subject(remitter_wids)
         self._sizes = sizes
         self._pages: dict[Request, PaymentsPage] = {}
         self._outstanding: set[Request] = set()
@@ -239,20 +268,24 @@ class PaymentPagesRead:
         end = number * count if self._total is None else min(number * count, self._total)
         return self._ask(self._covering(start, end, size))
 
-    def result(self) -> list[tuple[Payment, str]]:
-        """Every payment the customer remitted, with the customer it belongs to (`payers`; the remitter
-        when the payment does not say: we asked for its payments)."""
-        payments: dict[str, tuple[Payment, str]] = {}
+    def result(self) -> list[RemittedPayment]:
+        """Every payment the customers remitted, with the customer it belongs to (`payers`) and its
+        remitter. With one remitter asked for, a payment that names neither is its (we asked for its
+        payments)."""
+        only = self.remitter_wids[0] if len(self.remitter_wids) == 1 else None
+        payments: dict[str, RemittedPayment] = {}
         # Pages of different sizes may overlap: the snapshot is pinned, so an overlap holds the same items.
         for number, count in sorted(self._pages, key=lambda request: (request[0] - 1) * request[1]):
             page = self._pages[(number, count)]
             for payment in page.payments:
-                payments.setdefault(payment.wid, (payment, page.owners.get(payment.wid) or self._wid))
+                remitter = page.remitters.get(payment.wid) or only
+                owner = page.owners.get(payment.wid) or remitter
+                payments.setdefault(payment.wid, RemittedPayment(payment, owner, remitter))
         returned = sum(len(page.payments) for page in self._pages.values())
         covered = len(payments)
         if covered != self._total or (returned > covered and len({c for _, c in self._pages}) == 1):
             raise WorkdayTransientError(
-                f"Workday sent {returned} payments of customer {self._wid} ({covered} distinct) where it "
+                f"Workday sent {returned} payments of {self._subject} ({covered} distinct) where it "
                 f"announced {self._total}; fetch the customer again."
             )
         return list(payments.values())

@@ -28,6 +28,8 @@ class InvoicesPage:
     total: int
     invoices: list[Invoice]
     credit_notes: list[CreditNote]
+    #: Document WID → its `billToCustomer` WID (lowercase); None when the document names none.
+    bill_to: dict[str, str | None]
 
 
 #: How much of an unreadable value an error message shows.
@@ -256,14 +258,20 @@ def parse_invoices(content: bytes) -> InvoicesPage:
             raise _Shape("total is not a whole number")
         invoices: list[Invoice] = []
         credit_notes: list[CreditNote] = []
+        bill_to: dict[str, str | None] = {}
         for item in body["data"]:
             if not isinstance(item, dict):
                 raise _Shape("an item is not an object")
             try:
+                document: Invoice | CreditNote
                 if _text(item, "transactionType") == "Adjustment":
-                    credit_notes.append(_credit_note(item))
+                    document = _credit_note(item)
+                    credit_notes.append(document)
                 else:
-                    invoices.append(_invoice(item))
+                    document = _invoice(item)
+                    invoices.append(document)
+                customer = _text(item, "billToCustomer", "id")
+                bill_to[document.wid] = customer.lower() if customer else None
             except _Unreadable as unreadable:
                 raise WorkdayPermanentError(
                     f"Workday sent {_name(item)} with {unreadable.name} in a shape we do not read: "
@@ -272,7 +280,7 @@ def parse_invoices(content: bytes) -> InvoicesPage:
                 ) from None
     except _Shape as problem:
         raise WorkdayPermanentError(f"Workday sent an invoices page we cannot read: {problem}.") from None
-    return InvoicesPage(total=total, invoices=invoices, credit_notes=credit_notes)
+    return InvoicesPage(total=total, invoices=invoices, credit_notes=credit_notes, bill_to=bill_to)
 
 
 def _name(item: dict[str, Any]) -> str:

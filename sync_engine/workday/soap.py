@@ -1,14 +1,13 @@
-"""Workday Revenue_Management SOAP: request builders and response parsers (pure: no I/O).
+"""Workday Revenue_Management SOAP: response and fault parsers (pure: no I/O); the requests are built by
+`soap_requests`.
 
-Requests are built element by element with lxml, so every identifier is a text node: `<`, `&`, `]]>` or
-markup in an identifier is escaped by the serializer and can never change the request's structure.
-Responses are read by namespace URI, never by prefix, and elements we do not need are ignored.
+Responses are read by namespace URI, never by prefix, and elements we do not need are ignored; the parser
+is hardened (no entities, no network, no DTD).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -20,16 +19,12 @@ from sync_engine.errors import WorkdayPermanentError, WorkdayTransientError
 from sync_engine.workday.payers import payment_owner
 
 __all__ = [
-    "PROBE_CUSTOMER_ID",
     "SOAP_NS",
     "WD_NS",
     "PaymentsPage",
     "ResponseResults",
     "SoapFault",
     "ValidationError",
-    "build_get_customer_payments",
-    "build_get_customers",
-    "build_probe",
     "parse_customers",
     "parse_fault",
     "parse_payments",
@@ -41,96 +36,15 @@ SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 #: Workday web services namespace.
 WD_NS = "urn:com.workday/bsvc"
 
-_NSMAP = {"env": SOAP_NS, "wd": WD_NS}
 # A hardened parser: no entity expansion, no network, no DTD loading.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 # One Xpath step, `bsvc:Customer_Reference[2]` → ("Customer_Reference", "2").
 _XPATH_STEP = re.compile(r"^(?:[\w.-]+:)?([\w.-]+)\[(\d+)\]$")
 
 
-def _wd(name: str) -> str:
+def wd(name: str) -> str:
+    """An element or attribute name in Workday's namespace."""
     return f"{{{WD_NS}}}{name}"
-
-
-# --------------------------------------------------------------------------------------------------------
-# Requests
-
-
-def _envelope(request: etree._Element) -> bytes:
-    envelope = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap=_NSMAP)
-    etree.SubElement(envelope, f"{{{SOAP_NS}}}Body").append(request)
-    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
-
-
-def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-    element = etree.SubElement(parent, _wd(name))
-    if text is not None:
-        element.text = text
-    return element
-
-
-def _reference(parent: etree._Element, name: str, id_type: str, value: str) -> None:
-    _sub(_sub(parent, name), "ID", value).set(_wd("type"), id_type)
-
-
-def build_get_customers(references: Sequence[tuple[str, str]], version: str) -> bytes:
-    """A `Get_Customers` request for `(ID type, value)` references, all in one page (Count = their number)."""
-    if not 1 <= len(references) <= 999:
-        raise ValueError(f"Get_Customers takes 1 to 999 references, not {len(references)}")
-    request = etree.Element(_wd("Get_Customers_Request"), nsmap={"wd": WD_NS})
-    request.set(_wd("version"), version)
-    container = _sub(request, "Request_References")
-    for id_type, value in references:
-        _reference(container, "Customer_Reference", id_type, value)
-    response_filter = _sub(request, "Response_Filter")
-    _sub(response_filter, "Page", "1")
-    _sub(response_filter, "Count", str(len(references)))
-    group = _sub(request, "Response_Group")
-    for flag in ("Include_Reference", "Include_Customer_Data", "Include_Customer_Balance"):
-        _sub(group, flag, "1")
-    return _envelope(request)
-
-
-def build_get_customer_payments(
-    customer_wid: str, version: str, *, page: int, count: int, as_of_entry: str
-) -> bytes:
-    """One page of a `Get_Customer_Payments` request for the payments the customer remitted, as of
-    `as_of_entry` (every page, the first included: Workday requires it with Page)."""
-    request = etree.Element(_wd("Get_Customer_Payments_Request"), nsmap={"wd": WD_NS})
-    request.set(_wd("version"), version)
-    criteria = _sub(request, "Request_Criteria")
-    _reference(criteria, "Remit-from_Customer_Reference", "WID", customer_wid)
-    response_filter = _sub(request, "Response_Filter")
-    _sub(response_filter, "As_Of_Entry_DateTime", as_of_entry)
-    _sub(response_filter, "Page", str(page))
-    _sub(response_filter, "Count", str(count))
-    return _envelope(request)
-
-
-#: The Customer_ID a connection check asks for: a criterion (not a reference), so no such customer is an
-#: empty answer rather than a fault.
-PROBE_CUSTOMER_ID = "workday-resync-connection-check"
-
-
-def build_probe(operation: str, version: str, day: date) -> bytes:
-    """The cheapest request of a Get operation: the narrowest criteria it takes (one Customer_ID, or the
-    payments of one day), page 1 of one item, references only. Workday builds a query's whole result set
-    on page 1, so a probe without criteria would cost a read of the whole tenant. It proves the
-    integration user may call the operation (Workday checks that first)."""
-    request = etree.Element(_wd(f"{operation}_Request"), nsmap={"wd": WD_NS})
-    request.set(_wd("version"), version)
-    criteria = _sub(request, "Request_Criteria")
-    if operation == "Get_Customers":
-        _sub(criteria, "Customer_ID", PROBE_CUSTOMER_ID)
-    else:
-        _sub(criteria, "Payment_Date_On_or_After", day.isoformat())
-        _sub(criteria, "Payment_Date_On_or_Before", day.isoformat())
-    response_filter = _sub(request, "Response_Filter")
-    _sub(response_filter, "Page", "1")
-    _sub(response_filter, "Count", "1")
-    if operation == "Get_Customers":  # the only one of ours with data groups to leave out
-        _sub(_sub(request, "Response_Group"), "Include_Reference", "1")
-    return _envelope(request)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -152,6 +66,8 @@ class PaymentsPage:
     #: Payment WID → the customer it belongs to (`payers.payment_owner`); None when the payment names
     #: neither a remit-from customer nor a single bill-to customer.
     owners: dict[str, str | None]
+    #: Payment WID → its remit-from customer (lowercase WID); None when it names none.
+    remitters: dict[str, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +124,7 @@ def _parse(content: bytes, what: str) -> etree._Element:
 def _body_child(content: bytes, name: str) -> etree._Element:
     root = _parse(content, name)
     body = root.find(f"{{{SOAP_NS}}}Body")
-    response = None if body is None else body.find(_wd(name))
+    response = None if body is None else body.find(wd(name))
     if response is None:
         raise WorkdayPermanentError(f"Workday's {name} response has no {name} element in its SOAP body.")
     return response
@@ -218,7 +134,7 @@ def _text(element: etree._Element | None, *path: str) -> str | None:
     for name in path:
         if element is None:
             return None
-        element = element.find(_wd(name))
+        element = element.find(wd(name))
     if element is None or element.text is None:
         return None
     text = element.text.strip()
@@ -228,8 +144,8 @@ def _text(element: etree._Element | None, *path: str) -> str | None:
 def _reference_id(reference: etree._Element | None, id_type: str) -> str | None:
     if reference is None:
         return None
-    for element in reference.iterfind(_wd("ID")):
-        if element.get(_wd("type"), element.get("type")) == id_type and element.text:
+    for element in reference.iterfind(wd("ID")):
+        if element.get(wd("type"), element.get("type")) == id_type and element.text:
             return element.text.strip()
     return None
 
@@ -237,7 +153,7 @@ def _reference_id(reference: etree._Element | None, id_type: str) -> str | None:
 def _descriptor(reference: etree._Element | None) -> str | None:
     if reference is None:
         return None
-    return reference.get(_wd("Descriptor"), reference.get("Descriptor"))
+    return reference.get(wd("Descriptor"), reference.get("Descriptor"))
 
 
 def _decimal(value: str | None, what: str) -> Decimal | None:
@@ -265,7 +181,7 @@ def _whole(value: str | None) -> int:
 
 
 def _results(response: etree._Element) -> ResponseResults:
-    results = response.find(_wd("Response_Results"))
+    results = response.find(wd("Response_Results"))
     return ResponseResults(
         total_results=_whole(_text(results, "Total_Results")),
         total_pages=_whole(_text(results, "Total_Pages")),
@@ -275,21 +191,17 @@ def _results(response: etree._Element) -> ResponseResults:
 
 
 def _customer(item: etree._Element) -> Customer:
-    reference = item.find(_wd("Customer_Reference"))
-    data = item.find(_wd("Customer_Data"))
+    reference = item.find(wd("Customer_Reference"))
+    data = item.find(wd("Customer_Data"))
     wid = _reference_id(reference, "WID")
     if wid is None:
         raise WorkdayPermanentError("Workday sent a customer without a WID in Get_Customers.")
     name = _text(data, "Customer_Name") or _text(data, "Business_Entity_Data", "Business_Entity_Name")
     status_reference = None
     if data is not None:
-        status_reference = data.find(
-            f"{_wd('Customer_Status_Data')}/{_wd('Customer_Status_Value_Reference')}"
-        )
-    currency = (
-        _reference_id(data.find(_wd("Currency_Reference")), "Currency_ID") if data is not None else None
-    )
-    payer = None if data is None else _reference_id(data.find(_wd("Remit-from_Customer_Reference")), "WID")
+        status_reference = data.find(f"{wd('Customer_Status_Data')}/{wd('Customer_Status_Value_Reference')}")
+    currency = _reference_id(data.find(wd("Currency_Reference")), "Currency_ID") if data is not None else None
+    payer = None if data is None else _reference_id(data.find(wd("Remit-from_Customer_Reference")), "WID")
     return Customer(
         wid=wid.lower(),
         customer_id=_text(data, "Customer_ID") or _reference_id(reference, "Customer_ID"),
@@ -308,17 +220,17 @@ def _customer(item: etree._Element) -> Customer:
 def parse_customers(content: bytes) -> list[Customer]:
     """The customers of a `Get_Customers` response, in response order."""
     response = _body_child(content, "Get_Customers_Response")
-    return [_customer(item) for item in response.iterfind(f"{_wd('Response_Data')}/{_wd('Customer')}")]
+    return [_customer(item) for item in response.iterfind(f"{wd('Response_Data')}/{wd('Customer')}")]
 
 
 def _payment(item: etree._Element) -> Payment:
-    reference = item.find(_wd("Customer_Payment_Reference"))
-    data = item.find(_wd("Customer_Payment_Data"))
+    reference = item.find(wd("Customer_Payment_Reference"))
+    data = item.find(wd("Customer_Payment_Data"))
     wid = _reference_id(reference, "WID")
     if wid is None or data is None:
         raise WorkdayPermanentError("Workday sent a customer payment without a WID or data.")
     amount = _decimal(_text(data, "Payment_Amount"), f"payment {wid} amount")
-    currency = _reference_id(data.find(_wd("Payment_Currency_Reference")), "Currency_ID")
+    currency = _reference_id(data.find(wd("Payment_Currency_Reference")), "Currency_ID")
     if amount is None or currency is None:
         raise WorkdayPermanentError(f"Workday sent customer payment {wid} without an amount or currency.")
     return Payment(
@@ -337,16 +249,24 @@ def _payment(item: etree._Element) -> Payment:
     )
 
 
+def _remitter(item: etree._Element) -> str | None:
+    data = item.find(wd("Customer_Payment_Data"))
+    remit_from = (
+        None if data is None else _reference_id(data.find(wd("Remit-from_Customer_Reference")), "WID")
+    )
+    return remit_from.lower() if remit_from else None
+
+
 def _owner(item: etree._Element) -> str | None:
     """The customer a payment belongs to, from its remit-from customer and the bill-to customer of each
     line of its remittance advice (Customer_Payment_Remittance_Advice_Data)."""
-    data = item.find(_wd("Customer_Payment_Data"))
+    data = item.find(wd("Customer_Payment_Data"))
     if data is None:
         return None
-    remit_from = _reference_id(data.find(_wd("Remit-from_Customer_Reference")), "WID")
+    remit_from = _remitter(item)
     bill_to = [
-        _reference_id(line.find(_wd("Bill-to_Customer_Reference")), "WID")
-        for line in data.iterfind(_wd("Customer_Payment_Remittance_Advice_Data"))
+        _reference_id(line.find(wd("Bill-to_Customer_Reference")), "WID")
+        for line in data.iterfind(wd("Customer_Payment_Remittance_Advice_Data"))
     ]
     owner = payment_owner(remit_from, bill_to)
     return owner.lower() if owner else None
@@ -355,12 +275,13 @@ def _owner(item: etree._Element) -> str | None:
 def parse_payments(content: bytes) -> PaymentsPage:
     """One page of a `Get_Customer_Payments` response."""
     response = _body_child(content, "Get_Customer_Payments_Response")
-    items = list(response.iterfind(f"{_wd('Response_Data')}/{_wd('Customer_Payment')}"))
+    items = list(response.iterfind(f"{wd('Response_Data')}/{wd('Customer_Payment')}"))
     payments = [_payment(item) for item in items]
     return PaymentsPage(
         payments=payments,
         results=_results(response),
         owners={payment.wid: _owner(item) for payment, item in zip(payments, items, strict=True)},
+        remitters={payment.wid: _remitter(item) for payment, item in zip(payments, items, strict=True)},
     )
 
 
@@ -380,9 +301,9 @@ def parse_fault(content: bytes) -> SoapFault | None:
             detail_message=_text(error, "Detail_Message"),
             xpath=_text(error, "Xpath"),
         )
-        for error in fault.iterfind(f"detail/{_wd('Validation_Fault')}/{_wd('Validation_Error')}")
+        for error in fault.iterfind(f"detail/{wd('Validation_Fault')}/{wd('Validation_Error')}")
     )
-    processing = fault.find(f"detail/{_wd('Processing_Fault')}")
+    processing = fault.find(f"detail/{wd('Processing_Fault')}")
     return SoapFault(
         code=code.strip().rpartition(":")[2],
         string=(fault.findtext("faultstring") or "").strip(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import shutil
 import time
 import urllib.request
@@ -34,6 +35,7 @@ from sync_engine.domain import BatchRun, RunStatus
 from sync_engine.logs import JsonFormatter
 from sync_engine.store.database import Database
 from sync_engine.store.models import Base
+from sync_engine.workday.client import CUSTOMERS_PER_GROUP
 from sync_engine.workday.sandbox import SandboxData
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(180)]
@@ -44,14 +46,14 @@ UNKNOWN_WID = "f" * 32
 RUN_EVENTS = {
     "Resolved identifiers",
     "Run started",
-    "Fetching customer",
+    "Fetching customers",
     "Customer fetched",
     "Customer written",
     "Run finished",
     "Slack status posted",
     "Slack status updated",
 }
-CUSTOMER_EVENTS = {"Fetching customer", "Customer fetched", "Customer written"}
+CUSTOMER_EVENTS = {"Customer fetched", "Customer written"}
 
 
 @dataclass
@@ -246,9 +248,9 @@ def test_worker_metrics_count_the_run_customers_and_documents(operated: Operated
     }
     # Dramatiq's own middleware reports through the same endpoint.
     sync_messages = value(
-        samples, "dramatiq_messages_total", queue_name="workday_resync", actor_name="sync_customer"
+        samples, "dramatiq_messages_total", queue_name="workday_resync", actor_name="sync_customers"
     )
-    assert sync_messages >= CUSTOMERS
+    assert sync_messages >= math.ceil(CUSTOMERS / CUSTOMERS_PER_GROUP)  # one group per 50 customers
 
 
 def test_workday_requests_by_operation_and_outcome_equal_what_workday_answered(operated: Operated) -> None:
@@ -302,6 +304,8 @@ def test_worker_output_is_json_lines_with_the_run_id_on_every_run_event(operated
     for event in run_events:
         if event["event"] in CUSTOMER_EVENTS:
             assert event["wid"] in operated.wids
+        if event["event"] == "Fetching customers":  # a group: its customers
+            assert event["wids"] and set(event["wids"]) <= set(operated.wids)
     written = [event for event in run_events if event["event"] == "Customer written"]
     assert sorted(event["wid"] for event in written) == sorted(operated.wids)
     [finished] = [event for event in run_events if event["event"] == "Run finished"]
@@ -321,8 +325,8 @@ def test_worker_output_is_json_lines_with_the_run_id_on_every_run_event(operated
     for event in retries:
         assert event["level"] == "warning"
         assert event["run_id"] == run_id
-        if event["operation"] in ("invoices", "Get_Customer_Payments"):  # not resolving: a customer's
-            assert event["wid"] in operated.wids
+        if event["operation"] in ("invoices", "Get_Customer_Payments"):  # not resolving: a group's
+            assert event["wids"] and set(event["wids"]) <= set(operated.wids)
 
 
 def test_the_serve_log_names_the_run_from_its_request_on(operated: Operated) -> None:

@@ -12,7 +12,7 @@ from kits.stack import assert_store_matches_workday, expected_counts
 from sqlalchemy import func, select
 
 import sync_engine.broker
-from sync_engine import jobs
+from sync_engine import jobs, sync
 from sync_engine.domain import RunStatus
 from sync_engine.store.database import Database
 from sync_engine.store.models import CustomerRow, RunItemRow
@@ -63,11 +63,13 @@ def test_the_same_messages_delivered_twice_count_once_and_ask_workday_once(
         wait_for(lambda: running.service.get(run_id).resolved, 30, "the identifiers to resolve")
         with postgres_database.session() as session:
             items = list(session.scalars(select(RunItemRow.id).where(RunItemRow.run_id == run_id)))
-        for item_id in items:  # every sync_customer delivered a second time while the run works
-            jobs.sync_customer.send(item_id)
+        # The groups start_run sends (the reference run stored no customer large enough to go alone).
+        groups = sync.plan_groups(running.rt, sorted(items))
+        for group in groups:  # every sync_customers delivered a second time while the run works
+            jobs.sync_customers.send(group)
         twice = running.wait(run_id)
-        for item_id in items:  # and a third time, after the run finished
-            jobs.sync_customer.send(item_id)
+        for group in groups:  # and a third time, after the run finished
+            jobs.sync_customers.send(group)
         jobs.start_run.send(run_id)
         running.drain()
         requests = stats.by_operation()

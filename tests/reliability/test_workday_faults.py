@@ -28,7 +28,9 @@ def test_throttling_500s_timeouts_and_a_slow_page_are_ridden_out_with_exact_coun
 ) -> None:
     data = SandboxData.generate(customers=30, seed=13, big_customer_documents=450)
     wids = data.customer_wids
-    with engine(data, postgres_database, clean_redis, retry=PATIENT, workday_timeout=0.5) as running:
+    # Pages of 20: customers share requests, so the run takes about a hundred for the faults to land on.
+    pages = {"workday_invoices_page_size": 20, "workday_payments_page_size": 20}
+    with engine(data, postgres_database, clean_redis, retry=PATIENT, workday_timeout=0.5, **pages) as running:
         knobs = running.sandbox.knobs
         knobs.rest_429_rate = 0.2
         knobs.soap_500_rate = 0.1
@@ -90,7 +92,10 @@ def test_credentials_revoked_mid_run_end_it_in_error_with_nothing_half_written(
     versions = seed_old_then_mutate(postgres_database, data, wids)
     reader = StoreReader(postgres_database)
     try:
-        with engine(data, postgres_database, clean_redis, threads=2) as running:
+        # Groups of 3: the run writes customers group by group, so the revocation comes mid-run.
+        with engine(
+            data, postgres_database, clean_redis, threads=2, workday_customers_per_group=3
+        ) as running:
             running.sandbox.knobs.latency = 0.05
             # Access tokens live 2 s: the revocation is met by a refresh, as it would be in production.
             running.sandbox.knobs.token_lifetime = 2.0

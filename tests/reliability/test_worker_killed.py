@@ -88,7 +88,9 @@ def _one_trial(number: int, database: Database, redis_url: str, reader: StoreRea
                 else:
                     target = rng.randint(1, CUSTOMERS - 8)
                     wait_for(lambda: _synced(database, run.id) >= target, 120, f"{target} customers")
-                    time.sleep(rng.uniform(0.0, 0.25))
+                    # A group's customers are written one after another as soon as its documents are in
+                    # (tens of ms each): a longer pause would often land after the run's last write.
+                    time.sleep(rng.uniform(0.0, 0.05))
                     kill_point = f"after {target} customers"
             finally:
                 first.kill()
@@ -153,7 +155,11 @@ def test_sigterm_lets_in_flight_customers_finish_and_the_rest_resume(
     with Sandbox(data) as sandbox:
         sandbox.knobs.latency = LATENCY
         client = connect_client(sandbox, postgres_database, clean_redis)
-        environment = worker_environment(sandbox, postgres_database, clean_redis)
+        # Each customer alone, as before groups: a run this small in groups is over before the SIGTERM
+        # lands (a group of 50 is all in flight). The SIGKILL trials above kill groups mid-fetch.
+        environment = worker_environment(
+            sandbox, postgres_database, clean_redis, WORKDAY_CUSTOMERS_PER_GROUP="1"
+        )
         try:
             first = WorkerProcess(environment, tmp_path / "first.log")
             run = client.service.submit(IdentifierType.SOURCE_ID, wids, requested_by="U_TERM")

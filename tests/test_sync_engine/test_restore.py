@@ -172,7 +172,7 @@ def test_a_restore_message_delivered_again_changes_nothing(
         item_ids = session.scalars(select(RunItemRow.id).where(RunItemRow.run_id == done.id)).all()
 
     for item_id in item_ids:  # as Dramatiq may deliver it again (at least once)
-        jobs.DramatiqDispatcher().sync_customer(item_id)
+        jobs.DramatiqDispatcher().sync_customers([item_id])
     stack.drain()
 
     assert contents(stack, wids) == now  # the later run's write stays; nothing put back twice

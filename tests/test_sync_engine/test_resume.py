@@ -69,6 +69,8 @@ def test_embedded_run_killed_midway_is_resumed_when_the_product_starts_again(tmp
             **sandbox.workday_env(),
             "DATABASE_URL": database.url,
             "WORKER_THREADS": "2",
+            # Groups of 3: written group by group, so the kill comes mid-run.
+            "WORKDAY_CUSTOMERS_PER_GROUP": "3",
         }
         environment.pop("REDIS_URL", None)
         cli = subprocess.Popen(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from decimal import Decimal
 
@@ -12,6 +13,8 @@ from sync_engine import jobs
 from sync_engine.domain import IdentifierType, RunCounts, RunStatus
 from sync_engine.run_errors import NOTHING_RESOLVED
 from sync_engine.store.models import BatchRunRow
+from sync_engine.sync import LARGE_CUSTOMER_DOCUMENTS
+from sync_engine.workday.sandbox import SandboxData
 
 REF = IdentifierType.REFERENCE
 SRC = IdentifierType.SOURCE_ID
@@ -195,3 +198,88 @@ def test_a_repeated_draft_request_stores_one_run_even_when_the_copies_arrive_at_
     assert len({run.id for run in others} | {made[0]}) == 7  # any difference is a new request
     with stack.database.session() as session:
         assert session.scalar(select(func.count()).select_from(BatchRunRow)) == 7
+
+
+def _receivables(data: SandboxData, wids: list[str]) -> int:
+    return sum(data.counts(wid)[0] + data.counts(wid)[2] for wid in wids)
+
+
+def _invoice_lists(stack: Stack) -> list[str]:
+    """The customers each invoices request named (`billToCustomer=w1,w2,…`), in the sandbox's log."""
+    return [e.detail.split(" ")[0] for e in stack.sandbox.stats.log if e.operation == "invoices"]
+
+
+def test_a_run_fetches_its_customers_together_and_a_customer_known_large_alone(stack: Stack) -> None:
+    data = stack.sandbox.data
+    wids = data.customer_wids
+    big = data.big_customer_wid
+    assert _receivables(data, [big]) >= LARGE_CUSTOMER_DOCUMENTS
+    payments = sum(data.counts(wid)[1] for wid in wids)
+
+    first = stack.run(SRC, wids)
+
+    assert first.status is RunStatus.COMPLETED, first.error
+    assert first.counts == expected_counts(data, wids)
+    assert_store_matches_workday(stack.database, data, wids)
+    # One group: every request named all 30 customers, and the pages were full but the last.
+    assert set(_invoice_lists(stack)) == {f"billToCustomer={','.join(wids)}"}
+    assert stack.sandbox.stats.by_operation()["invoices"] == math.ceil(_receivables(data, wids) / 100)
+    assert stack.sandbox.stats.by_operation()["Get_Customer_Payments"] == math.ceil(payments / 999)
+
+    # The store now knows the big customer: the next run fetches it alone, the others together.
+    stack.sandbox.stats.reset()
+    second = stack.run(SRC, wids)
+
+    assert second.status is RunStatus.COMPLETED, second.error
+    assert second.counts == first.counts
+    rest = [wid for wid in wids if wid != big]
+    assert set(_invoice_lists(stack)) == {f"billToCustomer={big}", f"billToCustomer={','.join(rest)}"}
+    assert stack.sandbox.stats.by_operation()["invoices"] == math.ceil(
+        _receivables(data, [big]) / 100
+    ) + math.ceil(_receivables(data, rest) / 100)
+
+
+def test_a_group_workday_refuses_is_fetched_again_customer_by_customer(stack: Stack) -> None:
+    data = stack.sandbox.data
+    # Every 40th document of a list is counted but never shown: a list of 40 or more never adds up.
+    stack.sandbox.knobs.rest_invisible_every = 40
+    small = [wid for wid in data.customer_wids if 0 < _receivables(data, [wid]) < 40][:4]
+    larger = next(wid for wid in data.customer_wids if 40 <= _receivables(data, [wid]) < 200)
+    wids = [*small, larger]
+    assert len(small) == 4 and _receivables(data, wids) >= 40
+
+    run = stack.run(SRC, wids)
+
+    # Only the customer whose own list does not add up failed; the others synced, exactly.
+    assert run.status is RunStatus.ERROR
+    assert run.error is not None and larger in run.error and not any(wid in run.error for wid in small)
+    assert run.counts == expected_counts(data, small)
+    assert_store_matches_workday(stack.database, data, small)
+    # The group was asked for first (all five in one list), then each customer alone.
+    lists = _invoice_lists(stack)
+    assert lists[0] == f"billToCustomer={','.join(wids)}"
+    assert {f"billToCustomer={wid}" for wid in wids} <= set(lists)
+
+
+def test_a_customer_left_without_documents_in_a_group_gets_an_empty_ledger(stack: Stack) -> None:
+    data = stack.sandbox.data
+    wids = [wid for wid in data.customer_wids[1:] if all(data.counts(wid))][:5]
+    emptied = wids[2]
+    first = stack.run(SRC, wids)
+    assert first.status is RunStatus.COMPLETED, first.error
+    stored = stack.stored(emptied)
+    assert stored is not None and stored.invoices and stored.payments and stored.credit_notes
+    before = data.snapshot(emptied)
+    for document in [*before.invoices, *before.credit_notes, *before.payments]:
+        data.delete_document(document.wid)
+    stack.sandbox.stats.reset()
+
+    second = stack.run(SRC, wids)
+
+    assert second.status is RunStatus.COMPLETED, second.error
+    # Fetched with the others, in the same requests; written with nothing: every old document deleted.
+    assert set(_invoice_lists(stack)) == {f"billToCustomer={','.join(wids)}"}
+    stored = stack.stored(emptied)
+    assert stored is not None and (stored.invoices, stored.credit_notes, stored.payments) == ([], [], [])
+    assert second.counts == expected_counts(data, wids)
+    assert_store_matches_workday(stack.database, data, wids)

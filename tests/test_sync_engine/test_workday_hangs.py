@@ -16,10 +16,16 @@ from sync_engine.workday_client import build_workday_client
 SRC = IdentifierType.SOURCE_ID
 
 
-def use_short_timeouts(stack: Stack, timeout: float = 0.5, contended: float = 0.2) -> None:
+def use_short_timeouts(
+    stack: Stack, timeout: float = 0.5, contended: float = 0.2, customers_per_group: int = 50
+) -> None:
     """The product's client, with a Workday timeout of half a second (it waits 120 s)."""
     settings = stack.settings.model_copy(
-        update={"workday_timeout": timeout, "workday_contended_timeout": contended}
+        update={
+            "workday_timeout": timeout,
+            "workday_contended_timeout": contended,
+            "workday_customers_per_group": customers_per_group,
+        }
     )
     # The fixture closes the client it made; the runtime closes this one.
     stack.rt.workday_client = build_workday_client(settings, retry=FAST_RETRY)
@@ -48,7 +54,8 @@ def test_a_run_against_a_hung_workday_ends_in_error_saying_so(stack: Stack) -> N
 
 def test_a_workday_hanging_mid_run_stops_the_run_and_keeps_what_synced(stack: Stack) -> None:
     # Timeouts well above the latency: before the hang, a loaded machine's slow answer is no hang.
-    use_short_timeouts(stack, timeout=2.0, contended=1.0)
+    # Groups of 2: customers are written group by group, so the hang can begin mid-run.
+    use_short_timeouts(stack, timeout=2.0, contended=1.0, customers_per_group=2)
     stack.sandbox.knobs.latency = 0.2  # slow enough for the hang to start mid-run
     wids = [customer.wid for customer in stack.sandbox.data.customers[1:21]]
     submitted = stack.service.submit(SRC, wids, requested_by="U_TEST")

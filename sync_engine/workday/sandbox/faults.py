@@ -106,6 +106,10 @@ class SandboxKnobs:
     processing_fault_rate: float = 0.0
     #: Seed of the random faults.
     fault_seed: int = 0
+    #: A query naming several customers (REST `billToCustomer` repeated, SOAP `Remit-from_Customer_Reference`
+    #: 0..n) lists their documents interleaved, one of each customer in turn, instead of customer by
+    #: customer: Workday promises no order, so a customer's documents may be spread over every page.
+    interleave_customers: bool = False
 
 
 def knobs_from(settings: Iterable[str], **defaults: object) -> SandboxKnobs:

@@ -1,7 +1,7 @@
 """The sandbox tenant's records, as Workday holds them (not as our client maps them).
 
-Records are immutable: a change to a record is a new record (a new version, see `data`), which is also what
-makes them safe keys for the render caches of `soap` and `rest`.
+Records are immutable: a change to a record is a new record (a new version, see `versions`), which is also
+what makes them safe keys for the render caches of `soap_responses` and `rest`.
 """
 
 from __future__ import annotations

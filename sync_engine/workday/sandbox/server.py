@@ -28,7 +28,7 @@ from sync_engine.settings import WorkdaySettings
 from sync_engine.workday.sandbox.auth import TokenStore, sandbox_credentials
 from sync_engine.workday.sandbox.data import SandboxData
 from sync_engine.workday.sandbox.faults import SandboxKnobs
-from sync_engine.workday.sandbox.operations import HTML_CONTENT_TYPE, Reply
+from sync_engine.workday.sandbox.replies import HTML_CONTENT_TYPE, Reply
 from sync_engine.workday.sandbox.service import SandboxService
 from sync_engine.workday.sandbox.stats import RequestLogEntry, SandboxStats
 
@@ -127,7 +127,9 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("Workday sandbox failed on %s %s", method, self.path)
             reply = _html(500, "500 Internal Server Error", close=True)
         # Logged before it is sent: a client holding its answer finds the request in the log.
-        entry = RequestLogEntry(reply.operation, reply.outcome, reply.detail, reply.references)
+        entry = RequestLogEntry(
+            reply.operation, reply.outcome, reply.detail, reply.references, reply.priced_seconds
+        )
         self.server.stats.record(entry)
         self._send(reply)
 

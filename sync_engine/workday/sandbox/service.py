@@ -13,18 +13,16 @@ from urllib.parse import parse_qs, unquote_plus
 
 from lxml import etree
 
-from sync_engine.workday.sandbox import operations, rest, soap
+from sync_engine.workday.sandbox import rest
+from sync_engine.workday.sandbox import soap_parsing as parsing
+from sync_engine.workday.sandbox import soap_responses as responses
 from sync_engine.workday.sandbox.auth import TokenStore
 from sync_engine.workday.sandbox.data import SandboxData
 from sync_engine.workday.sandbox.faults import FaultDice, RateLimiter, SandboxKnobs, SlidingWindowLimiter
 from sync_engine.workday.sandbox.locales import texts
-from sync_engine.workday.sandbox.operations import (
-    HTML_CONTENT_TYPE,
-    JSON_CONTENT_TYPE,
-    Reply,
-    Variations,
-    soap_reply,
-)
+from sync_engine.workday.sandbox.replies import HTML_CONTENT_TYPE, JSON_CONTENT_TYPE, Reply, soap_reply
+from sync_engine.workday.sandbox.rest_operations import list_invoices
+from sync_engine.workday.sandbox.soap_operations import Variations, get_customer_payments, get_customers
 
 __all__ = [
     "GATEWAY_TIMEOUT_BODY",
@@ -47,8 +45,8 @@ NOT_IMPLEMENTED = frozenset(
 
 _SoapOperation = Callable[[SandboxData, etree._Element, str, Variations], Reply]
 _SOAP_OPERATIONS: dict[str, _SoapOperation] = {
-    "Get_Customers": operations.get_customers,
-    "Get_Customer_Payments": operations.get_customer_payments,
+    "Get_Customers": get_customers,
+    "Get_Customer_Payments": get_customer_payments,
 }
 
 
@@ -117,36 +115,40 @@ class SandboxService:
     def soap(self, service: str, version: str, authorization: str | None, body: bytes) -> Reply:
         """`POST /ccx/service/{tenant}/{service}/{version}`: dispatch on the Body's first element."""
         knobs = self._knobs
-        self._pause(knobs.latency)
         try:
-            request = soap.parse_request(body)
-        except soap.SoapRequestError as error:
-            return soap_reply("unknown", soap.malformed_fault(str(error)))
-        operation = soap.operation_name(request) or "unknown"
+            request = parsing.parse_request(body)
+        except parsing.SoapRequestError as error:
+            self._pause(knobs.latency)
+            return soap_reply("unknown", responses.malformed_fault(str(error)))
+        operation = parsing.operation_name(request) or "unknown"
+        # The limiters count a request when it arrives; answering it, refused or not, takes the latency.
         refused = self._gate(operation, rest_api=False)
+        self._pause(knobs.latency)
         if refused is not None:
             return refused
         if not self._bearer_valid(authorization):
-            return soap_reply(operation, soap.authentication_fault(), outcome="unauthorized")
+            return soap_reply(operation, responses.authentication_fault(), outcome="unauthorized")
         words = texts(knobs.fault_locale)
-        request_version = soap.request_version(request)
+        request_version = parsing.request_version(request)
         if (
             service != "Revenue_Management"
-            or version not in soap.SUPPORTED_VERSIONS
-            or request_version not in (None, *soap.SUPPORTED_VERSIONS)
+            or version not in parsing.SUPPORTED_VERSIONS
+            or request_version not in (None, *parsing.SUPPORTED_VERSIONS)
         ):
-            return soap_reply(operation, soap.version_fault(words), detail=f"{service}/{version}")
+            return soap_reply(operation, responses.version_fault(words), detail=f"{service}/{version}")
         if operation in knobs.unauthorized_operations:
-            denied = soap.processing_fault(words.not_authorized, words)
+            denied = responses.processing_fault(words.not_authorized, words)
             return soap_reply(operation, denied, outcome="unauthorized")
         if self._dice.roll(knobs.processing_fault_rate):
-            return soap_reply(operation, soap.processing_fault(words.transient, words), detail="transient")
+            return soap_reply(
+                operation, responses.processing_fault(words.transient, words), detail="transient"
+            )
         answer = _SOAP_OPERATIONS.get(operation)
         if answer is None:
             if operation in NOT_IMPLEMENTED:
                 message = f"{operation} is not implemented in sandbox."
-                return soap_reply(operation, soap.processing_fault(message, words))
-            return soap_reply(operation, soap.version_fault(words), detail=f"{service}/{version}")
+                return soap_reply(operation, responses.processing_fault(message, words))
+            return soap_reply(operation, responses.version_fault(words), detail=f"{service}/{version}")
         shape = Variations(
             words=words,
             echo_response_filter=not knobs.omit_response_filter,
@@ -154,6 +156,7 @@ class SandboxService:
             references_ignore_case=knobs.references_ignore_case,
             reverse_order=knobs.reverse_response_order,
             hidden_payments_of=frozenset(knobs.hidden_payments_of),
+            interleave_customers=knobs.interleave_customers,
         )
         reply = answer(self._data, request, version, shape)
         if operation == "Get_Customer_Payments" and reply.page == 1:
@@ -163,8 +166,8 @@ class SandboxService:
     def invoices(self, query: str, authorization: str | None) -> Reply:
         """`GET /ccx/api/customerAccounts/v1/{tenant}/invoices`."""
         operation = "invoices"
+        refused = self._gate(operation, rest_api=True)  # on arrival, as for SOAP
         self._pause(self._knobs.latency)
-        refused = self._gate(operation, rest_api=True)
         if refused is not None:
             return refused
         if not self._bearer_valid(authorization):
@@ -177,21 +180,24 @@ class SandboxService:
             return Reply(403, JSON_CONTENT_TYPE, rest.error(NOT_AUTHORIZED), operation, "unauthorized")
         knobs = self._knobs
         style = rest.AmountStyle(knobs.amount_shape, knobs.document_currency, knobs.zero_adjustment_totals)
-        reply = operations.list_invoices(
+        reply = list_invoices(
             self._data,
             query,
             self._invoices_href,
             style,
             invisible_every=knobs.rest_invisible_every,
             shuffle_seed=self._order_move(query),
+            interleave_customers=knobs.interleave_customers,
         )
         return self._size_limited(self._priced(reply))
 
     def _priced(self, reply: Reply) -> Reply:
         """`reply`, after the time page 1 of its query takes to build (`seconds_per_result`)."""
-        if reply.page == 1:
-            self._pause(self._knobs.seconds_per_result * reply.matched)
-        return reply
+        if reply.page != 1:
+            return reply
+        seconds = self._knobs.seconds_per_result * reply.matched
+        self._pause(seconds)
+        return replace(reply, priced_seconds=seconds)
 
     def _order_move(self, query: str) -> int | None:
         """A seed to serve this page in another order, while `rest_order_moves` lasts (not for page 1)."""
@@ -223,7 +229,7 @@ class SandboxService:
             if rest_api:
                 # Workday sends no Retry-After.
                 return Reply(429, JSON_CONTENT_TYPE, rest.error("Too many requests"), operation, "throttled")
-            return Reply(500, HTML_CONTENT_TYPE, soap.THROTTLED_BODY, operation, "throttled")
+            return Reply(500, HTML_CONTENT_TYPE, responses.THROTTLED_BODY, operation, "throttled")
         if self._dice.roll(knobs.timeout_rate):
             self._pause(knobs.hang_seconds)
             return Reply(504, HTML_CONTENT_TYPE, GATEWAY_TIMEOUT_BODY, operation, "timeout")

@@ -19,6 +19,8 @@ class RequestLogEntry(NamedTuple):
     detail: str
     #: The (ID type, value) references a SOAP request sent (Customer_Reference / Remit-from).
     references: frozenset[tuple[str, str]] = frozenset()
+    #: Seconds the sandbox spent building page 1 of the query (`seconds_per_result`).
+    priced_seconds: float = 0.0
 
 
 class SandboxStats:

@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from devtools.bench.minimum import minimum_requests
 from sync_engine.domain import IdentifierType
-from sync_engine.workday import RetryPolicy, WorkdayClient, minimum_requests
+from sync_engine.workday import RetryPolicy, WorkdayClient
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
 

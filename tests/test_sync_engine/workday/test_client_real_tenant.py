@@ -12,7 +12,7 @@ from sync_engine.domain import CustomerSnapshot
 from sync_engine.errors import WorkdayConfigurationError, WorkdayNotAuthorizedError, WorkdayPermanentError
 from sync_engine.workday import WorkdayClient
 from sync_engine.workday.sandbox import Sandbox
-from sync_engine.workday.soap import build_get_customer_payments
+from sync_engine.workday.soap_requests import build_get_customer_payments
 
 
 def assert_receivables(sandbox: Sandbox, snapshot: CustomerSnapshot) -> None:
@@ -187,7 +187,7 @@ def body_bytes(sandbox: Sandbox, operation: str, wid: str, size: int) -> int:
         else:
             response = http.post(
                 f"/ccx/service/{sandbox.tenant}/Revenue_Management/v45.2",
-                content=build_get_customer_payments(wid, "v45.2", page=1, count=size, as_of_entry=AS_OF),
+                content=build_get_customer_payments([wid], "v45.2", page=1, count=size, as_of_entry=AS_OF),
                 headers={**headers, "Content-Type": "text/xml; charset=utf-8"},
             )
     assert response.status_code == 200

@@ -1,4 +1,4 @@
-"""REST invoices parser and `minimum_requests` of the Workday client (pure: no sockets)."""
+"""REST invoices parser of the Workday client and the benchmark's `minimum_requests` (pure: no sockets)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from devtools.bench.minimum import minimum_requests
 from sync_engine.domain import CreditNote, Invoice
 from sync_engine.errors import WorkdayPermanentError, WorkdayTransientError
-from sync_engine.workday import minimum_requests
 from sync_engine.workday.rest import parse_error, parse_invoices
 
 INVOICE_WID = "9f0c1d2e3f405162738495a6b7c8d9e0"

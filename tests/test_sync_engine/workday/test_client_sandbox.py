@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 from kits.workday import make_client
 
+from devtools.bench.minimum import minimum_requests
 from sync_engine.domain import Customer, CustomerSnapshot, IdentifierType
 from sync_engine.errors import WorkdayNotFoundError
-from sync_engine.workday import WorkdayClient, minimum_requests
+from sync_engine.workday import WorkdayClient
 from sync_engine.workday.sandbox import Sandbox
 
 

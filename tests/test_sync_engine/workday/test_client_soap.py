@@ -15,13 +15,12 @@ from sync_engine.errors import WorkdayPermanentError, WorkdayTransientError
 from sync_engine.workday.soap import (
     SOAP_NS,
     WD_NS,
-    build_get_customer_payments,
-    build_get_customers,
     parse_customers,
     parse_fault,
     parse_payments,
     reference_index,
 )
+from sync_engine.workday.soap_requests import build_get_customer_payments, build_get_customers
 
 WD = f"{{{WD_NS}}}"
 
@@ -209,7 +208,7 @@ def test_identifiers_cannot_alter_the_request() -> None:
 def test_payments_request_names_the_customer_and_pins_its_page() -> None:
     request = _request(
         build_get_customer_payments(
-            "3ae1f4b6c2d41001a1b2c3d4e5f60718",
+            ["3ae1f4b6c2d41001a1b2c3d4e5f60718"],
             "v45.2",
             page=2,
             count=999,

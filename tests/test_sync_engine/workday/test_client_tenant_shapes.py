@@ -22,9 +22,8 @@ from sync_engine.workday.sandbox import Sandbox
 REF = IdentifierType.REFERENCE
 
 
-def payment_wids(sandbox: Sandbox, client: WorkdayClient, wid: str, run: int | None = None) -> list[str]:
-    customer = sandbox.data.customer(wid)
-    snapshot = client.fetch_customer(customer) if run is None else client.fetch_customer(customer, run=run)
+def payment_wids(sandbox: Sandbox, client: WorkdayClient, wid: str) -> list[str]:
+    snapshot = client.fetch_customer(sandbox.data.customer(wid))
     assert snapshot.payments == sandbox.data.snapshot(wid).payments
     return [payment.wid for payment in snapshot.payments]
 
@@ -56,16 +55,17 @@ def test_a_payment_belongs_to_one_customer_whoever_remitted_it(sandbox: Sandbox)
     assert len(every) == len(set(every))  # no payment counted twice
 
 
-def test_a_payers_payments_are_fetched_once_per_run(sandbox: Sandbox) -> None:
+def test_a_payers_payments_come_in_the_same_request_as_its_subsidiarys(sandbox: Sandbox) -> None:
     [(parent, first, second)] = sandbox.data.shape_payers(1)
     with make_client(sandbox) as client:
         for wid in (first, second):
-            payment_wids(sandbox, client, wid, run=7)
-        # Each subsidiary's own payments, and the parent's once.
+            payment_wids(sandbox, client, wid)
+        # Each subsidiary's own payments and its parent's in one query (Remit-from 0..n): one page each.
+        assert client.request_counts["Get_Customer_Payments"] == 2
+        payment_wids(sandbox, client, parent)
         assert client.request_counts["Get_Customer_Payments"] == 3
-        # The parent's own fetch in the same run fills nothing twice either.
-        payment_wids(sandbox, client, parent, run=7)
-        assert client.request_counts["Get_Customer_Payments"] == 4
+    subsidiary_pages = [e.references for e in sandbox.stats.log if e.operation == "Get_Customer_Payments"][:2]
+    assert all(("WID", parent) in references and len(references) == 2 for references in subsidiary_pages)
 
 
 # --- pin the snapshot ourselves (knobs: omit_response_filter, require_as_of_on_pages) --------------

@@ -28,7 +28,7 @@ from sync_engine.workday import LocalGate, RedisGate, RequestGate
 from sync_engine.workday.gate import CEILING_MEMORY_SECONDS, Pace
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: Slot TTL of the heartbeat tests: short, so they are quick; the heartbeat renews every third of it.
 SLOT_TTL = 0.3
 

@@ -24,7 +24,7 @@ from sync_engine.domain import IdentifierType
 from sync_engine.workday import LocalGate, RedisGate, RequestGate, RetryPolicy, WorkdayClient
 from sync_engine.workday.sandbox import Sandbox
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: Our setting (WORKDAY_RATE_LIMIT) and the tenant's real, stricter limit.
 OUR_RATE, TENANT_LIMIT = 5.0, 2
 #: Patient enough for the first seconds, when the tenant refuses most of what we send at our setting.
