@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.block_budget import within_budget
 from bot.ids import ActionId, BlockId
 from bot.messages import STATUS_TITLE, error_preview, status_label
 from bot.mrkdwn import date_token, escaped_chunks, user_ref
@@ -34,7 +35,7 @@ HISTORY_PAGE = 15
 #: Characters of a run's error shown in History; a longer one opens whole in a modal.
 ERROR_PREVIEW = 300
 #: Sections of the error modal (each up to `_SECTION_ROOM`): within 12,000 characters of blocks.
-_ERROR_SECTIONS = 4
+_ERROR_SECTIONS = 3
 _SECTION_ROOM = 2900
 
 JsonDict = dict[str, Any]
@@ -135,12 +136,16 @@ def home_view(
             ),
         ],
     }
-    body = (
-        _history(runs, state.offset, has_more)
-        if state.tab is HomeTab.HISTORY
-        else _synchronize(status_channel)
-    )
-    return _home([*_header(connection), tabs, {"type": "divider"}, *body], state)
+    head = [*_header(connection), tabs, {"type": "divider"}]
+    if state.tab is not HomeTab.HISTORY:
+        return _home([*head, *_synchronize(status_channel)], state)
+    shown = list(runs)
+    while True:
+        # Long errors and links: as many runs as fit in Slack's total size of blocks; Older shows the rest.
+        blocks = [*head, *_history(shown, state.offset, has_more or len(shown) < len(runs))]
+        if len(shown) <= 1 or within_budget(blocks):
+            return _home(blocks, state)
+        shown.pop()
 
 
 def _synchronize(status_channel: str | None) -> list[JsonDict]:
@@ -215,14 +220,14 @@ def _history(runs: Sequence[BatchRun], offset: int, has_more: bool) -> list[Json
     if offset > 0:
         paging.append(_button("Newer", ActionId.HOME_NEWER, str(max(0, offset - HISTORY_PAGE))))
     if has_more:
-        paging.append(_button("Older", ActionId.HOME_OLDER, str(offset + HISTORY_PAGE)))
+        paging.append(_button("Older", ActionId.HOME_OLDER, str(offset + len(runs))))
     if paging:
         blocks.append({"type": "actions", "block_id": BlockId.HOME_PAGING.value, "elements": paging})
     return blocks
 
 
 def error_modal(run: BatchRun) -> JsonDict:
-    """A run's whole error, opened from History (cut only past ~11,600 characters)."""
+    """A run's whole error, opened from History (cut only past ~8,700 characters)."""
     pieces = escaped_chunks(run.error or "", _SECTION_ROOM)
     if len(pieces) > _ERROR_SECTIONS:
         pieces = pieces[:_ERROR_SECTIONS]

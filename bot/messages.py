@@ -2,7 +2,8 @@
 
 Limits they keep (checked in tests against the Slack emulator's table, `devtools.slack_emulator.limits`):
 at most 50 blocks per message, section text at most 3,000 characters, fields at most 2,000, header 150,
-fallback text within chat.update's 4,000. Anything a user or Workday wrote is escaped (`bot.mrkdwn.escape`).
+fallback text within chat.update's 4,000, blocks within 12,000 characters in all (`bot.block_budget`).
+Anything a user or Workday wrote is escaped (`bot.mrkdwn.escape`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.block_budget import within_budget
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
@@ -19,13 +21,13 @@ __all__ = [
     "STATUS_TITLE",
     "Message",
     "error_preview",
-    "error_reply",
     "full_error",
     "history_page",
     "not_configured",
     "refusal",
     "status_message",
     "unavailable_run",
+    "unresolved_sections",
     "usage",
 ]
 
@@ -36,6 +38,8 @@ HISTORY_PAGE_SIZE = 10
 SECTION_ROOM = 2900
 #: Blocks of a message (Slack: 50).
 MAX_BLOCKS = 50
+#: Sections of a run's error in one message: within 12,000 characters of blocks (`bot.block_budget`).
+MAX_ERROR_SECTIONS = 3
 
 _STATUS_EMOJI = {
     RunStatus.DRAFT: ":memo:",
@@ -166,11 +170,8 @@ def status_message(run: BatchRun) -> Message:
     if run.previous_kept_until is not None:
         kept_until = date_token(run.previous_kept_until)
         blocks.append(_context(f":file_cabinet: What this run overwrote is kept until {kept_until}"))
-    if run.unresolved:
-        # Every one of them, over as many sections as it takes (100 Workday IDs need two).
-        lead = f":warning: *Not found on Workday ({len(run.unresolved)}):* "
-        pieces = escaped_chunks(", ".join(map(_verbatim, run.unresolved)), SECTION_ROOM - len(lead))
-        blocks.extend(_section((lead if n == 0 else "") + piece) for n, piece in enumerate(pieces))
+    unresolved_at = len(blocks)
+    blocks.extend(unresolved_sections(run.unresolved))
     if run.status is RunStatus.ERROR and run.error:
         lead = ":x: *Error:* "
         more = " … (full message in the thread)"
@@ -178,6 +179,10 @@ def status_message(run: BatchRun) -> Message:
     blocks.append(
         _context(f"Run #{run.id} · {plural(len(run.identifiers), 'identifier')} · records file in the thread")
     )
+    if not within_budget(blocks):
+        # Long identifiers: Slack would refuse the message; the list is in the thread's reply or its file.
+        lead = f":warning: *Not found on Workday ({len(run.unresolved)}):* the list is in the thread."
+        blocks[unresolved_at : unresolved_at + len(unresolved_sections(run.unresolved))] = [_section(lead)]
     text = (
         f"{STATUS_TITLE}: run #{run.id} {run.status.label}. Customers {counts.customers}, "
         f"Invoices {counts.invoices}, Payments {counts.payments}, Credit notes {counts.credit_notes}."
@@ -185,25 +190,26 @@ def status_message(run: BatchRun) -> Message:
     return Message(text=text, blocks=blocks)
 
 
+def unresolved_sections(unresolved: list[str]) -> list[JsonDict]:
+    """Every identifier Workday did not know, over as many sections as it takes (100 Workday IDs: two)."""
+    if not unresolved:
+        return []
+    lead = f":warning: *Not found on Workday ({len(unresolved)}):* "
+    pieces = escaped_chunks(", ".join(map(_verbatim, unresolved)), SECTION_ROOM - len(lead))
+    return [_section((lead if n == 0 else "") + piece) for n, piece in enumerate(pieces)]
+
+
 def _error_sections(error: str, room: int) -> list[JsonDict]:
     return [_section(piece) for piece in escaped_chunks(error, SECTION_ROOM)][:room]
 
 
-def error_reply(run: BatchRun) -> Message:
-    """The thread reply when a run ends in error: mentions the requester, then the whole message."""
-    lead = f"{user_ref(run.requested_by)} run #{run.id} ended in error:"
-    return Message(
-        text=f"{lead} {clip(run.error or '', 3000)}",
-        blocks=[_section(lead), *_error_sections(run.error or "", MAX_BLOCKS - 1)],
-    )
-
-
 def full_error(run: BatchRun) -> Message:
+    """A run's error, as much as fits in a message (the whole text is in the status message's thread)."""
     lead = f"*Run #{run.id}* ended in error:"
-    return Message(
-        text=f"Run #{run.id}: {clip(run.error or '', 3000)}",
-        blocks=[_section(lead), *_error_sections(run.error or "", MAX_BLOCKS - 1)],
-    )
+    sections = _error_sections(run.error or "", MAX_ERROR_SECTIONS + 1)
+    if len(sections) > MAX_ERROR_SECTIONS:
+        sections = [*sections[: MAX_ERROR_SECTIONS - 1], _section("… the whole message is in the thread.")]
+    return Message(text=f"Run #{run.id}: {clip(run.error or '', 3000)}", blocks=[_section(lead), *sections])
 
 
 # --- history ----------------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ does the Slack calls in a worker thread.
 
 from __future__ import annotations
 
+from bot.admins import AdminCheck
+from bot.home_publisher import HomePublisher
+from bot.home_watchers import history_watchers
 from bot.settings import SlackSettings, load_slack_settings
 from bot.status.actor import status_actor
 from bot.status.pipeline import StatusPipeline
@@ -34,11 +37,17 @@ def install(rt: Runtime) -> None:
     budget = RateBudget(per_minute=settings.slack_updates_per_minute, burst=UPDATE_BURST)
     connection = shared_redis(rt.settings)
     throttle: Throttle = LocalThrottle(budget) if connection is None else RedisThrottle(connection, budget)
+    service = RunService(rt.database, DramatiqDispatcher(), rt.events)
+    client = build_client(settings, wait_on_rate_limits=False)
+    home = HomePublisher(
+        service,
+        AdminCheck(client, settings.resync_admin_user_ids, usergroup=settings.resync_admin_usergroup),
+        service.connection(rt.settings),
+        history_watchers(connection, rt.settings.database_url),
+        status_channel=settings.resync_status_channel,
+    )
     pipeline = StatusPipeline(
-        RunService(rt.database, DramatiqDispatcher(), rt.events),
-        build_client(settings, wait_on_rate_limits=False),
-        throttle,
-        StatusPolicy(min_interval=settings.slack_status_interval),
+        service, client, throttle, StatusPolicy(min_interval=settings.slack_status_interval), home
     )
     register_actor(pipeline.actor)
     rt.events.subscribe(pipeline.observe)

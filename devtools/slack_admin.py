@@ -82,7 +82,7 @@ def _open_view(user: SlackUser) -> dict[str, Any] | None:
 
 def open_request_form(slack: SlackEmulator, user: SlackUser, channel: str) -> dict[str, Any]:
     """Type the command in `channel`, then wait for the form it opens. The app opens it after the ack (as
-    late as the connection check's 2.3 s on a loaded machine), so a form left open before (a submission
+    late as the connection check's 0.4 s on a loaded machine), so a form left open before (a submission
     answered with errors) is still on screen for a moment: wait for the new one, as the admin does."""
     before = _open_view(user)
     response = user.slash_command(COMMAND, channel=channel)

@@ -1,8 +1,10 @@
 """Opening the request form from any entry point (the command, the Home tab, the shortcuts) through its
 trigger_id, with the Workday connection badge.
 
-The trigger_id expires 3 s after the user acted: when no recent check is cached and the one under way is
-not done by `CHECK_DEADLINE`, the form opens with a "checking" badge and is updated once it is done.
+The trigger_id expires 3 s after the user acted, and Slack's own transit eats into that: the form opens
+within 1 s at p99. When no recent check is cached and the one under way is not done by `CHECK_DEADLINE`
+(a quick check still shows its outcome, or its reason instead of the form), the form opens at once with
+a "checking" badge and is updated once the check is done.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from sync_engine import ConnectionStatus, IdentifierType
 __all__ = ["CHECK_DEADLINE", "open_request_form"]
 
 #: Seconds after the user acted until which a connection check is waited for before the form opens
-#: anyway: the trigger_id lives 3 s, and views.open needs the rest.
-CHECK_DEADLINE = 2.3
+#: anyway (with the admin check and views.open, the form is on screen within 1 s).
+CHECK_DEADLINE = 0.4
 
 
 def open_request_form(

@@ -2,9 +2,8 @@
 again, *Synchronize customers* opens the request form through the click's trigger_id, *Full error* opens a
 run's whole error in a modal. Every one of them checks the user is an admin; anyone else sees a note.
 
-`HomePublisher.publish` is the one way a Home view is published (Confirm uses it to switch the admin to
-History). Seam for following runs live: whoever learns that a run changed may call it again for the users
-whose Home shows History (its state comes back in `private_metadata`); this module keeps no such list.
+`bot.home_publisher.HomePublisher` publishes every Home view (Confirm uses it to switch the admin to
+History) and remembers who has History open, so that the status updater follows runs on it.
 """
 
 from __future__ import annotations
@@ -15,61 +14,31 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot import connection_blocks
 from bot.handlers.actions import int_value
 from bot.handlers.deps import Deps
 from bot.handlers.form_opening import open_request_form
-from bot.home_blocks import HISTORY_PAGE, HomeState, HomeTab, error_modal, home_view, not_admin_view
+from bot.home_blocks import HomeState, HomeTab, error_modal
+from bot.home_publisher import HomePublisher
+from bot.home_watchers import history_watchers
 from bot.ids import ActionId
-from bot.web_api import error_code
-from sync_engine import ConnectionStatus, RunNotFoundError
+from sync_engine import ConnectionStatus, RunNotFoundError, shared_redis
 
-__all__ = ["HOME_CHECK_WAIT", "HomePublisher", "register"]
+__all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
-#: Seconds a publish waits for a connection check under way before it shows "checking" (then publishes
-#: the outcome once the check is done).
-HOME_CHECK_WAIT = 1.0
-
-
-class HomePublisher:
-    """Publishes a user's Home tab as `views.publish` takes it: the note for a non-admin, else the window."""
-
-    def __init__(self, deps: Deps) -> None:
-        self._deps = deps
-
-    def publish(self, client: WebClient, user_id: str, state: HomeState) -> None:
-        deps = self._deps
-        if not deps.is_admin(user_id):
-            client.views_publish(user_id=user_id, view=not_admin_view())
-            return
-        status = deps.connection.status_within(HOME_CHECK_WAIT)
-        shown = client.views_publish(user_id=user_id, view=self._render(state, status))["view"]
-        if status is not None:
-            return
-        try:
-            # With the hash of our publish: a later publish (a tab switch) shows the outcome itself.
-            client.views_publish(
-                user_id=user_id, view=self._render(state, deps.connection.status()), hash=shown["hash"]
-            )
-        except SlackApiError as error:
-            if error_code(error) != "hash_conflict":
-                raise
-
-    def _render(self, state: HomeState, status: ConnectionStatus | None) -> dict[str, Any]:
-        badge = connection_blocks.badge(status)
-        channel = self._deps.settings.resync_status_channel
-        if state.tab is not HomeTab.HISTORY:
-            return home_view(state, connection=badge, status_channel=channel)
-        runs = self._deps.service.history(limit=HISTORY_PAGE + 1, offset=state.offset)
-        return home_view(state, connection=badge, runs=runs[:HISTORY_PAGE], has_more=len(runs) > HISTORY_PAGE)
-
 
 def register(app: App, deps: Deps) -> HomePublisher:
-    home = HomePublisher(deps)
+    settings = deps.settings
+    home = HomePublisher(
+        deps.service,
+        deps.is_admin,
+        deps.connection,
+        history_watchers(shared_redis(settings), settings.database_url),
+        status_channel=settings.resync_status_channel,
+    )
 
     @app.event("app_home_opened")
     def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:

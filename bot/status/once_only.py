@@ -1,4 +1,5 @@
-"""The status message's once-only steps: post it, upload the records file, post the error reply.
+"""The status message's once-only steps: post it, upload the records file, post the Error or Completed
+reply and its file.
 
 Each is claimed first (`AnnouncementService.claim_step`, a row of the run's announcement in the store),
 so a redelivered update never repeats it. A claim not marked done belongs to a holder that no longer has
@@ -21,6 +22,10 @@ class Step(StrEnum):
     STATUS_MESSAGE = "status_message"
     RECORDS_FILE = "records_file"
     ERROR_REPLY = "error_reply"
+    COMPLETED_REPLY = "completed_reply"
+    #: The .txt of what did not fit in the Completed or Error reply (a step of its own: a failed upload
+    #: is tried again without posting the reply twice).
+    REPLY_FILE = "reply_file"
 
 
 def once(

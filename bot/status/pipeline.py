@@ -1,14 +1,17 @@
 """This process's status pipeline, built once at plugin install (`bot.plugin`) and passed to its
 parts: one updater, the actor that runs it, the run observer that queues it, and the sweep of final
-states a dead worker took with it."""
+states a dead worker took with it. With a `HomePublisher`, each update also re-publishes the Home tabs
+that have History open."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 from slack_sdk import WebClient
 
+from bot.home_publisher import HomePublisher
 from bot.status.actor import status_actor
 from bot.status.final_sweep import FinalStateSweep
 from bot.status.throttle import Throttle
@@ -22,9 +25,15 @@ log = logging.getLogger(__name__)
 
 class StatusPipeline:
     def __init__(
-        self, service: RunService, client: WebClient, throttle: Throttle, policy: StatusPolicy
+        self,
+        service: RunService,
+        client: WebClient,
+        throttle: Throttle,
+        policy: StatusPolicy,
+        home: HomePublisher | None = None,
     ) -> None:
-        self.updater = StatusUpdater(service, client, throttle, self._schedule, policy)
+        follow = None if home is None else partial(home.follow, client, throttle.claim)
+        self.updater = StatusUpdater(service, client, throttle, self._schedule, policy, follow=follow)
         self.actor = status_actor(self.updater)
         self.sweep = FinalStateSweep(service.announcements(), self.updater, throttle)
 

@@ -11,6 +11,7 @@ from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from bot import messages
 from bot.status.slack_calls import TransientSlackError, call
+from bot.thread_replies import ThreadReply
 from bot.web_api import NO_ACCESS, error_code, open_dm
 from sync_engine import AnnouncementService, BatchRun, RunService
 
@@ -83,15 +84,46 @@ class StatusPosts:
         except OSError as error:
             # The upload URL failed (slack_sdk posts the bytes there with urllib): try again later.
             raise TransientSlackError(f"records file upload failed: {error}") from error
-        file = response.get("file") or {}
-        self._announcements.save_links(run.id, records_link=file.get("permalink"))
+        # files.completeUploadExternal answers only the file's id and title: its permalink is files.info's.
+        file_id = (response.get("file") or {}).get("id")
+        if file_id:
+            self._announcements.save_links(run.id, records_link=self._file_permalink(run, str(file_id)))
 
-    def error_reply(self, run: BatchRun) -> None:
-        """The run's whole error in the message's thread, mentioning the requester."""
+    def _file_permalink(self, run: BatchRun, file_id: str) -> str | None:
+        """The file's permalink (files.info, scope files:read); None if Slack will not tell: History
+        then links the file's thread."""
+        try:
+            permalink = call(self._client.files_info, file=file_id)["file"].get("permalink")
+        except SlackApiError as error:
+            log.warning(
+                "Could not read the records file's link", extra={"run_id": run.id, "error": error_code(error)}
+            )
+            return None
+        return str(permalink) if permalink else None
+
+    def thread_reply(self, run: BatchRun, reply: ThreadReply) -> None:
+        """A reply in the message's thread (the Completed or Error ping)."""
         assert run.slack_channel is not None and run.slack_message_ts is not None
         call(
             self._client.chat_postMessage,
             channel=run.slack_channel,
             thread_ts=run.slack_message_ts,
-            **messages.error_reply(run).kwargs(),
+            **reply.message.kwargs(),
         )
+
+    def reply_file(self, run: BatchRun, reply: ThreadReply) -> None:
+        """The reply's file in the thread: what did not fit in it."""
+        assert run.slack_channel is not None and run.slack_message_ts is not None
+        if reply.attachment is None:
+            return
+        try:
+            call(
+                self._client.files_upload_v2,
+                channel=run.slack_channel,
+                thread_ts=run.slack_message_ts,
+                content=reply.attachment.content,
+                filename=reply.attachment.filename,
+                title=reply.attachment.title,
+            )
+        except OSError as error:
+            raise TransientSlackError(f"reply file upload failed: {error}") from error

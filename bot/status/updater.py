@@ -14,8 +14,9 @@ so updates coalesce: of many queued calls, any one shows everything committed be
   nothing. Final states skip the throttle but still take the lock.
 - Slack's 429: no call until its Retry-After (shared by all processes), and this update is queued again
   with that delay; the worker thread is not held.
-- Once-only side effects (post the message, upload the records file, post the error reply) are claimed
-  first (`bot.status.once_only`), so a redelivered message never repeats them.
+- Once-only side effects (post the message, upload the records file, post the Error or Completed reply
+  that mentions the requester) are claimed first (`bot.status.once_only`), so a redelivered message
+  never repeats them.
 - The app cannot post in the channel (not a member, archived…): the message goes to the requester's DM.
 """
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
+from bot import messages, thread_replies
 from bot.status.lock_heartbeat import LockHeartbeat
 from bot.status.once_only import Step, once
 from bot.status.posts import StatusPosts
@@ -40,7 +41,7 @@ from bot.status.throttle import LastUpdate, Throttle
 from bot.web_api import error_code
 from sync_engine import AnnouncementService, BatchRun, RunNotFoundError, RunService, RunStatus
 
-__all__ = ["Schedule", "StatusPolicy", "StatusUpdater"]
+__all__ = ["Follow", "Schedule", "StatusPolicy", "StatusUpdater"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ class StatusPolicy:
 
 #: Queue `handle(run_id, final=…, trailing=True)` after a delay in seconds (the actor, later).
 Schedule = Callable[[int, bool, float], None]
+#: Show the runs' change elsewhere (the Home tabs that follow runs); seconds until it must be called
+#: again for those it could not reach yet, or None (`bot.home_publisher.HomePublisher.follow`).
+Follow = Callable[[], float | None]
 
 
 def _digest(message: messages.Message) -> str:
@@ -74,6 +78,7 @@ class StatusUpdater:
         schedule: Schedule,
         policy: StatusPolicy | None = None,
         *,
+        follow: Follow | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._service = service
@@ -83,6 +88,7 @@ class StatusUpdater:
         self._throttle = throttle
         self._schedule = schedule
         self._policy = policy or StatusPolicy()
+        self._follow = follow
         self._clock = clock
 
     # --- entry point ------------------------------------------------------------------------------
@@ -98,9 +104,10 @@ class StatusUpdater:
         heartbeat = LockHeartbeat(
             self._throttle, run_id, token, ttl=self._policy.lock_ttl, every=self._policy.lock_renew_every
         )
+        shown = False
         try:
             with heartbeat:
-                self._update(run_id, final, token)
+                shown = self._update(run_id, final, token)
         except RateLimited as limited:
             self._throttle.pause(self._clock() + limited.seconds)
             log.warning(
@@ -116,6 +123,22 @@ class StatusUpdater:
         if heartbeat.lost:
             # Our update may have landed after a newer one made while we stalled: show the newest again.
             self._defer(run_id, final, self._policy.busy_retry)
+        if shown:
+            self._follow_on_home(run_id, final)
+
+    def _follow_on_home(self, run_id: int, final: bool) -> None:
+        """The run as shown now, on the Home tabs that have History open; those that cannot be
+        published yet get this update again once they can."""
+        if self._follow is None:
+            return
+        try:
+            later = self._follow()
+        except Exception:
+            # Redis or Slack trouble: the status message is up to date; the next change tries again.
+            log.warning("Could not follow runs on Home tabs", extra={"run_id": run_id}, exc_info=True)
+            return
+        if later is not None:
+            self._defer(run_id, final, later)
 
     def _defer(self, run_id: int, final: bool, delay: float) -> None:
         if self._throttle.request_trailing(run_id, final=final, ttl=delay + 30):
@@ -123,13 +146,16 @@ class StatusUpdater:
 
     # --- under the run's lock ---------------------------------------------------------------------
 
-    def _update(self, run_id: int, final: bool, token: str) -> None:
+    def _update(self, run_id: int, final: bool, token: str) -> bool:
+        """Bring the message up to date; False when that is left to a later update (deferred)."""
         try:
             run = self._service.get(run_id)
         except RunNotFoundError:
-            return
-        if run.slack_channel is None or run.status in (RunStatus.DRAFT, RunStatus.CANCELLED):
-            return  # a terminal run, or not confirmed: no status message
+            return False
+        if run.status in (RunStatus.DRAFT, RunStatus.CANCELLED):
+            return False  # not confirmed: not in History, no status message
+        if run.slack_channel is None:
+            return True  # a terminal run: no status message, but History shows it
         final = final or run.is_final
         message = messages.status_message(run)
         shows_final = run.is_final
@@ -137,18 +163,30 @@ class StatusUpdater:
             once(self._announcements, run, Step.STATUS_MESSAGE, token, lambda: self._post(run, message))
             run = self._service.get(run_id)
         elif not self._edit(run, message, final):
-            return  # deferred
+            return False  # deferred
         if run.slack_message_ts is None:
-            return
+            return True
         try:
             once(self._announcements, run, Step.RECORDS_FILE, token, lambda: self._posts.records_file(run))
         finally:
             # A records file that cannot be uploaded (retried later) must not hold the error back.
-            if run.status is RunStatus.ERROR:
-                once(self._announcements, run, Step.ERROR_REPLY, token, lambda: self._posts.error_reply(run))
+            self._ping(run, token)
         if shows_final and run.announcement.final_digest is None:
             # Everything the final state owes the admin is done (see `bot.status.catch_up`).
             self._announcements.mark_final_shown(run.id, _digest(message))
+        return True
+
+    def _ping(self, run: BatchRun, token: str) -> None:
+        """The finished run's reply mentioning its requester, Error or Completed, once."""
+        if run.status is RunStatus.ERROR:
+            reply, step = thread_replies.error_reply(run), Step.ERROR_REPLY
+        elif run.status is RunStatus.COMPLETED:
+            reply, step = thread_replies.completed_reply(run), Step.COMPLETED_REPLY
+        else:
+            return
+        once(self._announcements, run, step, token, lambda: self._posts.thread_reply(run, reply))
+        if reply.attachment is not None:
+            once(self._announcements, run, Step.REPLY_FILE, token, lambda: self._posts.reply_file(run, reply))
 
     def _post(self, run: BatchRun, message: messages.Message) -> None:
         channel, ts = self._posts.status_message(run, message)

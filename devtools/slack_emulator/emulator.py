@@ -10,6 +10,8 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar
 
+from devtools.slack_emulator import chat_api as _chat_api  # noqa: F401  (registers its methods)
+from devtools.slack_emulator import files_api as _files_api  # noqa: F401  (registers its methods)
 from devtools.slack_emulator import usergroups as _usergroups  # noqa: F401  (registers its method)
 from devtools.slack_emulator.app_home import home_view
 from devtools.slack_emulator.client import AppResponse

@@ -30,7 +30,7 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
 
 #: The bot scopes of our manifests (deploy/slack-manifest.*.yml): a method needing another one answers
 #: `missing_scope`, as Slack does.
-DEFAULT_SCOPES = frozenset({"commands", "chat:write", "files:write", "im:write", "users:read"})
+DEFAULT_SCOPES = frozenset({"commands", "chat:write", "files:read", "files:write", "im:write", "users:read"})
 
 
 @dataclass(slots=True)

@@ -1,23 +1,23 @@
 """Slack's limits, the one table of them: Block Kit validation of messages and views, and message sizes.
 
-Validation answers what Slack answers: a list of "<problem> [json-pointer:/path]" lines (Slack sends them
-as `errors` for messages and as "[ERROR] ..." in `response_metadata.messages`). Limits are Slack's
-documented ones (docs.slack.dev/reference/block-kit; slack_sdk's models carry the same numbers), plus the
-ones slack_sdk does not check: plain_text_input min/max_length 0/1..3000, 50 blocks per message, an
-action_id unique within its block.
+Validation answers what Slack answers: "<problem> [json-pointer:/path]" lines (`errors` for messages,
+"[ERROR] ..." in `response_metadata.messages`). Limits are Slack's documented ones (slack_sdk's models
+carry the same numbers), plus those slack_sdk does not check: plain_text_input min/max_length 0/1..3000,
+50 blocks per message, an action_id unique within its block, the blocks' total size.
 
-`check_message` and `check_view` put what the app builds through the same table (the tests run every
-builder through them) and raise `LimitError`. Rate limits: `rate_limits`.
+`check_message` and `check_view` (every builder goes through them in tests) raise `LimitError`.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 __all__ = [
+    "MAX_BLOCKS_CHARS",
     "MAX_MESSAGE_BLOCKS",
     "MAX_SNIPPET_BYTES",
     "MAX_TEXT",
@@ -26,6 +26,7 @@ __all__ = [
     "MAX_VIEW_BYTES",
     "MAX_VIEW_STACK",
     "LimitError",
+    "blocks_too_long",
     "check_message",
     "check_view",
     "message_problems",
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 MAX_MESSAGE_BLOCKS = 50
+#: Blocks' total characters, serialized: more is refused (msg_blocks_too_long, bolt-js #2509); views alike.
+MAX_BLOCKS_CHARS = 13_000
 MAX_VIEW_BLOCKS = 100
 #: Longest message text: longer ones are cut (chat.postMessage) or refused (chat.postEphemeral).
 MAX_TEXT = 40_000
@@ -96,6 +99,11 @@ _ACCESSORY_ELEMENTS = {*_ACTIONS_ELEMENTS, "image"}
 _OTHER_BLOCKS = {"divider", "rich_text", "file", "video", "context_actions", "table"}
 
 
+def blocks_too_long(blocks: Any) -> bool:
+    """Blocks Slack refuses for their total size (`MAX_BLOCKS_CHARS`) as slack_sdk serializes them."""
+    return len(json.dumps(blocks)) > MAX_BLOCKS_CHARS
+
+
 def message_problems(blocks: Any) -> list[str]:
     """Problems of a message's `blocks` (chat.postMessage, chat.update, response_url, ...)."""
     checker = _Checker()
@@ -129,6 +137,8 @@ class _Checker:
             self.add("/view", "missing required field: blocks")
         else:
             self.blocks(blocks, "/view/blocks", MAX_VIEW_BLOCKS)
+            if blocks_too_long(blocks):
+                self.add("/view/blocks", f"total length must be at most {MAX_BLOCKS_CHARS} characters")
         if kind == "modal":
             if view.get("title") is None:
                 self.add("/view", "missing required field: title")
@@ -363,6 +373,8 @@ def check_message(text: str, blocks: list[dict[str, Any]]) -> None:
     problems = message_problems(blocks)
     if len(text) > MAX_UPDATE_TEXT:
         problems.append(f"fallback text of {len(text)} characters; at most {MAX_UPDATE_TEXT} (chat.update)")
+    if blocks_too_long(blocks):
+        problems.append(f"blocks total over {MAX_BLOCKS_CHARS} characters (msg_blocks_too_long)")
     _raise(problems)
 
 

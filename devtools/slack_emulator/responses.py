@@ -54,7 +54,7 @@ def apply_response(ws: Workspace, target: ResponseTarget, payload: dict[str, Any
             else:
                 ws.delete(channel, original)
             return
-        text, blocks = validated_content(payload, text_limit=MAX_TEXT)
+        text, blocks = validated_content(payload, text_limit=MAX_TEXT, total_limit=False)
         if truthy(payload.get("replace_original")) and original is not None:
             original.text, original.blocks = text, blocks
             original.edited += 1

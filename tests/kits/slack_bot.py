@@ -23,6 +23,7 @@ from bot.status.actor import STATUS_ACTOR
 from devtools import slack_admin
 from devtools.slack_admin import open_request_form
 from devtools.slack_emulator import SlackEmulator, SlackUser
+from devtools.slack_emulator.transcript import RecordedCall
 from sync_engine import jobs
 from sync_engine.broker import EmbeddedWorker, build_broker
 from sync_engine.domain import BatchRun
@@ -188,6 +189,11 @@ def request_run(
 def synchronize(user: SlackUser) -> int:
     """Press Synchronize on the filled form: it becomes the confirmation; the draft run's id."""
     return slack_admin.draft_id(slack_admin.submit_request_form(user))
+
+
+def status_posts(slack: SlackEmulator) -> list[RecordedCall]:
+    """chat.postMessage calls that post a message of its own (not a reply in a thread)."""
+    return [call for call in slack.calls_to("chat.postMessage") if "thread_ts" not in call.params]
 
 
 def error_replies(bot: Bot, channel: str = CHANNEL) -> list[dict[str, Any]]:

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk.errors import SlackObjectFormationError
 
-from bot import messages
+from bot import messages, thread_replies
+from bot.block_budget import BLOCKS_BUDGET, blocks_chars
 from bot.confirm_modal import confirmation_view, queued_view
 from bot.home_blocks import HISTORY_PAGE, HomeState, HomeTab, error_modal, home_view, not_admin_view
 from bot.ids import ActionId, BlockId, CallbackId
@@ -293,10 +294,14 @@ def test_huge_outcomes_stay_within_limits_and_the_thread_gets_the_whole_error() 
         f"`{identifier}`" for identifier in run.unresolved
     )
 
-    reply = messages.error_reply(run)
-    check_message(reply.text, reply.blocks)
-    assert reply.blocks[0]["text"]["text"] == "<@U_ADMIN> run #7 ended in error:"
-    assert "".join(block["text"]["text"] for block in reply.blocks[1:]) == escape(error)
+    # The whole error would be refused in one message: the reply says so and carries it as a file.
+    reply = thread_replies.error_reply(run)
+    check_message(reply.message.text, reply.message.blocks)
+    assert reply.message.blocks[0]["text"]["text"] == "<@U_ADMIN> run #7 ended in error:"
+    assert "workday-resync-run-7-error.txt" in json.dumps(reply.message.blocks)
+    assert reply.attachment is not None and reply.attachment.filename == "workday-resync-run-7-error.txt"
+    assert reply.attachment.content.startswith(error + "\n")
+    assert all(identifier in reply.attachment.content for identifier in run.unresolved)
 
 
 def test_history_pages_stay_within_fifty_blocks() -> None:
@@ -347,8 +352,15 @@ def test_a_full_history_page_of_the_home_tab_is_within_slacks_limits() -> None:
         for n in range(HISTORY_PAGE, 0, -1)
     ]
     view = home_view(HomeState(HomeTab.HISTORY, 15), connection="ok", runs=runs, has_more=True)
-    check_view(view)
-    assert len(view["blocks"]) <= 100
+    check_view(view)  # within the blocks' total size too: fewer runs on the page, "Older" goes on from there
+    assert len(view["blocks"]) <= 100 and blocks_chars(view["blocks"]) <= BLOCKS_BUDGET
+    shown = len(re.findall(r"\*Run #\d+\*", json.dumps(view["blocks"])))
+    assert 0 < shown < HISTORY_PAGE
+    [paging] = [b for b in view["blocks"] if b.get("block_id") == BlockId.HOME_PAGING]
+    assert {e["action_id"]: e["value"] for e in paging["elements"]} == {
+        ActionId.HOME_NEWER: "0",
+        ActionId.HOME_OLDER: str(15 + shown),
+    }
     assert {
         b["elements"][0]["action_id"]
         for b in view["blocks"]

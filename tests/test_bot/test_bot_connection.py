@@ -131,6 +131,18 @@ def test_a_slow_check_opens_the_form_at_once_then_shows_the_outcome(bot: Bot) ->
     assert badge(updated).startswith(":large_green_circle: *Connected*")
 
 
+def test_a_check_of_a_second_does_not_hold_the_form(bot: Bot) -> None:
+    # Four requests of 0.3 s: the form does not wait for them (it must be on screen within 1 s).
+    bot.sandbox.knobs.latency = 0.3
+    admin = bot.user(ADMIN)
+
+    opened = open_slowly(bot, admin)
+
+    assert badge(opened) == CHECKING
+    updated = bot.wait_for(lambda: CHECKING not in badge(view := admin.open_view()) and view)
+    assert badge(updated).startswith(":large_green_circle: *Connected*")
+
+
 def test_typing_while_the_check_runs_still_ends_on_its_outcome(bot: Bot) -> None:
     bot.sandbox.knobs.latency = 1.0
     admin = bot.user(ADMIN)

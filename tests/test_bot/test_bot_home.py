@@ -153,20 +153,39 @@ def test_history_lists_runs_most_recent_first_with_everything_and_pages_within_1
     assert all(call.ok for call in bot.slack.calls_to("views.publish"))
 
 
-def test_history_links_the_records_file_and_the_status_message(bot: Bot) -> None:
+def confirm_one_run(bot: Bot) -> int:
+    """The admin asks for one customer from the form and confirms (her Home switches to History)."""
     ana = bot.user(ADMIN)
     bot.open_request(ana)
     ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
     ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "C-000003")
     run_id = synchronize(ana)
     ana.submit()
+    return run_id
+
+
+def test_history_links_the_records_file_and_the_status_message(bot: Bot) -> None:
+    run_id = confirm_one_run(bot)
+    run = bot.wait_for(lambda: (r := bot.service.get(run_id)).announcement.records_link and r)
+
+    view = home_of(bot, ADMIN, showing="|Records file>")
+    text = text_of(view["blocks"])
+    # The upload answers only the file's id and title: the link is the one files.info gives.
+    [records] = bot.slack.files
+    [info] = [call for call in bot.slack.calls_to("files.info") if call.params["file"] == records["id"]]
+    assert run.announcement.records_link == info.response["file"]["permalink"]
+    assert f"<{run.announcement.records_link}|Records file>" in text
+    assert f"<{run.announcement.link}|Status message>" in text
+    assert bot.wait_run(run_id).status is RunStatus.COMPLETED
+
+
+def test_without_files_read_history_links_the_records_files_thread(bot: Bot) -> None:
+    bot.slack.knobs.scopes.discard("files:read")  # a workspace that kept the app's earlier scopes
+    run_id = confirm_one_run(bot)
     run = bot.wait_for(lambda: (r := bot.service.get(run_id)).announcement.link and r)
 
-    ana.click_home(ActionId.HOME_TAB_HISTORY)  # the Confirm switched the admin's Home to History
-
-    view = home_of(bot, ADMIN, showing="Records file (in the thread)")
+    view = home_of(bot, ADMIN, showing="Records file (in the thread)")  # Confirm switched it to History
     text = text_of(view["blocks"])
-    # The upload's answer names no link to the file: the file is reached through its thread.
     assert f"<{run.announcement.link}|Records file (in the thread)>" in text
     assert f"<{run.announcement.link}|Status message>" in text
     assert bot.wait_run(run_id).status is RunStatus.COMPLETED

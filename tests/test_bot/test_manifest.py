@@ -50,11 +50,12 @@ def test_the_manifest_declares_the_command_and_scopes_the_bot_needs(path: Path) 
     assert command["command"] == COMMAND == "/workday-resync"
     assert command["usage_hint"] == "[status|history|help]"
     # Exactly what the app calls: commands; chat.* (chat:write); files_upload_v2 (files:write);
-    # conversations.open for the DM fallback (im:write); users.info for the admin check (users:read).
-    # No files:read (no file_input in the modal) and no chat:write.public.
+    # files.info for the records file's permalink (files:read); conversations.open for the DM fallback
+    # (im:write); users.info for the admin check (users:read). No chat:write.public.
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands",
         "chat:write",
+        "files:read",
         "files:write",
         "im:write",
         "users:read",

@@ -303,11 +303,12 @@ def test_files_upload_v2_lands_in_the_thread_with_the_exact_bytes(
     upload = slack.calls_to("files.getUploadURLExternal")[0].params
     assert int(upload["length"]) == len(content.encode())
 
-    # files.info needs files:read, which our manifest does not ask for (node-slack-sdk#1620).
+    # files.info (scope files:read, node-slack-sdk#1620) gives the file's permalink and its shares.
+    info = client.files_info(file=file_id)["file"]
+    assert info["shares"]["public"]["C_FIN"][0]["thread_ts"] == parent["ts"]
+    assert info["permalink"].endswith(f"/{file_id}/resync-7-identifiers.txt")
+    slack.knobs.scopes.discard("files:read")
     assert api_error(lambda: client.files_info(file=file_id)).response["error"] == "missing_scope"
-    slack.knobs.scopes.add("files:read")
-    shares = client.files_info(file=file_id)["file"]["shares"]
-    assert shares["public"]["C_FIN"][0]["thread_ts"] == parent["ts"]
 
 
 def test_file_uploads_fail_like_slack(slack: SlackEmulator, client: WebClient) -> None:

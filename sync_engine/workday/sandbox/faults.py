@@ -64,6 +64,9 @@ class SandboxKnobs:
     revoked: bool = False
     #: Operations the API client may not call: "Get_Customers", "Get_Customer_Payments", "invoices".
     unauthorized_operations: set[str] = field(default_factory=set)
+    #: Customer WIDs the API client's security group may not see the payments of: Get_Customer_Payments
+    #: answers an invalid-ID validation fault for them (their invoices still come), so each fails alone.
+    hidden_payments_of: set[str] = field(default_factory=set)
     #: The API client's scopes changed: access tokens issued before the knob was first seen on are answered
     #: HTTP 403 on REST (a fresh token works), as Workday does for a token minted under the old scopes.
     stale_token_scopes: bool = False

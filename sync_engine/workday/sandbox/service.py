@@ -155,6 +155,7 @@ class SandboxService:
             require_as_of_on_pages=knobs.require_as_of_on_pages,
             references_ignore_case=knobs.references_ignore_case,
             reverse_order=knobs.reverse_response_order,
+            hidden_payments_of=frozenset(knobs.hidden_payments_of),
             interleave_customers=knobs.interleave_customers,
         )
         reply = answer(self._data, request, version, shape)

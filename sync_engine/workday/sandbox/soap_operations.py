@@ -42,6 +42,8 @@ class Variations:
     references_ignore_case: bool = False
     #: Answer Get_Customers in reverse request order.
     reverse_order: bool = False
+    #: Customer WIDs whose payments Get_Customer_Payments answers with an invalid-ID validation fault.
+    hidden_payments_of: frozenset[str] = frozenset()
     #: List the documents of several customers one of each in turn (`SandboxKnobs.interleave_customers`).
     interleave_customers: bool = False
 
@@ -191,7 +193,7 @@ def get_customer_payments(
     views: dict[str, CustomerView] = {}
     for reference in references:
         wid = data.resolve(reference.id_type, reference.value)
-        view = None if wid is None else data.view(wid, moment)
+        view = None if wid is None or wid in shape.hidden_payments_of else data.view(wid, moment)
         if view is None:
             issues.append(parsing.invalid_id(reference, shape.words))
         else:

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 from kits.hostile import LoggedErrors, post_signed, store_counts
-from kits.slack_bot import ADMIN, CHANNEL, OUTSIDE, OWNER, Bot, synchronize
+from kits.slack_bot import ADMIN, CHANNEL, OUTSIDE, OWNER, Bot, status_posts, synchronize
 
 from bot import messages
 from bot.handlers.views import FORM_UNREADABLE
@@ -105,14 +105,14 @@ def test_a_confirmed_run_is_not_queued_again(hostile_bot: Bot, quiet: LoggedErro
     assert sent is not None
     bot.wait_run(run_id)
     bot.wait_for(lambda: "Status message" in json.dumps(ana.open_view()["blocks"]))
-    posted = len(bot.slack.calls_to("chat.postMessage"))
+    posted = len(status_posts(bot.slack))
 
     status, answer = signed_again(ana, sent)
 
     assert status == 200 and shows(answer, f"Run #{run_id} is queued")
     assert bot.service.get(run_id).status is RunStatus.COMPLETED
     assert [run.id for run in bot.service.history(limit=100)].count(run_id) == 1
-    assert len(bot.slack.calls_to("chat.postMessage")) == posted  # no second status message
+    assert len(status_posts(bot.slack)) == posted  # no second status message
     assert quiet() == []
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kits.hostile import LoggedErrors, store_counts
 from kits.reliability import PrivateRedis
-from kits.slack_bot import ADMIN, CHANNEL, Bot
+from kits.slack_bot import ADMIN, CHANNEL, Bot, status_posts
 
 from bot.app import build_app
 from bot.handlers.views import FORM_UNREADABLE
@@ -111,7 +111,7 @@ def test_after_a_redis_restart_a_replayed_submission_or_confirm_creates_nothing(
     assert submission is not None and confirm is not None
     bot.wait_run(run_id)
     assert ana.resend(submission).status == 401  # Redis remembers the signature
-    posted = len(bot.slack.calls_to("chat.postMessage"))
+    posted = len(status_posts(bot.slack))
     before = store_counts(hostile_database)
 
     redis_server.restart()  # every seen signature forgotten
@@ -125,5 +125,5 @@ def test_after_a_redis_restart_a_replayed_submission_or_confirm_creates_nothing(
     assert FORM_UNREADABLE in json.dumps(replayed_confirm.json["view"]["blocks"])
     assert store_counts(hostile_database) == before
     assert [run.id for run in bot.service.history(limit=100)].count(run_id) == 1
-    assert len(bot.slack.calls_to("chat.postMessage")) == posted  # queued once: no second status message
+    assert len(status_posts(bot.slack)) == posted  # queued once: no second status message
     assert app_errors() == []
