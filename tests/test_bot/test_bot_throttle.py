@@ -54,9 +54,12 @@ def test_slacks_429s_are_waited_out_and_the_final_state_arrives(
     sqlite_database: Database, slack: SlackEmulator, sandbox_data: SandboxData, fast_job_retries: None
 ) -> None:
     # Slack's tier shrunk to 3 updates per 1.5 s; the app is told it may do 600 a minute, so it hits 429s.
+    # One customer a request (not groups): progress events, and so updates, come one per customer.
     slack.knobs.rate_limits["chat.update"] = 3
     slack.knobs.rate_window = 1.5
-    with running_bot(sqlite_database, slack, sandbox_data, None, slack_status_interval=0.05) as bot:
+    with running_bot(
+        sqlite_database, slack, sandbox_data, None, slack_status_interval=0.05, workday_customers_per_group=1
+    ) as bot:
         bot.sandbox.knobs.latency = 0.03
         wids = [c.wid for c in bot.sandbox.data.customers[:CUSTOMERS]]
 
