@@ -50,7 +50,10 @@ def test_redis_restarted_mid_run_loses_its_messages_and_the_run_still_finishes(
     reader = StoreReader(postgres_database)
     caplog.set_level(logging.INFO, logger="sync_engine.resume")
     try:
-        with engine(data, postgres_database, private_redis.url, threads=2) as running:
+        # Groups of 2: the run outlives the restart (its 30 customers would take one request otherwise).
+        with engine(
+            data, postgres_database, private_redis.url, threads=2, workday_customers_per_group=2
+        ) as running:
             running.sandbox.knobs.latency = 0.1
             run_id = running.submit(wids)
             wait_for(lambda: _synced(postgres_database, run_id) >= 5, 60, "five customers")

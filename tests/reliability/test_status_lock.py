@@ -46,6 +46,8 @@ def test_an_updater_killed_inside_the_status_lock_does_not_hold_back_the_final_s
             **slack.slack_env(),
             SLACK_STATUS_INTERVAL="0.3",
             SLACK_UPDATES_PER_MINUTE="600",
+            # One customer a request: the run lasts long enough, and progresses often enough, for the kill.
+            WORKDAY_CUSTOMERS_PER_GROUP="1",
         )
         engine_worker = WorkerProcess(environment, tmp_path / "engine.log", threads=2, queues=(jobs.QUEUE,))
         holder = WorkerProcess(environment, tmp_path / "holder.log", threads=2, queues=(SLACK_QUEUE,))

@@ -64,7 +64,8 @@ def test_the_progress_bar_counts_the_customers_selected_and_keeps_its_counts_at_
 def _interrupted(sandbox: Sandbox, environment: dict[str, str], references: list[str]) -> Shown:
     """`sync` of `references`, Ctrl-C once one customer is done and others are not."""
     sandbox.knobs.latency = 0.2
-    slow = {**environment, "WORKER_THREADS": "1"}
+    # One worker thread, one customer a request: customers end one at a time, as Ctrl-C needs.
+    slow = {**environment, "WORKER_THREADS": "1", "WORKDAY_CUSTOMERS_PER_GROUP": "1"}
     total = len(references)
     shown = in_terminal(
         [*CLI, "sync", "--type", "reference", *references, "--yes"],
