@@ -25,6 +25,11 @@ from sync_engine.domain import AnnouncementStep, RunStatus
 from sync_engine.run_errors import NOTHING_RESOLVED
 
 
+def _shown_in_progress(bot: Bot) -> bool:
+    updates = [call.params["blocks"] for call in bot.slack.calls_to("chat.update")]
+    return any(fields(blocks).get("Status") == ":hourglass_flowing_sand: In progress" for blocks in updates)
+
+
 def test_a_run_from_command_to_completed(bot_both: Bot) -> None:
     bot = bot_both
     bot.sandbox.knobs.latency = 0.1  # resolving takes a moment: the message is posted at Received
@@ -32,6 +37,12 @@ def test_a_run_from_command_to_completed(bot_both: Bot) -> None:
     identifiers = [c.customer_id for c in customers if c.customer_id] + ["C-999999", "<!channel>"]
 
     run = request_run(bot, identifiers)
+    # Its customers come in one request: Workday slow until the message has shown In progress.
+    bot.sandbox.knobs.latency = 1.0
+    bot.wait_for(
+        lambda: any(_in_progress(call.params["blocks"]) for call in bot.slack.calls_to("chat.update"))
+    )
+    bot.sandbox.knobs.latency = 0.0
 
     message = final_status(bot, run.id)
     run = bot.service.get(run.id)

@@ -187,7 +187,8 @@ def test_a_forged_request_is_refused_with_one_warning_line_holding_nothing_it_se
 
     leaked = [_logged(r) for r in caplog.records if MARKER in _logged(r)]
     assert leaked == []
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # waitress's own "Task queue depth" warning (all its threads busy on a loaded machine) is not ours.
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name != "waitress.queue"]
     assert [(r.levelname, r.getMessage()) for r in warnings] == [
         ("WARNING", "Slack request refused: bad signature")
     ]
