@@ -39,9 +39,7 @@ def test_a_run_from_command_to_completed(bot_both: Bot) -> None:
     run = request_run(bot, identifiers)
     # Its customers come in one request: Workday slow until the message has shown In progress.
     bot.sandbox.knobs.latency = 1.0
-    bot.wait_for(
-        lambda: any(_in_progress(call.params["blocks"]) for call in bot.slack.calls_to("chat.update"))
-    )
+    bot.wait_for(lambda: _shown_in_progress(bot))
     bot.sandbox.knobs.latency = 0.0
 
     message = final_status(bot, run.id)
