@@ -29,6 +29,7 @@ from sync_engine.metrics import exposition as metrics_exposition
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
+from sync_engine.rerun import RerunPlan, RerunRefusedError
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import Settings, load_settings, read_settings
@@ -51,6 +52,8 @@ __all__ = [
     "Problem",
     "Readiness",
     "ReadinessCheck",
+    "RerunPlan",
+    "RerunRefusedError",
     "ResyncError",
     "RunAnnouncement",
     "RunEvent",

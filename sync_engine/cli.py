@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from sync_engine import cli_preview, cli_restore
+from sync_engine import cli_preview, cli_rerun, cli_restore
 from sync_engine.cli_input import given_identifiers, run_json
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import ResyncError
@@ -81,8 +81,10 @@ class CliIdentifierType(StrEnum):
         return IdentifierType.SOURCE_ID if self is CliIdentifierType.SOURCE_ID else IdentifierType.REFERENCE
 
 
-def _identifier_type(value: str) -> str:
+def _identifier_type(value: str | None) -> str | None:
     choices = [kind.value for kind in CliIdentifierType]
+    if value is None:  # `sync --rerun` takes the type from the run; otherwise `sync` asks for it
+        return None
     if value.strip().lower() not in choices:
         raise typer.BadParameter(f"{value!r} is not one of {' or '.join(map(repr, choices))}.")
     return value.strip().lower()
@@ -102,7 +104,7 @@ def options(
 @app.command()
 def sync(
     identifier_type: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--type",
             # Checked here, not by an Enum annotation: Typer's message for that starts "Value error, ".
@@ -110,7 +112,7 @@ def sync(
             metavar="source-id|reference",
             help="How the customers are named: source-id (Workday ID) or reference (customer number).",
         ),
-    ],
+    ] = None,
     identifiers: Annotated[list[str] | None, typer.Argument(help="Identifiers (or use --file).")] = None,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="A file of identifiers, one per line ('-' = stdin).")
@@ -119,11 +121,32 @@ def sync(
     preview: Annotated[
         bool, typer.Option("--preview", help="Fetch and show what would change first; then ask to apply it.")
     ] = False,
+    rerun: Annotated[
+        int | None,
+        typer.Option(
+            "--rerun",
+            metavar="RUN_ID",
+            help="Re-run the failed and unresolved customers of finished run RUN_ID (its identifiers, type).",
+        ),
+    ] = None,
 ) -> None:
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
-    # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
-    kind = CliIdentifierType(identifier_type).engine
-    text = given_identifiers(identifiers or [], file, kind)
+    if rerun is not None:
+        plan = cli_rerun.rerun_plan(
+            console,
+            rerun,
+            identifiers=identifiers or [],
+            file=file,
+            identifier_type=identifier_type,
+            preview=preview,
+        )
+        kind, text = plan.identifier_type, "\n".join(plan.identifiers)
+    elif identifier_type is None:
+        raise typer.BadParameter("required (or --rerun RUN_ID, which takes it from that run).", param_hint="'--type'")
+    else:
+        # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
+        kind = CliIdentifierType(identifier_type).engine
+        text = given_identifiers(identifiers or [], file, kind)
     settings = load_settings()
     settings.workday()  # fail now, in one line, if Workday is not configured
     clean = parse_identifiers(text, kind)
@@ -136,7 +159,7 @@ def sync(
         raise typer.Exit(1)
 
     def start(service: RunService, _rt: Runtime) -> int:
-        return service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}").id
+        return service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}", rerun_of=rerun).id
 
     run_here(console, settings, start)
 

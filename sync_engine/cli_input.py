@@ -73,6 +73,7 @@ def run_json(run: BatchRun) -> dict[str, Any]:
         "requested_by": run.requested_by,
         "kind": run.kind.value,
         "source_run_id": run.source_run_id,
+        "rerun_of": run.rerun_of,
         "counts": {
             "customers": run.counts.customers,
             "invoices": run.counts.invoices,

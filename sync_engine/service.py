@@ -18,6 +18,7 @@ from sync_engine.domain import BatchRun, IdentifierType, RunKind, RunStatus
 from sync_engine.identifiers import parse_identifiers
 from sync_engine.preview_plan import ApplyPlan, PreviewRefusedError
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
+from sync_engine.rerun import RerunPlan, plan_rerun
 from sync_engine.restore_plan import RestorePlan, RestoreRefusedError
 from sync_engine.settings import Settings
 from sync_engine.store import runs
@@ -72,20 +73,28 @@ class RunService:
         requested_by: str,
         *,
         slack_channel: str | None = None,
+        rerun_of: int | None = None,
     ) -> tuple[BatchRun, bool]:
         """`create_draft` for a front end's request named by `request_key` (e.g. a Slack form submission):
-        the same request again (same key, requester, channel and identifiers), however it arrives (a
-        replay, a retry, at once from another process), returns the run it stored as it is now and stores
-        nothing; any difference makes it a new request. The flag says whether this call stored the run.
+        the same request again (same key, requester, channel, identifiers and run it re-runs), however it
+        arrives (a replay, a retry, at once from another process), returns the run it stored as it is now
+        and stores nothing; any difference makes it a new request. The flag says whether this call stored
+        the run. `rerun_of`: the run whose failed customers this one re-runs (`rerun_plan`).
         """
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
-        digest = _request_digest(request_key, requested_by, slack_channel, identifier_type, clean)
+        digest = _request_digest(request_key, requested_by, slack_channel, identifier_type, clean, rerun_of)
         stored = self._run_with_digest(digest)
         if stored is not None:
             return stored, False
         try:
             run = self._create(
-                identifier_type, clean, requested_by, RunStatus.DRAFT, slack_channel, request_digest=digest
+                identifier_type,
+                clean,
+                requested_by,
+                RunStatus.DRAFT,
+                slack_channel,
+                request_digest=digest,
+                source_run_id=rerun_of,
             )
         except IntegrityError:
             # The same request, at the same moment, through another thread or process: it stored it.
@@ -121,12 +130,27 @@ class RunService:
         requested_by: str,
         *,
         kind: RunKind = RunKind.SYNC,
+        rerun_of: int | None = None,
     ) -> BatchRun:
         """Create and queue a run at once (the CLI asked for confirmation before calling); a `preview`
-        fetches as a sync does and stages what it fetched instead of writing it."""
-        run = self._create(identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None, kind=kind)
+        fetches as a sync does and stages what it fetched instead of writing it. `rerun_of`: the run whose
+        failed customers this sync re-runs (`rerun_plan`)."""
+        run = self._create(
+            identifier_type,
+            identifiers,
+            requested_by,
+            RunStatus.RECEIVED,
+            None,
+            kind=kind,
+            source_run_id=rerun_of,
+        )
         self._queue(run.id)
         return run
+
+    def rerun_plan(self, run_id: int) -> RerunPlan:
+        """The identifiers (and their type) a re-run of finished run `run_id` takes: exactly its failed
+        and unresolved customers as they were typed. `RerunRefusedError` or `RunNotFoundError` if none."""
+        return plan_rerun(self._database, run_id)
 
     def submit_restore(self, plan: RestorePlan, requested_by: str) -> BatchRun:
         """Create and queue a restore run putting back `plan.to_restore` (the caller confirmed it)."""
@@ -157,6 +181,7 @@ class RunService:
             kind=kind,
             source_run_id=source_run_id,
             force=force,
+            resolved=True,
         )
         self._queue(run.id)
         return run
@@ -190,6 +215,7 @@ class RunService:
         kind: RunKind = RunKind.SYNC,
         source_run_id: int | None = None,
         force: bool = False,
+        resolved: bool = False,
     ) -> BatchRun:
         # Same rules as the front ends' own checks, so no caller can store an oversized or dirty list.
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
@@ -206,8 +232,7 @@ class RunService:
                 kind=kind,
                 source_run_id=source_run_id,
                 force=force,
-                # A run working from another names its customers by wid: nothing to resolve.
-                resolved=source_run_id is not None,
+                resolved=resolved,
             )
             run = runs.get_run(session, run_id)
         log.info(
@@ -238,8 +263,15 @@ class RunService:
 
 
 def _request_digest(
-    key: str, requested_by: str, channel: str | None, identifier_type: IdentifierType, identifiers: list[str]
+    key: str,
+    requested_by: str,
+    channel: str | None,
+    identifier_type: IdentifierType,
+    identifiers: list[str],
+    rerun_of: int | None,
 ) -> str:
     """What makes two requests the same one, as a fixed-size digest (nothing a front end sent is stored)."""
-    text = json.dumps([key, requested_by, channel, identifier_type.value, identifiers])
+    # A plain request's digest stays as it was before re-runs existed.
+    fields = [key, requested_by, channel, identifier_type.value, identifiers]
+    text = json.dumps(fields if rerun_of is None else [*fields, rerun_of])
     return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,48 @@
+"""`workday-resync sync --rerun RUN_ID`: the identifiers and their type come from a finished run (its
+failed and unresolved customers); the run `sync` then stores records "re-run of #RUN_ID"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from sync_engine.rerun import RerunPlan, RerunRefusedError
+from sync_engine.settings import load_settings
+from sync_engine.startup import open_engine
+
+__all__ = ["rerun_plan"]
+
+
+def rerun_plan(
+    console: Console,
+    run_id: int,
+    *,
+    identifiers: list[str],
+    file: Path | None,
+    identifier_type: str | None,
+    preview: bool,
+) -> RerunPlan:
+    """What re-running `run_id` syncs, shown to the admin; refused (nothing stored) when the command
+    also names identifiers, a file, a type or a preview, or when the run has nothing to re-run."""
+    if identifiers or file is not None:
+        raise RerunRefusedError(
+            f"--rerun {run_id} takes its identifiers from run {run_id}: give neither identifiers nor --file."
+        )
+    if identifier_type is not None:
+        raise RerunRefusedError(
+            f"--rerun {run_id} takes the identifier type from run {run_id} too: leave --type out."
+        )
+    if preview:
+        raise RerunRefusedError(
+            "--rerun and --preview cannot be combined: re-run the customers, or preview them."
+        )
+    with open_engine(load_settings(), work=False) as (service, _rt):
+        plan = service.rerun_plan(run_id)
+    console.print(
+        f"Re-run of run {run_id}, its failed and unresolved customers by "
+        f"{plan.identifier_type.value.replace('_', '-')}: {', '.join(map(escape, plan.identifiers))}",
+        highlight=False,
+    )
+    return plan
