@@ -142,7 +142,9 @@ def sync(
         )
         kind, text = plan.identifier_type, "\n".join(plan.identifiers)
     elif identifier_type is None:
-        raise typer.BadParameter("required (or --rerun RUN_ID, which takes it from that run).", param_hint="'--type'")
+        raise typer.BadParameter(
+            "required (or --rerun RUN_ID, which takes it from that run).", param_hint="'--type'"
+        )
     else:
         # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
         kind = CliIdentifierType(identifier_type).engine
