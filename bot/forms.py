@@ -48,6 +48,7 @@ class RequestForms:
         connection: str | None = None,
         identifiers: Sequence[str] = (),
         default_channel: str | None = None,
+        rerun_of: int | None = None,
     ) -> JsonDict:
         """`request_modal` with its metadata sealed for `user_id`."""
         view = request_modal(
@@ -57,6 +58,7 @@ class RequestForms:
             connection=connection,
             identifiers=identifiers,
             default_channel=default_channel,
+            rerun_of=rerun_of,
         )
         return self.sealed(user_id, view)
 

@@ -19,6 +19,7 @@ from bot.block_budget import within_budget
 from bot.ids import ActionId, BlockId
 from bot.messages import STATUS_TITLE, error_preview, status_label
 from bot.mrkdwn import date_token, escaped_chunks, user_ref
+from bot.rerun_blocks import rerun_of_suffix
 from sync_engine import MAX_IDENTIFIERS, BatchRun
 
 __all__ = [
@@ -196,8 +197,8 @@ def _links(run: BatchRun) -> str:
 def _entry(run: BatchRun) -> list[JsonDict]:
     counts = run.counts
     lines = [
-        f"*Run #{run.id}* · {date_token(run.created_at)} · {status_label(run.status)} · "
-        f"by {user_ref(run.requested_by)}",
+        f"*Run #{run.id}*{rerun_of_suffix(run)} · {date_token(run.created_at)} · "
+        f"{status_label(run.status)} · by {user_ref(run.requested_by)}",
         f"Customers *{counts.customers}* · Invoices *{counts.invoices}* · Payments *{counts.payments}* · "
         f"Credit notes *{counts.credit_notes}*",
     ]

@@ -47,6 +47,10 @@ class BlockId(StrEnum):
     HOME_PAGING = "home_paging"
     #: Prefix: one block per run, `home_error_<run id>`.
     HOME_ERROR = "home_error"
+    #: A finished run's status message: Re-run its failed and unresolved customers.
+    RERUN = "rerun_failed"
+    #: The request form opened for a re-run: which run it re-runs.
+    RERUN_OF = "rerun_of"
 
 
 class ActionId(StrEnum):
@@ -67,3 +71,4 @@ class ActionId(StrEnum):
     HOME_NEWER = "home_newer"
     HOME_OLDER = "home_older"
     HOME_FULL_ERROR = "home_full_error"
+    RERUN = "rerun_failed"

@@ -15,6 +15,7 @@ from bot.block_budget import within_budget
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
+from bot.rerun_blocks import rerun_actions, rerun_of_suffix
 from sync_engine import MAX_IDENTIFIERS, BatchRun, RunStatus
 
 __all__ = [
@@ -177,8 +178,12 @@ def status_message(run: BatchRun) -> Message:
         more = " … (full message in the thread)"
         blocks.append(_section(lead + clip(run.error, SECTION_ROOM - len(lead), more=more)))
     blocks.append(
-        _context(f"Run #{run.id} · {plural(len(run.identifiers), 'identifier')} · records file in the thread")
+        _context(
+            f"Run #{run.id}{rerun_of_suffix(run)} · {plural(len(run.identifiers), 'identifier')} · "
+            "records file in the thread"
+        )
     )
+    blocks.extend(rerun_actions(run))
     if not within_budget(blocks):
         # Long identifiers: Slack would refuse the message; the list is in the thread's reply or its file.
         lead = f":warning: *Not found on Workday ({len(run.unresolved)}):* the list is in the thread."
@@ -221,8 +226,9 @@ HISTORY_ERROR_PREVIEW = 300
 def _history_entry(run: BatchRun) -> list[JsonDict]:
     counts = run.counts
     lines = [
-        f"*Run #{run.id}* · {date_token(run.created_at)} · {status_label(run.status)} · "
-        f"{IDENTIFIER_TYPE_LABELS[run.identifier_type]} · by {user_ref(run.requested_by)}",
+        f"*Run #{run.id}*{rerun_of_suffix(run)} · {date_token(run.created_at)} · "
+        f"{status_label(run.status)} · {IDENTIFIER_TYPE_LABELS[run.identifier_type]} · "
+        f"by {user_ref(run.requested_by)}",
         f"Customers {counts.customers} · Invoices {counts.invoices} · Payments {counts.payments} · "
         f"Credit notes {counts.credit_notes}",
     ]

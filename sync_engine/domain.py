@@ -238,6 +238,15 @@ class BatchRun:
         return self.source_run_id if self.kind is RunKind.SYNC else None
 
     @property
+    def rerun_identifiers(self) -> list[str]:
+        """What a re-run of this run takes: a finished sync's failed and unresolved identifiers, in the
+        order they were given (each once: the list was cleaned of duplicates when stored); else none."""
+        if not self.is_final or self.kind is not RunKind.SYNC:
+            return []
+        wanted = {*self.failed, *self.unresolved}
+        return [identifier for identifier in self.identifiers if identifier in wanted]
+
+    @property
     def duration_seconds(self) -> float | None:
         if self.started_at is None or self.finished_at is None:
             return None

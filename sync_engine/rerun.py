@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sync_engine.domain import BatchRun, IdentifierType, RunKind, RunStatus
+from sync_engine.domain import IdentifierType, RunKind, RunStatus
 from sync_engine.errors import ResyncError
 from sync_engine.store import runs
 from sync_engine.store.database import Database
 
-__all__ = ["RerunPlan", "RerunRefusedError", "plan_rerun", "rerun_identifiers"]
+__all__ = ["RerunPlan", "RerunRefusedError", "plan_rerun"]
 
 
 class RerunRefusedError(ResyncError):
@@ -31,13 +31,6 @@ class RerunPlan:
     source_run_id: int
     identifier_type: IdentifierType
     identifiers: list[str]
-
-
-def rerun_identifiers(run: BatchRun) -> list[str]:
-    """The run's failed and unresolved identifiers, in the order they were given (each item is one
-    distinct identifier: the run's list was cleaned of duplicates when it was stored)."""
-    wanted = {*run.failed, *run.unresolved}
-    return [identifier for identifier in run.identifiers if identifier in wanted]
 
 
 def plan_rerun(database: Database, run_id: int) -> RerunPlan:
@@ -55,7 +48,7 @@ def plan_rerun(database: Database, run_id: int) -> RerunPlan:
         raise RerunRefusedError(
             f"Run {run_id} is a {run.kind.value}: only a sync run's failed customers can be re-run."
         )
-    identifiers = rerun_identifiers(run)
+    identifiers = run.rerun_identifiers
     if not identifiers:
         raise RerunRefusedError(
             f"Run {run_id} has no failed or unresolved customers: there is nothing to re-run."

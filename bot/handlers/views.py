@@ -74,6 +74,7 @@ def register(app: App, deps: Deps) -> None:
                 identifiers,
                 requested_by=user_id,
                 slack_channel=channel_id,
+                rerun_of=metadata.rerun_of,
             )
         except IdentifierError as error:  # the engine's own check (the same rules as `validate`)
             ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: str(error)})
