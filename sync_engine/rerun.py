@@ -42,7 +42,7 @@ def plan_rerun(database: Database, run_id: int) -> RerunPlan:
         raise RerunRefusedError(f"Run {run_id} was never confirmed: there is nothing to re-run.")
     if not run.is_final:
         raise RerunRefusedError(
-            f"Run {run_id} is {run.status.label.lower()}: re-run what failed once it has finished."
+            f"Run {run_id} has not finished ({run.status.label.lower()}): re-run what failed once it has."
         )
     if run.kind is not RunKind.SYNC:
         raise RerunRefusedError(
