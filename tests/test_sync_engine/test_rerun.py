@@ -100,8 +100,8 @@ def test_sync_rerun_refuses_what_it_cannot_re_run_and_stores_nothing(
     known = sandbox.data.customers[1].customer_id or ""
     assert run_cli(env, "sync", "--type", "reference", "--yes", known).returncode == 0
     assert run_cli(env, "sync", "--type", "reference", "--yes", known, "C-NOPE").returncode == 0
-    clean, partly = history(env)[1]["id"], history(env)[0]["id"]
     before = history(env)
+    partly, clean = (run["id"] for run in before)
     requests_before = sandbox.stats.total()
 
     refused = {
