@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kits.slack_bot import ADMIN, CHANNEL, PLAIN, Bot, fields, final_status, request_run
+from kits.slack_bot import ADMIN, CHANNEL, PLAIN, Bot, fields, final_status, request_run, synchronize
 from kits.stack import expected_counts
 
 from bot import messages
@@ -91,6 +91,17 @@ def test_a_partly_unresolved_run_is_re_run_from_its_status_message(bot: Bot) -> 
     assert "*3 customers selected*" in text_of(form["blocks"])
     assert f"*Re-run of #{first.id}*" in text_of(form["blocks"])
     assert not [b for b in form["blocks"] if b.get("block_id") == BlockId.STATUS_CHANNEL]  # goes to #finance
+
+    # The admin edits the list (the live counter re-renders the form), then puts it back as it was.
+    ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join([*to_rerun, "C-EXTRA"]))
+    bot.wait_for(lambda: "*4 customers selected*" in text_of(ana.open_view()["blocks"]))
+    ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(to_rerun))
+    bot.wait_for(lambda: "*3 customers selected*" in text_of(ana.open_view()["blocks"]))
+    first_draft = synchronize(ana)
+    assert ana.click(ActionId.BACK).error is None  # back to the form: still the re-run of #M
+    back = bot.wait_for(lambda: request_form(ana))
+    assert f"*Re-run of #{first.id}*" in text_of(back["blocks"])
+    assert bot.service.get(first_draft).rerun_of == first.id
 
     confirmation = submit_request_form(ana)
     assert f"Re-run of #{first.id}" in text_of(confirmation["blocks"])
