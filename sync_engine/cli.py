@@ -123,28 +123,14 @@ def sync(
     ] = False,
     rerun: Annotated[
         int | None,
-        typer.Option(
-            "--rerun",
-            metavar="RUN_ID",
-            help="Re-run the failed and unresolved customers of finished run RUN_ID (its identifiers, type).",
-        ),
+        typer.Option(metavar="RUN_ID", help="Re-run run RUN_ID's failed and unresolved customers."),
     ] = None,
 ) -> None:
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
     if rerun is not None:
-        plan = cli_rerun.rerun_plan(
-            console,
-            rerun,
-            identifiers=identifiers or [],
-            file=file,
-            identifier_type=identifier_type,
-            preview=preview,
-        )
-        kind, text = plan.identifier_type, "\n".join(plan.identifiers)
+        kind, text = cli_rerun.rerun_input(console, rerun, identifiers or [], file, identifier_type, preview)
     elif identifier_type is None:
-        raise typer.BadParameter(
-            "required (or --rerun RUN_ID, which takes it from that run).", param_hint="'--type'"
-        )
+        raise typer.BadParameter(cli_rerun.TYPE_REQUIRED, param_hint="'--type'")
     else:
         # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
         kind = CliIdentifierType(identifier_type).engine

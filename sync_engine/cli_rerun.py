@@ -8,24 +8,28 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from sync_engine.rerun import RerunPlan, RerunRefusedError
+from sync_engine.domain import IdentifierType
+from sync_engine.rerun import RerunRefusedError
 from sync_engine.settings import load_settings
 from sync_engine.startup import open_engine
 
-__all__ = ["rerun_plan"]
+__all__ = ["TYPE_REQUIRED", "rerun_input"]
+
+#: `sync` without `--type`: what is missing.
+TYPE_REQUIRED = "required (or --rerun RUN_ID, which takes it from that run)."
 
 
-def rerun_plan(
+def rerun_input(
     console: Console,
     run_id: int,
-    *,
     identifiers: list[str],
     file: Path | None,
     identifier_type: str | None,
     preview: bool,
-) -> RerunPlan:
-    """What re-running `run_id` syncs, shown to the admin; refused (nothing stored) when the command
-    also names identifiers, a file, a type or a preview, or when the run has nothing to re-run."""
+) -> tuple[IdentifierType, str]:
+    """The identifier type and the identifiers (one a line) re-running `run_id` syncs, shown to the admin;
+    refused (nothing stored) when the command also names identifiers, a file, a type or a preview, or when
+    the run has nothing to re-run."""
     if identifiers or file is not None:
         raise RerunRefusedError(
             f"--rerun {run_id} takes its identifiers from run {run_id}: give neither identifiers nor --file."
@@ -45,4 +49,4 @@ def rerun_plan(
         f"{plan.identifier_type.value.replace('_', '-')}: {', '.join(map(escape, plan.identifiers))}",
         highlight=False,
     )
-    return plan
+    return plan.identifier_type, "\n".join(plan.identifiers)
