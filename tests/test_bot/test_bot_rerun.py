@@ -61,7 +61,8 @@ def signed_again(user: SlackUser, sent: SentRequest) -> dict[str, Any]:
     return answer.json  # type: ignore[no-any-return]
 
 
-def test_a_partly_unresolved_run_is_re_run_from_its_status_message(bot: Bot) -> None:
+def test_a_partly_unresolved_run_is_re_run_from_its_status_message(bot_both: Bot) -> None:
+    bot = bot_both
     customers = bot.sandbox.data.customers[2:7]
     refs = [c.customer_id or "" for c in customers]
     failing = customers[1]
