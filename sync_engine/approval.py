@@ -30,6 +30,7 @@ __all__ = [
     "ApprovalRefusedError",
     "ApprovalService",
     "Refusal",
+    "approval_summary",
     "hold_if_required",
 ]
 
@@ -155,6 +156,20 @@ class ApprovalService:
     def _get(self, run_id: int) -> BatchRun:
         with self._database.session() as session:
             return runs.get_run(session, run_id)
+
+
+def approval_summary(run: BatchRun) -> str | None:
+    """Who approved or rejected the run, or until when it waits, in one line for the terminal's history;
+    None for a run that needed no approval."""
+    approval = run.approval
+    if approval is None:
+        return None
+    if approval.decision is None:
+        return f"awaits approval until {approval.expires_at:%Y-%m-%d %H:%M} UTC"
+    if approval.decided_by is None:
+        return f"approval expired at {approval.expires_at:%Y-%m-%d %H:%M} UTC"
+    at = f" at {approval.decided_at:%Y-%m-%d %H:%M} UTC" if approval.decided_at else ""
+    return f"{approval.decision.value} by {approval.decided_by}{at}"
 
 
 class ApprovalExpiry:

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from sync_engine import cli_preview, cli_restore
+from sync_engine import cli_approval, cli_preview, cli_restore
 from sync_engine.cli_input import given_identifiers, run_json
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import ResyncError
@@ -136,7 +136,10 @@ def sync(
         raise typer.Exit(1)
 
     def start(service: RunService, _rt: Runtime) -> int:
-        return service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}").id
+        run = service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}")
+        if run.status is RunStatus.PENDING_APPROVAL:
+            cli_approval.stop_awaiting_approval(run)
+        return run.id
 
     run_here(console, settings, start)
 
@@ -360,6 +363,7 @@ def demo(
 
 
 cli_restore.register(app)
+cli_approval.register(app)
 
 
 def main() -> None:
