@@ -55,8 +55,9 @@ class Refusal(StrEnum):
 class ApprovalRefusedError(ResyncError):
     """An approval or rejection that cannot be made; the message says why and that nothing changed."""
 
-    def __init__(self, message: str, reason: Refusal) -> None:
+    def __init__(self, message: str, run_id: int, reason: Refusal) -> None:
         super().__init__(message)
+        self.run_id = run_id
         self.reason = reason
 
 
@@ -89,6 +90,7 @@ class ApprovalService:
             if run.status is RunStatus.PENDING_APPROVAL and run.requested_by == approver:
                 raise ApprovalRefusedError(
                     f"You requested run {run_id}: another admin must approve it. Nothing was changed.",
+                    run_id,
                     Refusal.OWN_RUN,
                 )
             approved = approvals.approve(session, run_id, approver, now)
@@ -135,23 +137,27 @@ class ApprovalService:
         unchanged = "Nothing was changed."
         if approval is None or (approval.decision is None and run.status is not RunStatus.PENDING_APPROVAL):
             return ApprovalRefusedError(
-                f"Run {run_id} does not await approval: nothing to {verb}.", Refusal.NOT_AWAITING
+                f"Run {run_id} does not await approval: nothing to {verb}.", run_id, Refusal.NOT_AWAITING
             )
         if approval.decision is ApprovalDecision.EXPIRED:
             hours = int(APPROVAL_TTL.total_seconds() // 3600)
             return ApprovalRefusedError(
                 f"Run {run_id} expired: nobody approved it within {hours} hours. {unchanged} "
                 "Request it again if it is still needed.",
+                run_id,
                 Refusal.EXPIRED,
             )
         if approval.decision is not None:
             return ApprovalRefusedError(
                 f"Run {run_id} was already {approval.decision.value} by {approval.decided_by}. {unchanged}",
+                run_id,
                 Refusal.DECIDED,
             )
         # Still waiting, not expired: only a requester's own approval fails the update without a reason
         # found above (the check before it raced a change of nothing); say so rather than guess.
-        return ApprovalRefusedError(f"Run {run_id} was requested by you. {unchanged}", Refusal.OWN_RUN)
+        return ApprovalRefusedError(
+            f"You requested run {run_id}: another admin must approve it. {unchanged}", run_id, Refusal.OWN_RUN
+        )
 
     def _get(self, run_id: int) -> BatchRun:
         with self._database.session() as session:

@@ -110,9 +110,7 @@ def load_approval(session: Session, run_id: int) -> RunApproval | None:
     )
 
 
-def _decide(
-    session: Session, run_id: int, decision: ApprovalDecision, by: str | None, now: datetime
-) -> None:
+def _decide(session: Session, run_id: int, decision: ApprovalDecision, by: str | None, now: datetime) -> None:
     session.execute(
         update(RunApprovalRow)
         .where(RunApprovalRow.run_id == run_id)
