@@ -152,6 +152,7 @@ def resume(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> 
 
     def start(service: RunService, rt: Runtime) -> int:
         run = service.get(run_id)
+        cli_approval.refuse_if_awaiting(run, "resume")
         if run.is_final:
             print_outcome(console, run)
             raise typer.Exit(0 if run.status is RunStatus.COMPLETED else 1)
@@ -168,6 +169,7 @@ def resume(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> 
 def abandon(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> None:
     """End an unfinished run in Error now; the customers it synced stay synced."""
     with open_engine(load_settings(), work=False) as (service, rt):
+        cli_approval.refuse_if_awaiting(service.get(run_id), "abandon")
         if service.get(run_id).is_final:
             raise ResyncError(f"Run {run_id} has already ended: nothing to abandon.")
         stop_run(rt, run_id, f"Abandoned by cli:{getpass.getuser()} before it finished.")

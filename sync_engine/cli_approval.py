@@ -12,14 +12,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from sync_engine.domain import BatchRun
+from sync_engine.domain import BatchRun, RunStatus
+from sync_engine.errors import ResyncError
 from sync_engine.following import run_here
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import load_settings
 from sync_engine.startup import open_engine
 
-__all__ = ["AWAITING_APPROVAL_EXIT", "cli_user", "register", "stop_awaiting_approval"]
+__all__ = ["AWAITING_APPROVAL_EXIT", "cli_user", "refuse_if_awaiting", "register", "stop_awaiting_approval"]
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -48,6 +49,15 @@ def stop_awaiting_approval(run: BatchRun) -> NoReturn:
     console.print(f"  Reject it:   workday-resync reject {run.id}", highlight=False)
     console.print("  In Slack, its status message has Approve and Reject buttons.", highlight=False)
     raise typer.Exit(AWAITING_APPROVAL_EXIT)
+
+
+def refuse_if_awaiting(run: BatchRun, command: str) -> None:
+    """A run awaiting approval has nothing to resume or abandon: say what to do instead."""
+    if run.status is RunStatus.PENDING_APPROVAL:
+        raise ResyncError(
+            f"Run {run.id} awaits approval, so there is nothing to {command}: another admin runs it with "
+            f"`workday-resync approve {run.id} --as USER`, or ends it with `workday-resync reject {run.id}`."
+        )
 
 
 def approve(

@@ -12,7 +12,7 @@ from kits.stack import Stack, assert_store_matches_workday, expected_counts
 from sqlalchemy import update
 
 from sync_engine import jobs
-from sync_engine.approval import APPROVAL_TTL, ApprovalRefusedError, Refusal
+from sync_engine.approval import APPROVAL_TTL, ApprovalExpiry, ApprovalRefusedError, Refusal
 from sync_engine.clock import utcnow
 from sync_engine.domain import ApprovalDecision, BatchRun, IdentifierType, RunStatus
 from sync_engine.errors import SettingsError
@@ -189,3 +189,26 @@ def test_unset_a_big_run_runs_without_approval(stack: Stack) -> None:
     run = service.submit(SRC, wids, requested_by="cli:ana")
     assert run.status is RunStatus.RECEIVED
     assert stack.wait(run.id).status is RunStatus.COMPLETED
+
+
+def test_each_worker_process_ends_overdue_runs_on_its_own(stack: Stack) -> None:
+    service = approving(stack)
+    run, _ = held(stack, service)
+    with stack.database.session() as session:
+        session.execute(
+            update(RunApprovalRow)
+            .where(RunApprovalRow.run_id == run.id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    finished: list[RunEvent] = []
+    unsubscribe = stack.rt.events.subscribe(
+        lambda event: finished.append(event) if event.kind is RunEventKind.FINISHED else None
+    )
+    expiry = ApprovalExpiry(service.approvals(), every=timedelta(milliseconds=50))
+    expiry.start()
+    try:
+        assert stack.wait(run.id).status is RunStatus.EXPIRED
+    finally:
+        expiry.stop()
+        unsubscribe()
+    assert [event.run_id for event in finished] == [run.id]  # its status message is told once

@@ -31,6 +31,10 @@ def test_sync_above_the_setting_waits_then_another_admin_approves_it(
     assert run["status"] == "pending_approval" and run["approved_by"] is None
     assert run["approval"]["decision"] is None and run["requested_by"] == f"cli:{getpass.getuser()}"
 
+    for command in ("resume", "abandon"):  # nothing to resume or abandon: it has not started
+        refused = cli(env, command, "1")
+        assert refused.returncode == 2 and "Run 1 awaits approval, so there is nothing to" in refused.stderr
+
     own = cli(env, "approve", "1")  # the requester (the same login) cannot approve it
     assert own.returncode == 2
     assert "Error: You requested run 1: another admin must approve it. Nothing was changed." in own.stderr
