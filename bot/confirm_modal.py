@@ -100,7 +100,12 @@ def home_link(team_id: str, app_id: str) -> str:
 def queued_view(run: BatchRun, *, home_url: str, permalink: str | None) -> JsonDict:
     """*Run #N is queued*, with the Home tab (History) and, once posted, the status message."""
     lead = f":inbox_tray: *Run #{run.id} is queued* ({plural(len(run.identifiers), 'customer')})."
-    if run.status is not RunStatus.RECEIVED:
+    if run.status is RunStatus.PENDING_APPROVAL:
+        lead = (
+            f":raised_hand: *Run #{run.id} awaits another admin's approval* "
+            f"({plural(len(run.identifiers), 'customer')}): its status message asks for it."
+        )
+    elif run.status is not RunStatus.RECEIVED:
         lead = f"{lead} It is {run.status.label.lower()} now."
     buttons: list[JsonDict] = [
         {

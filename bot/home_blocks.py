@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.approval_blocks import decision_line
 from bot.block_budget import within_budget
 from bot.ids import ActionId, BlockId
 from bot.messages import STATUS_TITLE, error_preview, status_label
@@ -203,6 +204,8 @@ def _entry(run: BatchRun) -> list[JsonDict]:
     ]
     if links := _links(run):
         lines.append(links)
+    if decided := decision_line(run):
+        lines.append(decided)
     quote, more = error_preview(run, ERROR_PREVIEW, BlockId.HOME_ERROR, ActionId.HOME_FULL_ERROR)
     if quote:
         lines.append(quote)

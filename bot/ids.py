@@ -47,6 +47,8 @@ class BlockId(StrEnum):
     HOME_PAGING = "home_paging"
     #: Prefix: one block per run, `home_error_<run id>`.
     HOME_ERROR = "home_error"
+    #: Prefix: a status message's Approve and Reject, `approval_<run id>`.
+    APPROVAL = "approval"
 
 
 class ActionId(StrEnum):
@@ -67,3 +69,6 @@ class ActionId(StrEnum):
     HOME_NEWER = "home_newer"
     HOME_OLDER = "home_older"
     HOME_FULL_ERROR = "home_full_error"
+    #: A run awaiting a second admin's approval (its status message's buttons).
+    APPROVE_RUN = "approve_run"
+    REJECT_RUN = "reject_run"

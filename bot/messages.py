@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.approval_blocks import approval_blocks, decision_line
 from bot.block_budget import within_budget
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
@@ -48,6 +49,9 @@ _STATUS_EMOJI = {
     RunStatus.IN_PROGRESS: ":hourglass_flowing_sand:",
     RunStatus.COMPLETED: ":white_check_mark:",
     RunStatus.ERROR: ":x:",
+    RunStatus.PENDING_APPROVAL: ":raised_hand:",
+    RunStatus.REJECTED: ":no_entry:",
+    RunStatus.EXPIRED: ":hourglass:",
 }
 
 JsonDict = dict[str, Any]
@@ -138,7 +142,7 @@ def usage() -> Message:
 def _customers_field(run: BatchRun) -> str:
     if run.status is RunStatus.COMPLETED:
         return str(run.counts.customers)
-    total = run.resolved if run.status is not RunStatus.RECEIVED else len(run.identifiers)
+    total = run.resolved if run.started_at is not None else len(run.identifiers)
     return f"{run.counts.customers} of {total}"
 
 
@@ -170,6 +174,7 @@ def status_message(run: BatchRun) -> Message:
     if run.previous_kept_until is not None:
         kept_until = date_token(run.previous_kept_until)
         blocks.append(_context(f":file_cabinet: What this run overwrote is kept until {kept_until}"))
+    blocks.extend(approval_blocks(run))
     unresolved_at = len(blocks)
     blocks.extend(unresolved_sections(run.unresolved))
     if run.status is RunStatus.ERROR and run.error:
@@ -233,6 +238,8 @@ def _history_entry(run: BatchRun) -> list[JsonDict]:
         links.append(f"<{run.announcement.records_link}|Records file>")
     if links:
         lines.append(" · ".join(links))
+    if decided := decision_line(run):
+        lines.append(decided)
     quote, more = error_preview(run, HISTORY_ERROR_PREVIEW, BlockId.HISTORY_ERROR, ActionId.HISTORY_ERROR)
     if quote:
         lines.append(quote)

@@ -8,10 +8,19 @@ a submodule: import-linter reads `from sync_engine import x` as importing `sync_
 """
 
 from sync_engine.announcement_service import AnnouncementService
+from sync_engine.approval import ApprovalRefusedError, Refusal
 from sync_engine.cli import service_command
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService, ConnectionStatus, Problem
-from sync_engine.domain import AnnouncementStep, BatchRun, IdentifierType, RunAnnouncement, RunStatus
+from sync_engine.domain import (
+    AnnouncementStep,
+    ApprovalDecision,
+    BatchRun,
+    IdentifierType,
+    RunAnnouncement,
+    RunApproval,
+    RunStatus,
+)
 from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError, SetupError
 from sync_engine.identifiers import (
     MAX_IDENTIFIERS,
@@ -41,6 +50,8 @@ __all__ = [
     "WARNING",
     "AnnouncementService",
     "AnnouncementStep",
+    "ApprovalDecision",
+    "ApprovalRefusedError",
     "BatchRun",
     "ConnectionService",
     "ConnectionStatus",
@@ -51,8 +62,10 @@ __all__ = [
     "Problem",
     "Readiness",
     "ReadinessCheck",
+    "Refusal",
     "ResyncError",
     "RunAnnouncement",
+    "RunApproval",
     "RunEvent",
     "RunEventKind",
     "RunNotFoundError",

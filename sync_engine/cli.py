@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from sync_engine import cli_preview, cli_restore
+from sync_engine import cli_approval, cli_preview, cli_restore
 from sync_engine.cli_input import given_identifiers, run_json
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import ResyncError
@@ -136,7 +136,10 @@ def sync(
         raise typer.Exit(1)
 
     def start(service: RunService, _rt: Runtime) -> int:
-        return service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}").id
+        run = service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}")
+        if run.status is RunStatus.PENDING_APPROVAL:
+            cli_approval.stop_awaiting_approval(run)
+        return run.id
 
     run_here(console, settings, start)
 
@@ -149,6 +152,7 @@ def resume(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> 
 
     def start(service: RunService, rt: Runtime) -> int:
         run = service.get(run_id)
+        cli_approval.refuse_if_awaiting(run, "resume")
         if run.is_final:
             print_outcome(console, run)
             raise typer.Exit(0 if run.status is RunStatus.COMPLETED else 1)
@@ -165,6 +169,7 @@ def resume(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> 
 def abandon(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> None:
     """End an unfinished run in Error now; the customers it synced stay synced."""
     with open_engine(load_settings(), work=False) as (service, rt):
+        cli_approval.refuse_if_awaiting(service.get(run_id), "abandon")
         if service.get(run_id).is_final:
             raise ResyncError(f"Run {run_id} has already ended: nothing to abandon.")
         stop_run(rt, run_id, f"Abandoned by cli:{getpass.getuser()} before it finished.")
@@ -360,6 +365,7 @@ def demo(
 
 
 cli_restore.register(app)
+cli_approval.register(app)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sync_engine import metrics
 from sync_engine.announcement_service import AnnouncementService
+from sync_engine.approval import ApprovalService, hold_if_required
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
 from sync_engine.domain import BatchRun, IdentifierType, RunKind, RunStatus
@@ -40,10 +41,19 @@ class Dispatcher(Protocol):
 class RunService:
     """Creates runs (draft, then confirmed), hands them to the jobs, and reads them back."""
 
-    def __init__(self, database: Database, dispatcher: Dispatcher, events: RunEvents) -> None:
+    def __init__(
+        self,
+        database: Database,
+        dispatcher: Dispatcher,
+        events: RunEvents,
+        *,
+        approval_above: int | None = None,
+    ) -> None:
         self._database = database
         self._dispatcher = dispatcher
         self._events = events
+        #: RESYNC_APPROVAL_ABOVE: a sync of more customers waits for a second admin (None: never).
+        self._approval_above = approval_above
 
     def connection(self, settings: Settings) -> ConnectionService:
         """The Workday connection status on this store (front ends never get the store itself)."""
@@ -52,6 +62,10 @@ class RunService:
     def announcements(self) -> AnnouncementService:
         """What front ends record about their announcements of runs, on this store."""
         return AnnouncementService(self._database)
+
+    def approvals(self) -> ApprovalService:
+        """Approve or reject the runs awaiting a second admin; an approved run is queued as `confirm` does."""
+        return ApprovalService(self._database, self._events, self._queue)
 
     def create_draft(
         self,
@@ -101,10 +115,14 @@ class RunService:
             return runs.get_run(session, run_id) if run_id is not None else None
 
     def confirm(self, run_id: int) -> tuple[BatchRun, bool]:
-        """Queue a draft run; the flag says whether this call queued it (a second click does nothing)."""
+        """Queue a draft run, or hold it for a second admin's approval (RESYNC_APPROVAL_ABOVE); the flag
+        says whether this call queued it (a second click does nothing)."""
+        held = hold_if_required(self._database, run_id, self._approval_above, utcnow())
         with self._database.session() as session:
-            confirmed = runs.confirm_run(session, run_id, utcnow())
+            confirmed = not held and runs.confirm_run(session, run_id, utcnow())
             run = runs.get_run(session, run_id)
+        if held:
+            self._events.publish(RunEvent(run.id, RunEventKind.RECEIVED))  # its status message asks
         if confirmed:
             self._queue(run.id)
         return run, confirmed
@@ -123,7 +141,12 @@ class RunService:
         kind: RunKind = RunKind.SYNC,
     ) -> BatchRun:
         """Create and queue a run at once (the CLI asked for confirmation before calling); a `preview`
-        fetches as a sync does and stages what it fetched instead of writing it."""
+        fetches as a sync does and stages what it fetched instead of writing it. A sync above
+        RESYNC_APPROVAL_ABOVE is held for approval instead of queued."""
+        if kind is RunKind.SYNC and self._approval_above is not None:
+            # Confirmed like a Slack draft, so that a run above the setting waits for approval.
+            draft = self._create(identifier_type, identifiers, requested_by, RunStatus.DRAFT, None, kind=kind)
+            return self.confirm(draft.id)[0]
         run = self._create(identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None, kind=kind)
         self._queue(run.id)
         return run

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, confirm, home, shortcuts, views
+from bot.handlers import actions, approval, commands, confirm, home, shortcuts, views
 from bot.handlers.deps import Deps
 from bot.home_blocks import HomeState, HomeTab
 
@@ -27,4 +27,5 @@ def register(app: App, deps: Deps) -> None:
         on_queued=lambda client, user_id, run: publisher.publish(client, user_id, HomeState(HomeTab.HISTORY)),
     )
     actions.register(app, deps)
+    approval.register(app, deps)
     shortcuts.register(app, deps)

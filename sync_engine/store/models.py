@@ -41,6 +41,7 @@ __all__ = [
     "PreviousPaymentRow",
     "RunAnnouncementRow",
     "RunAnnouncementStepRow",
+    "RunApprovalRow",
     "RunItemRow",
     "StagedSnapshotRow",
     "WorkdayConnectionRow",
@@ -196,7 +197,8 @@ class BatchRunRow(Base):
     __tablename__ = "batch_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: draft (awaiting confirmation), cancelled, received, in_progress, completed, error
+    #: draft (awaiting confirmation), cancelled, received, in_progress, completed, error; pending_approval,
+    #: rejected, expired (a run that needed a second admin's approval)
     status: Mapped[str] = mapped_column(String(16), index=True)
     identifier_type: Mapped[str] = mapped_column(String(16))
     requested_by: Mapped[str] = mapped_column(String(255))
@@ -356,3 +358,20 @@ class WorkdayConnectionRow(Base):
 
     tenant: Mapped[str] = mapped_column(String(255), primary_key=True)
     verified_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RunApprovalRow(Base):
+    """A run held for a second admin's approval (more customers than RESYNC_APPROVAL_ABOVE), and who
+    decided; the run's own status says where it stands."""
+
+    __tablename__ = "run_approvals"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True)
+    #: The setting when the run was held.
+    above: Mapped[int] = mapped_column(Integer)
+    held_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    #: approved, rejected or expired; None while it waits.
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

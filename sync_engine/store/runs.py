@@ -20,6 +20,7 @@ from sync_engine.errors import RunNotFoundError
 from sync_engine.run_errors import NOTHING_RESOLVED, failure_message, fatal_message
 from sync_engine.store import previous_copies
 from sync_engine.store.announcements import load_announcement
+from sync_engine.store.approvals import load_approval
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.models import BatchRunRow, RunItemRow
 
@@ -336,4 +337,5 @@ def _to_record(session: Session, run: BatchRunRow) -> BatchRun:
         kind=RunKind(run.kind),
         source_run_id=run.source_run_id,
         previous_kept_until=previous_copies.kept_until(session, run.id),
+        approval=load_approval(session, run.id),
     )

@@ -30,10 +30,11 @@ TABLES = {
     "workday_connections",
     "run_announcements",
     "run_announcement_steps",
+    "run_approvals",
 }
 
 #: The newest revision: the schema every process migrates to.
-HEAD = "0007"
+HEAD = "0010_run_approval"
 
 
 def schema_diff(connection: Connection) -> list[Any]:
