@@ -47,6 +47,8 @@ class BlockId(StrEnum):
     HOME_PAGING = "home_paging"
     #: Prefix: one block per run, `home_error_<run id>`.
     HOME_ERROR = "home_error"
+    #: A finished preview's Apply and Discard (its status message).
+    PREVIEW_ACTIONS = "preview_actions"
 
 
 class ActionId(StrEnum):
@@ -67,3 +69,7 @@ class ActionId(StrEnum):
     HOME_NEWER = "home_newer"
     HOME_OLDER = "home_older"
     HOME_FULL_ERROR = "home_full_error"
+    #: The confirmation's "Preview changes first": queue the draft as a preview.
+    PREVIEW_FIRST = "preview_changes_first"
+    APPLY_PREVIEW = "apply_preview"
+    DISCARD_PREVIEW = "discard_preview"
