@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,10 +20,17 @@ from kits.slack_bot import ADMIN, CHANNEL, OWNER, PLAIN, Bot, request_run, runni
 from kits.stack import stored_customer, without_fetched_at
 
 from bot import messages
+from bot.block_budget import BLOCKS_BUDGET, blocks_chars
+from bot.home_blocks import HomeState, HomeTab, home_view
 from bot.ids import ActionId, BlockId
 from devtools.slack_emulator import SlackEmulator
+from devtools.slack_emulator.limits import check_message
 from sync_engine.clock import utcnow
-from sync_engine.domain import IdentifierType, RunKind, RunStatus
+from sync_engine.domain import BatchRun, IdentifierType, RunCounts, RunKind, RunStatus
+from sync_engine.preview_decisions import PreviewView
+from sync_engine.preview_diff import KINDS as DOCUMENT_KINDS
+from sync_engine.preview_diff import CustomerDiff, KindDiff
+from sync_engine.preview_plan import PreviewReport
 from sync_engine.retention import drop_expired_previews
 from sync_engine.store.database import Database
 from sync_engine.store.models import StagedSnapshotRow
@@ -36,10 +44,14 @@ UNKNOWN = "f" * 32
 
 
 @pytest.fixture
-def bot(sqlite_database: Database, slack: SlackEmulator, fast_job_retries: None) -> Iterator[Bot]:
-    """The app with a sandbox of its own: these tests change Workday's data."""
+def bot(
+    database: Database, slack: SlackEmulator, request: pytest.FixtureRequest, fast_job_retries: None
+) -> Iterator[Bot]:
+    """The app with a sandbox of its own (these tests change Workday's data), on both stacks: SQLite with
+    the in-process worker, PostgreSQL with Redis."""
     data = SandboxData.generate(customers=10, seed=11, big_customer_documents=30)
-    with running_bot(sqlite_database, slack, data, None) as running:
+    redis_url = request.getfixturevalue("redis_url") if database.dialect == "postgresql" else None
+    with running_bot(database, slack, data, redis_url) as running:
         yield running
 
 
@@ -287,3 +299,72 @@ def test_history_names_previews_and_applies(bot: Bot) -> None:
 
     assert f"*Run #{run_id}* · Preview ·" in page
     assert f"*Run #{applied.id}* · Apply of #{run_id} ·" in page
+
+
+# --- the builders alone: Slack's limits, and kinds on the Home tab --------------------------------------
+
+
+def finished_preview(customers: int, label_length: int) -> PreviewView:
+    diffs = [
+        CustomerDiff(
+            f"{n:032x}",
+            f"{n:04}-<&>".ljust(label_length, "x"),
+            new_customer=False,
+            customer_changed=True,
+            kinds={name: KindDiff(n, 2, 1, Decimal("-1234567.89")) for name in DOCUMENT_KINDS},
+        )
+        for n in range(customers, 0, -1)
+    ]
+    run = BatchRun(
+        id=9,
+        status=RunStatus.COMPLETED,
+        identifier_type=IdentifierType.SOURCE_ID,
+        identifiers=[diff.customer_wid for diff in diffs],
+        requested_by=ADMIN,
+        created_at=utcnow(),
+        started_at=utcnow(),
+        finished_at=utcnow(),
+        counts=RunCounts(customers, 0, 0, 0),
+        resolved=customers,
+        unresolved=[],
+        failed=[],
+        error=None,
+        slack_channel=CHANNEL,
+        slack_message_ts="1.000001",
+        kind=RunKind.PREVIEW,
+    )
+    report = PreviewReport(run, diffs, {name: KindDiff() for name in DOCUMENT_KINDS}, utcnow())
+    return PreviewView(report)
+
+
+@pytest.mark.parametrize(("customers", "label_length"), [(3, 10), (100, 10), (100, 200)])
+def test_the_preview_message_stays_within_slacks_limits(customers: int, label_length: int) -> None:
+    preview = finished_preview(customers, label_length)
+
+    message = messages.status_message(preview.report.run, preview)
+
+    check_message(message.text, message.blocks)
+    assert len(message.blocks) <= 50 and blocks_chars(message.blocks) <= BLOCKS_BUDGET
+    shown = text_of(message.blocks)
+    assert "&lt;&amp;&gt;" in shown and "<&>" not in shown  # what Workday wrote, escaped
+    listed = shown.count("• *")
+    assert ActionId.APPLY_PREVIEW in shown and ActionId.DISCARD_PREVIEW in shown  # never cut
+    if listed < customers:
+        assert f"and {customers - listed} more customers" in shown
+    else:
+        assert "more customer" not in shown
+
+
+def test_the_home_tab_names_each_runs_kind() -> None:
+    run = finished_preview(1, 10).report.run
+    runs = [
+        replace(run, id=4, kind=RunKind.RESTORE, source_run_id=2),
+        replace(run, id=3, kind=RunKind.APPLY, source_run_id=1),
+        replace(run, id=2, kind=RunKind.SYNC),
+        replace(run, id=1),
+    ]
+
+    shown = text_of(home_view(HomeState(HomeTab.HISTORY), connection="", runs=runs)["blocks"])
+
+    assert "*Run #4* · Restore of #2 ·" in shown and "*Run #3* · Apply of #1 ·" in shown
+    assert "*Run #2* · <!date^" in shown and "*Run #1* · Preview ·" in shown
