@@ -22,7 +22,7 @@ from kits.stack import stored_customer, without_fetched_at
 from bot import messages
 from bot.block_budget import BLOCKS_BUDGET, blocks_chars
 from bot.home_blocks import HomeState, HomeTab, home_view
-from bot.ids import ActionId, BlockId
+from bot.ids import COMMAND, ActionId, BlockId
 from devtools.slack_emulator import SlackEmulator
 from devtools.slack_emulator.limits import check_message
 from sync_engine.clock import utcnow
@@ -268,7 +268,7 @@ def test_an_expired_preview_answers_when_it_expired_and_changes_nothing(bot: Bot
     bot.wait_for(lambda: f"Preview #{run_id} expired at <!date^" in ephemeral_text(bot, ADMIN))
     assert drop_expired_previews(bot.rt.database) == len(wids)
     ana.click(ActionId.DISCARD_PREVIEW, message)  # its staged data gone: the time comes from the button
-    bot.wait_for(lambda: ephemeral_text(bot, ADMIN).count("run a new preview") == 2)
+    bot.wait_for(lambda: ephemeral_text(bot, ADMIN).count(f"Preview #{run_id} expired at <!date^") == 2)
 
     assert runs_of_kind(bot, RunKind.APPLY) == []
     assert bot.service.previews().decision(run_id) is None
@@ -295,7 +295,9 @@ def test_history_names_previews_and_applies(bot: Bot) -> None:
     [applied] = bot.wait_for(lambda: runs_of_kind(bot, RunKind.APPLY))
     bot.wait_run(applied.id)
 
-    page = text_of(messages.history_page(bot.service.history(), offset=0, has_more=False).blocks)
+    bot.user(ADMIN).slash_command(COMMAND, "history", channel=CHANNEL)
+
+    page = bot.wait_for(lambda: "Batch synchronizations" in (shown := ephemeral_text(bot, ADMIN)) and shown)
 
     assert f"*Run #{run_id}* · Preview ·" in page
     assert f"*Run #{applied.id}* · Apply of #{run_id} ·" in page
