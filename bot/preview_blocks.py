@@ -104,11 +104,8 @@ def run_blocks(run: BatchRun, preview: PreviewView | None, *, around: list[JsonD
     return head + _fit(lines, room_blocks, room_chars) + ending
 
 
-def _section(text: str, block_id: str | None = None) -> JsonDict:
-    block: JsonDict = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-    if block_id:
-        block["block_id"] = block_id
-    return block
+def _section(text: str) -> JsonDict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
 def _context(text: str) -> JsonDict:
@@ -120,7 +117,7 @@ def _amount(delta: Decimal) -> str:
     return f"{sign}{delta:,f}"
 
 
-def kind_text(kind: KindDiff) -> str:
+def _kind_text(kind: KindDiff) -> str:
     """ "2 new · 1 changed (+25.50) · 1 removed"."""
     changed = f"{kind.changed} changed"
     if kind.amount_delta != Decimal(0):
@@ -129,7 +126,7 @@ def kind_text(kind: KindDiff) -> str:
 
 
 def _kinds_text(kinds: dict[str, KindDiff]) -> str:
-    parts = [f"{KIND_LABELS[name]} {kind_text(kinds.get(name, KindDiff()))}" for name in DOCUMENT_KINDS]
+    parts = [f"{KIND_LABELS[name]} {_kind_text(kinds.get(name, KindDiff()))}" for name in DOCUMENT_KINDS]
     return "; ".join(parts)
 
 

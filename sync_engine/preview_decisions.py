@@ -118,13 +118,12 @@ class PreviewDecisions:
         out (`view(...).left_out`)."""
         if (decided := self.decision(run_id)) is not None:
             return ApplyOutcome(decided, False)
-        self._open_report(run_id)
-        plan = plan_apply(self._database, run_id)
-        if not plan.to_apply:
-            labels = ", ".join(diff.label for diff in plan.written_since)
-            raise PreviewRefusedError(
-                f"Nothing to apply: another run wrote every customer of preview {run_id} since ({labels})."
-            )
+        try:
+            plan = self._plan(run_id)
+        except PreviewRefusedError:
+            if (decided := self.decision(run_id)) is not None:
+                return ApplyOutcome(decided, False)  # discarded meanwhile, its staged data dropped
+            raise
         now = utcnow()
 
         def record(session: Session, apply_run_id: int) -> None:
@@ -147,7 +146,12 @@ class PreviewDecisions:
         """Drop the preview's staged data, once; the flag says whether this call discarded it."""
         if (decided := self.decision(run_id)) is not None:
             return decided, False
-        self._open_report(run_id)
+        try:
+            self._open_report(run_id)
+        except PreviewRefusedError:
+            if (decided := self.decision(run_id)) is not None:
+                return decided, False  # discarded meanwhile, its staged data dropped
+            raise
         now = utcnow()
         try:
             with self._database.session() as session:
@@ -162,6 +166,16 @@ class PreviewDecisions:
         except IntegrityError:
             return self._decided(run_id), False
         return PreviewDecision(run_id, PreviewAction.DISCARD, discarded_by, now, None), True
+
+    def _plan(self, run_id: int) -> ApplyPlan:
+        self._open_report(run_id)
+        plan = plan_apply(self._database, run_id)
+        if not plan.to_apply:
+            labels = ", ".join(diff.label for diff in plan.written_since)
+            raise PreviewRefusedError(
+                f"Nothing to apply: another run wrote every customer of preview {run_id} since ({labels})."
+            )
+        return plan
 
     def _decided(self, run_id: int) -> PreviewDecision:
         decided = self.decision(run_id)
