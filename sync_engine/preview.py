@@ -75,7 +75,7 @@ def _stage(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot, now: datet
 
 def apply_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
     """Write one customer's staged snapshot for an apply run, atomically."""
-    work_store_item(rt, item_id, final_attempt=final_attempt, write=write_staged, done="Customer applied")
+    work_store_item(rt, item_id, final_attempt=final_attempt, write=write_staged, outcome="applied")
 
 
 def write_staged(rt: Runtime, session: Session, item: ItemByWid) -> Counts:
