@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from kits.hostile import post_signed
 from kits.slack_bot import ADMIN, CHANNEL, OWNER, PLAIN, Bot, request_run, running_bot, synchronize
 from kits.stack import stored_customer, without_fetched_at
 
@@ -370,3 +371,37 @@ def test_the_home_tab_names_each_runs_kind() -> None:
 
     assert "*Run #4* · Restore of #2 ·" in shown and "*Run #3* · Apply of #1 ·" in shown
     assert "*Run #2* · <!date^" in shown and "*Run #1* · Preview ·" in shown
+
+
+def test_an_apply_naming_what_is_not_a_preview_changes_nothing(bot: Bot) -> None:
+    _, run_id = ready_preview(bot)
+    [imported] = runs_of_kind(bot, RunKind.SYNC)
+    ws = bot.slack._ws
+
+    def click(value: str) -> int:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": ws.team_id, "domain": ws.team_domain},
+            "api_app_id": ws.app_id,
+            "user": {"id": ADMIN, "username": "ana", "team_id": ws.team_id},
+            "container": {"type": "message", "channel_id": CHANNEL, "message_ts": "1.000001"},
+            "channel": {"id": CHANNEL, "name": "finance"},
+            "actions": [
+                {"action_id": ActionId.APPLY_PREVIEW, "block_id": "x", "type": "button", "value": value}
+            ],
+        }
+        status, _ = post_signed(bot.user(ADMIN), payload)
+        return status
+
+    statuses = [
+        click(json.dumps({"run": imported.id, "expires": None})),  # a sync run
+        click(json.dumps({"run": 999_999, "expires": None})),  # no such run
+        click("not json"),
+        click(json.dumps({"run": True, "expires": "x"})),
+    ]
+
+    assert statuses == [200, 200, 200, 200]
+    bot.wait_for(lambda: f"Run {imported.id} is a sync run, not a preview." in ephemeral_text(bot, ADMIN))
+    bot.wait_for(lambda: "This request no longer exists" in ephemeral_text(bot, ADMIN))
+    assert runs_of_kind(bot, RunKind.APPLY) == []
+    assert bot.service.previews().decision(run_id) is None
