@@ -20,6 +20,7 @@ from bot.block_budget import within_budget
 from bot.ids import ActionId, BlockId
 from bot.messages import STATUS_TITLE, error_preview, status_label
 from bot.mrkdwn import date_token, escaped_chunks, user_ref
+from bot.preview_blocks import kind_label
 from sync_engine import MAX_IDENTIFIERS, BatchRun
 
 __all__ = [
@@ -197,7 +198,7 @@ def _links(run: BatchRun) -> str:
 def _entry(run: BatchRun) -> list[JsonDict]:
     counts = run.counts
     lines = [
-        f"*Run #{run.id}* · {date_token(run.created_at)} · {status_label(run.status)} · "
+        f"*Run #{run.id}*{_kind(run)} · {date_token(run.created_at)} · {status_label(run.status)} · "
         f"by {user_ref(run.requested_by)}",
         f"Customers *{counts.customers}* · Invoices *{counts.invoices}* · Payments *{counts.payments}* · "
         f"Credit notes *{counts.credit_notes}*",
@@ -210,6 +211,12 @@ def _entry(run: BatchRun) -> list[JsonDict]:
     if quote:
         lines.append(quote)
     return [{"type": "divider"}, _section("\n".join(lines)), *more]
+
+
+def _kind(run: BatchRun) -> str:
+    """ " · Preview", " · Apply of #N" for runs that are not plain syncs."""
+    kind = kind_label(run)
+    return f" · {kind}" if kind else ""
 
 
 def _history(runs: Sequence[BatchRun], offset: int, has_more: bool) -> list[JsonDict]:

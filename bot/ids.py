@@ -49,6 +49,8 @@ class BlockId(StrEnum):
     HOME_ERROR = "home_error"
     #: Prefix: a status message's Approve and Reject, `approval_<run id>`.
     APPROVAL = "approval"
+    #: A finished preview's Apply and Discard (its status message).
+    PREVIEW_ACTIONS = "preview_actions"
 
 
 class ActionId(StrEnum):
@@ -72,3 +74,7 @@ class ActionId(StrEnum):
     #: A run awaiting a second admin's approval (its status message's buttons).
     APPROVE_RUN = "approve_run"
     REJECT_RUN = "reject_run"
+    #: The confirmation's "Preview changes first": queue the draft as a preview.
+    PREVIEW_FIRST = "preview_changes_first"
+    APPLY_PREVIEW = "apply_preview"
+    DISCARD_PREVIEW = "discard_preview"

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import preview_blocks
 from bot.approval_blocks import approval_blocks, decision_line
 from bot.block_budget import within_budget
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
-from sync_engine import MAX_IDENTIFIERS, BatchRun, RunStatus
+from sync_engine import MAX_IDENTIFIERS, BatchRun, PreviewView, RunStatus
 
 __all__ = [
     "STATUS_TITLE",
@@ -152,8 +153,9 @@ def _verbatim(identifier: str) -> str:
     return identifier if "`" in identifier else f"`{identifier}`"
 
 
-def status_message(run: BatchRun) -> Message:
-    """The run's one status message: who, when, what, status and the four counts, then the outcome."""
+def status_message(run: BatchRun, preview: PreviewView | None = None) -> Message:
+    """The run's one status message: who, when, what, status and the four counts, then the outcome
+    (a finished preview's diff and its Apply and Discard: `preview`)."""
     counts = run.counts
     fields = [
         f"*Requested by*\n{user_ref(run.requested_by)}",
@@ -181,9 +183,11 @@ def status_message(run: BatchRun) -> Message:
         lead = ":x: *Error:* "
         more = " … (full message in the thread)"
         blocks.append(_section(lead + clip(run.error, SECTION_ROOM - len(lead), more=more)))
-    blocks.append(
-        _context(f"Run #{run.id} · {plural(len(run.identifiers), 'identifier')} · records file in the thread")
+    footer = _context(
+        f"Run #{run.id} · {plural(len(run.identifiers), 'identifier')} · records file in the thread"
     )
+    blocks.extend(preview_blocks.run_blocks(run, preview, around=[*blocks, footer]))
+    blocks.append(footer)
     if not within_budget(blocks):
         # Long identifiers: Slack would refuse the message; the list is in the thread's reply or its file.
         lead = f":warning: *Not found on Workday ({len(run.unresolved)}):* the list is in the thread."
@@ -225,8 +229,9 @@ HISTORY_ERROR_PREVIEW = 300
 
 def _history_entry(run: BatchRun) -> list[JsonDict]:
     counts = run.counts
+    kind = f" · {label}" if (label := preview_blocks.kind_label(run)) else ""
     lines = [
-        f"*Run #{run.id}* · {date_token(run.created_at)} · {status_label(run.status)} · "
+        f"*Run #{run.id}*{kind} · {date_token(run.created_at)} · {status_label(run.status)} · "
         f"{IDENTIFIER_TYPE_LABELS[run.identifier_type]} · by {user_ref(run.requested_by)}",
         f"Customers {counts.customers} · Invoices {counts.invoices} · Payments {counts.payments} · "
         f"Credit notes {counts.credit_notes}",

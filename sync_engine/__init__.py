@@ -19,6 +19,7 @@ from sync_engine.domain import (
     IdentifierType,
     RunAnnouncement,
     RunApproval,
+    RunKind,
     RunStatus,
 )
 from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError, SetupError
@@ -35,6 +36,16 @@ from sync_engine.logs import bind as bind_log_fields
 from sync_engine.logs import configure_logging
 from sync_engine.metrics import SlackOutcome, serve_metrics, slack_request
 from sync_engine.metrics import exposition as metrics_exposition
+from sync_engine.preview_decisions import (
+    ApplyOutcome,
+    PreviewAction,
+    PreviewDecision,
+    PreviewExpiredError,
+    PreviewView,
+)
+from sync_engine.preview_diff import KINDS as DOCUMENT_KINDS
+from sync_engine.preview_diff import CustomerDiff, KindDiff
+from sync_engine.preview_plan import PreviewRefusedError, PreviewReport
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
@@ -45,20 +56,30 @@ from sync_engine.shared_state import shared_redis
 from sync_engine.startup import open_engine
 
 __all__ = [
+    "DOCUMENT_KINDS",
     "MAX_IDENTIFIERS",
     "TOO_MANY_MESSAGE",
     "WARNING",
     "AnnouncementService",
     "AnnouncementStep",
+    "ApplyOutcome",
     "ApprovalDecision",
     "ApprovalRefusedError",
     "BatchRun",
     "ConnectionService",
     "ConnectionStatus",
+    "CustomerDiff",
     "DramatiqDispatcher",
     "IdentifierError",
     "IdentifierType",
+    "KindDiff",
     "Periodic",
+    "PreviewAction",
+    "PreviewDecision",
+    "PreviewExpiredError",
+    "PreviewRefusedError",
+    "PreviewReport",
+    "PreviewView",
     "Problem",
     "Readiness",
     "ReadinessCheck",
@@ -68,6 +89,7 @@ __all__ = [
     "RunApproval",
     "RunEvent",
     "RunEventKind",
+    "RunKind",
     "RunNotFoundError",
     "RunService",
     "RunStatus",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from sync_engine import metrics
 from sync_engine.announcement_service import AnnouncementService
@@ -17,6 +18,7 @@ from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
 from sync_engine.domain import BatchRun, IdentifierType, RunKind, RunStatus
 from sync_engine.identifiers import parse_identifiers
+from sync_engine.preview_decisions import PreviewDecisions
 from sync_engine.preview_plan import ApplyPlan, PreviewRefusedError
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
 from sync_engine.restore_plan import RestorePlan, RestoreRefusedError
@@ -27,6 +29,9 @@ from sync_engine.store.database import Database
 __all__ = ["Dispatcher", "RunService"]
 
 log = logging.getLogger(__name__)
+
+#: What a caller stores in the transaction that stores a run: `(session, run_id)`.
+Recorder = Callable[[Session, int], None]
 
 
 class Dispatcher(Protocol):
@@ -114,12 +119,15 @@ class RunService:
             run_id = runs.run_with_request_digest(session, digest)
             return runs.get_run(session, run_id) if run_id is not None else None
 
-    def confirm(self, run_id: int) -> tuple[BatchRun, bool]:
-        """Queue a draft run, or hold it for a second admin's approval (RESYNC_APPROVAL_ABOVE); the flag
-        says whether this call queued it (a second click does nothing)."""
-        held = hold_if_required(self._database, run_id, self._approval_above, utcnow())
+    def confirm(self, run_id: int, *, kind: RunKind = RunKind.SYNC) -> tuple[BatchRun, bool]:
+        """Queue a draft run as a `kind` run (a sync, or a preview of it), or hold a sync for a second
+        admin's approval (RESYNC_APPROVAL_ABOVE); the flag says whether this call queued it (a second
+        click, of either, does nothing)."""
+        # A preview writes nothing: nothing to approve before it runs.
+        above = self._approval_above if kind is RunKind.SYNC else None
+        held = hold_if_required(self._database, run_id, above, utcnow())
         with self._database.session() as session:
-            confirmed = not held and runs.confirm_run(session, run_id, utcnow())
+            confirmed = not held and runs.confirm_run(session, run_id, utcnow(), kind)
             run = runs.get_run(session, run_id)
         if held:
             self._events.publish(RunEvent(run.id, RunEventKind.RECEIVED))  # its status message asks
@@ -158,16 +166,42 @@ class RunService:
         wids = [customer.customer_wid for customer in plan.to_restore]
         return self._submit_derived(RunKind.RESTORE, plan.source_run_id, wids, requested_by, force=plan.force)
 
-    def submit_apply(self, plan: ApplyPlan, requested_by: str) -> BatchRun:
-        """Create and queue an apply run writing the preview's staged snapshots of `plan.to_apply`."""
+    def submit_apply(
+        self,
+        plan: ApplyPlan,
+        requested_by: str,
+        *,
+        slack_channel: str | None = None,
+        record: Recorder | None = None,
+    ) -> BatchRun:
+        """Create and queue an apply run writing the preview's staged snapshots of `plan.to_apply`;
+        `record(session, run_id)` runs in the transaction storing it (if it raises, nothing is stored)."""
         if not plan.to_apply:
             raise PreviewRefusedError(f"Nothing to apply of preview {plan.preview_run_id}.")
         return self._submit_derived(
-            RunKind.APPLY, plan.preview_run_id, plan.to_apply, requested_by, force=False
+            RunKind.APPLY,
+            plan.preview_run_id,
+            plan.to_apply,
+            requested_by,
+            force=False,
+            slack_channel=slack_channel,
+            record=record,
         )
 
+    def previews(self) -> PreviewDecisions:
+        """Read, apply and discard previews (what front ends' buttons do), on this store."""
+        return PreviewDecisions(self._database, self.submit_apply)
+
     def _submit_derived(
-        self, kind: RunKind, source_run_id: int, wids: Sequence[str], requested_by: str, *, force: bool
+        self,
+        kind: RunKind,
+        source_run_id: int,
+        wids: Sequence[str],
+        requested_by: str,
+        *,
+        force: bool,
+        slack_channel: str | None = None,
+        record: Recorder | None = None,
     ) -> BatchRun:
         """A run working from another (a restore's, an apply's): its items name customers by wid, nothing
         to resolve on Workday (see `sync_engine.item_work`)."""
@@ -176,10 +210,11 @@ class RunService:
             wids,
             requested_by,
             RunStatus.RECEIVED,
-            None,
+            slack_channel,
             kind=kind,
             source_run_id=source_run_id,
             force=force,
+            record=record,
         )
         self._queue(run.id)
         return run
@@ -213,6 +248,7 @@ class RunService:
         kind: RunKind = RunKind.SYNC,
         source_run_id: int | None = None,
         force: bool = False,
+        record: Recorder | None = None,
     ) -> BatchRun:
         # Same rules as the front ends' own checks, so no caller can store an oversized or dirty list.
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
@@ -232,6 +268,8 @@ class RunService:
                 # A run working from another names its customers by wid: nothing to resolve.
                 resolved=source_run_id is not None,
             )
+            if record is not None:
+                record(session, run_id)
             run = runs.get_run(session, run_id)
         log.info(
             "Run received",

@@ -36,6 +36,7 @@ from bot import messages, thread_replies
 from bot.status.lock_heartbeat import LockHeartbeat
 from bot.status.once_only import Step, once
 from bot.status.posts import StatusPosts
+from bot.status.preview_state import preview_of
 from bot.status.slack_calls import RateLimited, call
 from bot.status.throttle import LastUpdate, Throttle
 from bot.web_api import error_code
@@ -157,7 +158,7 @@ class StatusUpdater:
         if run.slack_channel is None:
             return True  # a terminal run: no status message, but History shows it
         final = final or run.is_final
-        message = messages.status_message(run)
+        message = messages.status_message(run, preview_of(self._service, run))
         shows_final = run.is_final
         if run.slack_message_ts is None:
             once(self._announcements, run, Step.STATUS_MESSAGE, token, lambda: self._post(run, message))

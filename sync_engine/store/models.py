@@ -35,6 +35,7 @@ __all__ = [
     "InvoiceRow",
     "Money",
     "PaymentRow",
+    "PreviewDecisionRow",
     "PreviousCopyRow",
     "PreviousCreditNoteRow",
     "PreviousInvoiceRow",
@@ -349,6 +350,21 @@ class StagedSnapshotRow(Base):
     diff: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: When the stored customer the diff was measured against was written (None: not stored).
     base_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PreviewDecisionRow(Base):
+    """What was decided about a preview: applied (as `apply_run_id`) or discarded; one per preview."""
+
+    __tablename__ = "preview_decisions"
+
+    preview_run_id: Mapped[int] = mapped_column(
+        ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: apply or discard
+    action: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str] = mapped_column(String(255))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    apply_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class WorkdayConnectionRow(Base):

@@ -96,13 +96,14 @@ def run_with_request_digest(session: Session, digest: str) -> int | None:
     return session.scalar(select(BatchRunRow.id).where(BatchRunRow.request_digest == digest))
 
 
-def confirm_run(session: Session, run_id: int, now: datetime) -> bool:
-    """Draft → received; False when it was not a draft (already confirmed, cancelled, unknown)."""
+def confirm_run(session: Session, run_id: int, now: datetime, kind: RunKind = RunKind.SYNC) -> bool:
+    """Draft → received, as a run of `kind` (a sync, or a preview of it); False when it was not a draft
+    (already confirmed, cancelled, unknown)."""
     return updated(
         session,
         update(BatchRunRow)
         .where(BatchRunRow.id == run_id, BatchRunRow.status == RunStatus.DRAFT.value)
-        .values(status=RunStatus.RECEIVED.value, confirmed_at=now, updated_at=now),
+        .values(status=RunStatus.RECEIVED.value, confirmed_at=now, updated_at=now, kind=kind.value),
     )
 
 

@@ -27,6 +27,7 @@ TABLES = {
     "previous_credit_notes",
     "previous_payments",
     "staged_snapshots",
+    "preview_decisions",
     "workday_connections",
     "run_announcements",
     "run_announcement_steps",
@@ -34,7 +35,7 @@ TABLES = {
 }
 
 #: The newest revision: the schema every process migrates to.
-HEAD = "0010_run_approval"
+HEAD = "0012"
 
 
 def schema_diff(connection: Connection) -> list[Any]:

@@ -2,7 +2,7 @@
 until when they can be approved. The statuses themselves (pending_approval, rejected, expired) fit
 `batch_runs.status` as it is.
 
-Revision ID: 0010_run_approval
+Revision ID: 0010
 Revises: 0007
 Create Date: 2026-12-07
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # Revision identifiers, used by Alembic.
-revision: str = "0010_run_approval"
+revision: str = "0010"
 down_revision: str | None = "0007"
 branch_labels: str | tuple[str, ...] | None = None
 depends_on: str | tuple[str, ...] | None = None
