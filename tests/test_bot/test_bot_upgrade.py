@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 from kits.old_store import NOTES_REVISION, insert_noted_run, migrate_to
-from kits.slack_bot import ADMIN, CHANNEL, error_replies, final_status, running_bot
+from kits.slack_bot import ADMIN, CHANNEL, error_replies, final_status, records_files, running_bot
 from slack_sdk import WebClient
 
 from bot.ids import COMMAND
