@@ -9,6 +9,7 @@ import io
 from kits.stack import Stack
 
 from sync_engine.domain import IdentifierType, RunKind, RunStatus
+from sync_engine.restore_plan import plan_restore
 from sync_engine.results import CSV_HEADER, CustomerResult, results_csv
 from sync_engine.run_errors import NOT_FOUND_ON_WORKDAY
 
@@ -102,6 +103,24 @@ def test_a_preview_reads_previewed(stack: Stack) -> None:
     stack.wait(run.id)
 
     assert [r.outcome for r in stack.service.results(run.id)] == ["previewed", "unresolved"]
+
+
+def test_a_restore_reads_restored_with_the_names_and_counts_it_put_back(stack: Stack) -> None:
+    data = stack.sandbox.data
+    customer = next(c for c in data.customers[1:] if c.customer_id and any(data.counts(c.wid)))
+    first_name = data.customer(customer.wid).name
+    stack.run(REF, [customer.customer_id or ""])
+    counts = data.counts(customer.wid)
+    data.update_customer(customer.wid, name="Renamed Since Inc.")
+    data.add_invoice(customer.wid)
+    second = stack.run(REF, [customer.customer_id or ""])
+
+    restore = stack.service.submit_restore(plan_restore(stack.database, second.id), requested_by="cli:ana")
+    stack.wait(restore.id)
+
+    assert stack.service.results(restore.id) == [
+        CustomerResult(customer.wid, customer.wid, first_name, "restored", *counts, None)
+    ]
 
 
 def test_every_cell_reads_back_as_it_was_except_formulas_get_an_apostrophe() -> None:
