@@ -138,8 +138,9 @@ def test_redelivered_updates_repeat_nothing(bot: Bot) -> None:
     run = request_run(bot, ["C-404404"])
     final_status(bot, run.id)
     bot.wait_for(lambda: len(bot.slack.files) == 2 and error_replies(bot))  # records, results
-    # The Confirm switched the admin's Home to History, which shows the run's end too.
-    bot.wait_for(lambda: ":x: Error" in json.dumps(bot.slack.home(ADMIN) or {}, ensure_ascii=False))
+    # The Confirm switched the admin's Home to History, which shows the run's end too, last its results
+    # file's link (published once the final update is done).
+    bot.wait_for(lambda: "|Results (CSV)>" in json.dumps(bot.slack.home(ADMIN) or {}, ensure_ascii=False))
     calls = len(bot.slack.calls)
 
     for _ in range(3):  # as if Dramatiq delivered the last messages again
