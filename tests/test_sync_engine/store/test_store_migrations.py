@@ -33,7 +33,7 @@ TABLES = {
 }
 
 #: The newest revision: the schema every process migrates to.
-HEAD = "0011"
+HEAD = "0011_item_results"
 
 
 def schema_diff(connection: Connection) -> list[Any]:

@@ -1,7 +1,7 @@
 """Per-customer results: each item keeps its customer's name (the results file's Name column, as the run
 wrote or resolved it), and a run's announcement the link to its results file.
 
-Revision ID: 0011
+Revision ID: 0011_item_results
 Revises: 0007
 Create Date: 2026-12-07
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # Revision identifiers, used by Alembic.
-revision: str = "0011"
+revision: str = "0011_item_results"
 down_revision: str | None = "0007"
 branch_labels: str | tuple[str, ...] | None = None
 depends_on: str | tuple[str, ...] | None = None
