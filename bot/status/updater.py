@@ -174,7 +174,8 @@ class StatusUpdater:
             # A records file that cannot be uploaded (retried later) must not hold the error back.
             self._ping(run, token)
         if shows_final and run.announcement.final_digest is None:
-            once(self._announcements, run, Step.RESULTS_FILE, token, lambda: self._results.upload(run))
+            if run.started_at is not None:  # one that never started (rejected, expired) has no results
+                once(self._announcements, run, Step.RESULTS_FILE, token, lambda: self._results.upload(run))
             # Everything the final state owes the admin is done (see `bot.status.catch_up`).
             self._announcements.mark_final_shown(run.id, _digest(message))
         return True
