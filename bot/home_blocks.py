@@ -180,8 +180,8 @@ def _synchronize(status_channel: str | None) -> list[JsonDict]:
 
 
 def _links(run: BatchRun) -> str:
-    """The records file and the status message. Without a link to the file itself (the status updater
-    keeps one only when Slack gave it), the file is reached through the thread it was posted in."""
+    """The records file, the status message and the results file. Without a link to the records file
+    itself (the status updater keeps one only when Slack gave it), it is reached through its thread."""
     records, thread = run.announcement.records_link, run.announcement.link
     links = []
     if records:
@@ -192,6 +192,8 @@ def _links(run: BatchRun) -> str:
         links.append("Records file: in the status message's thread")
     if thread:
         links.append(f"<{thread}|Status message>")
+    if run.announcement.results_link:
+        links.append(f"<{run.announcement.results_link}|Results (CSV)>")
     return " · ".join(links)
 
 

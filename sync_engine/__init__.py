@@ -49,6 +49,7 @@ from sync_engine.preview_plan import PreviewRefusedError, PreviewReport
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
+from sync_engine.results import CustomerResult, results_csv
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import Settings, load_settings, read_settings
@@ -69,6 +70,7 @@ __all__ = [
     "ConnectionService",
     "ConnectionStatus",
     "CustomerDiff",
+    "CustomerResult",
     "DramatiqDispatcher",
     "IdentifierError",
     "IdentifierType",
@@ -106,6 +108,7 @@ __all__ = [
     "parse_identifiers",
     "read_settings",
     "register_actor",
+    "results_csv",
     "serve_metrics",
     "service_command",
     "shared_redis",

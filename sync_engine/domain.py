@@ -206,6 +206,8 @@ class RunAnnouncement:
     link: str | None = None
     #: Where admins open the run's records file.
     records_link: str | None = None
+    #: Where admins open the run's per-customer results file (CSV).
+    results_link: str | None = None
     #: Digest of the final state the announcement shows, once it shows it and everything it owes.
     final_digest: str | None = None
     final_shown_at: datetime | None = None

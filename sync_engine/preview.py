@@ -68,6 +68,7 @@ def _stage(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot, now: datet
             payments=len({payment.wid for payment in snapshot.payments}),
             credit_notes=len({note.wid for note in snapshot.credit_notes}),
             now=now,
+            customer_name=snapshot.customer.name,
         )
         if not completed:
             raise _AlreadyStaged

@@ -22,9 +22,11 @@ from sync_engine.preview_decisions import PreviewDecisions
 from sync_engine.preview_plan import ApplyPlan, PreviewRefusedError
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
 from sync_engine.restore_plan import RestorePlan, RestoreRefusedError
+from sync_engine.results import CustomerResult
 from sync_engine.settings import Settings
 from sync_engine.store import runs
 from sync_engine.store.database import Database
+from sync_engine.store.item_results import load_results
 
 __all__ = ["Dispatcher", "RunService"]
 
@@ -231,6 +233,11 @@ class RunService:
     def records_text(self, run_id: int) -> str:
         """The run's exact identifier list, one per line: the records file admins download."""
         return "".join(f"{identifier}\n" for identifier in self.get(run_id).identifiers)
+
+    def results(self, run_id: int) -> list[CustomerResult]:
+        """What the run did for each identifier, in paste order (`results_csv` renders them)."""
+        with self._database.session() as session:
+            return load_results(session, run_id)
 
     def attach_slack_message(self, run_id: int, channel: str, ts: str) -> None:
         with self._database.session() as session:

@@ -83,7 +83,15 @@ def _write_and_complete(rt: Runtime, item: ItemByWid, write: StoreWrite) -> Coun
     try:
         with rt.database.session() as session:
             counts = write(rt, session, item)
-            if not items.complete_item(session, item.item_id, now=utcnow(), **counts):
+            completed = items.complete_item(
+                session,
+                item.item_id,
+                invoices=counts["invoices"],
+                payments=counts["payments"],
+                credit_notes=counts["credit_notes"],
+                now=utcnow(),
+            )
+            if not completed:
                 raise _AlreadyDone
     except _AlreadyDone:
         return None

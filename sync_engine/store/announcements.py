@@ -43,6 +43,7 @@ def load_announcement(session: Session, run_id: int) -> RunAnnouncement:
     return RunAnnouncement(
         link=row.link,
         records_link=row.records_link,
+        results_link=row.results_link,
         final_digest=row.final_digest,
         final_shown_at=row.final_shown_at,
         steps=steps,
@@ -85,12 +86,17 @@ def _held_by(run_id: int, step: str, owner: str) -> Update:
 
 
 def save_links(
-    session: Session, run_id: int, *, link: str | None = None, records_link: str | None = None
+    session: Session,
+    run_id: int,
+    *,
+    link: str | None = None,
+    records_link: str | None = None,
+    results_link: str | None = None,
 ) -> None:
-    """Remember where admins open the announcement and the records file (a None leaves a link as is)."""
-    values = {
-        name: value for name, value in (("link", link), ("records_link", records_link)) if value is not None
-    }
+    """Remember where admins open the announcement, the records file and the results file (a None leaves
+    a link as is)."""
+    links = (("link", link), ("records_link", records_link), ("results_link", results_link))
+    values = {name: value for name, value in links if value is not None}
     if values:
         _ensure_row(session, run_id)
         session.execute(

@@ -241,6 +241,8 @@ class RunItemRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     identifier: Mapped[str] = mapped_column(String(255))
     customer_wid: Mapped[str | None] = mapped_column(String(32))
+    #: The customer's name as the run resolved it, then as it wrote it (the per-customer results).
+    customer_name: Mapped[str | None] = mapped_column(Text)
     #: The customer as Workday resolved it (a `Customer` record as JSON), kept until its sync commits.
     resolved_customer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: pending (to resolve or to sync), unresolved, synced, failed
@@ -266,6 +268,7 @@ class RunAnnouncementRow(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True)
     link: Mapped[str | None] = mapped_column(Text)
     records_link: Mapped[str | None] = mapped_column(Text)
+    results_link: Mapped[str | None] = mapped_column(Text)
     #: Digest of the final state shown; runs that ended without it are still owed their final state.
     final_digest: Mapped[str | None] = mapped_column(String(64))
     final_shown_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -198,6 +198,11 @@ def status_posts(slack: SlackEmulator) -> list[RecordedCall]:
     return [call for call in slack.calls_to("chat.postMessage") if "thread_ts" not in call.params]
 
 
+def records_files(slack: SlackEmulator) -> list[dict[str, Any]]:
+    """The records files uploaded (each run's identifier list), not the other files of the threads."""
+    return [upload for upload in slack.files if upload["name"].endswith("-identifiers.txt")]
+
+
 def error_replies(bot: Bot, channel: str = CHANNEL) -> list[dict[str, Any]]:
     return [reply for reply in bot.replies(channel) if "ended in error" in reply["text"]]
 
