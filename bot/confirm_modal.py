@@ -12,11 +12,12 @@ from typing import Any
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.modal import IDENTIFIER_TYPE_LABELS, TITLE, ModalMetadata
 from bot.mrkdwn import escape, plural
-from sync_engine import WARNING, BatchRun, RunStatus
+from sync_engine import WARNING, BatchRun, RunKind, RunStatus
 
 __all__ = [
     "CONFIRM",
     "FIRST_SHOWN",
+    "PREVIEW_FIRST",
     "confirmation_view",
     "home_link",
     "notice_view",
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 CONFIRM = "Confirm"
+PREVIEW_FIRST = "Preview changes first"
 #: Identifiers the confirmation lists; the rest are counted.
 FIRST_SHOWN = 10
 
@@ -62,7 +64,8 @@ def _where(channel_id: str) -> str:
 
 def confirmation_view(run: BatchRun, *, channel_id: str, connection: str | None = None) -> JsonDict:
     """The sentence to confirm word for word, the identifier type, the first identifiers; Confirm
-    (submit) queues the draft, Back returns to the filled form, Cancel closes it (nothing is queued)."""
+    (submit) queues the draft, Preview changes first queues it as a preview (nothing written until its
+    Apply), Back returns to the filled form, Cancel closes it (nothing is queued)."""
     count = len(run.identifiers)
     shown = ", ".join(f"`{escape(identifier)}`" for identifier in run.identifiers[:FIRST_SHOWN])
     if count > FIRST_SHOWN:
@@ -82,7 +85,13 @@ def confirmation_view(run: BatchRun, *, channel_id: str, connection: str | None 
                     "text": {"type": "plain_text", "text": "Back"},
                     "action_id": ActionId.BACK.value,
                     "value": str(run.id),
-                }
+                },
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": PREVIEW_FIRST},
+                    "action_id": ActionId.PREVIEW_FIRST.value,
+                    "value": str(run.id),
+                },
             ],
         },
     ]
@@ -102,7 +111,18 @@ def home_link(team_id: str, app_id: str) -> str:
 def queued_view(run: BatchRun, *, home_url: str, permalink: str | None) -> JsonDict:
     """*Run #N is queued*, with the Home tab (History) and, once posted, the status message."""
     lead = f":inbox_tray: *Run #{run.id} is queued* ({plural(len(run.identifiers), 'customer')})."
-    if run.status is not RunStatus.RECEIVED:
+    if run.kind is RunKind.PREVIEW:
+        lead = (
+            f":mag: *Preview #{run.id} is queued* ({plural(len(run.identifiers), 'customer')}): it fetches "
+            "every customer and writes nothing. Its status message shows what applying it would change, "
+            "then *Apply this preview* or *Discard*."
+        )
+    if run.status is RunStatus.PENDING_APPROVAL:
+        lead = (
+            f":raised_hand: *Run #{run.id} awaits another admin's approval* "
+            f"({plural(len(run.identifiers), 'customer')}): its status message asks for it."
+        )
+    elif run.status is not RunStatus.RECEIVED:
         lead = f"{lead} It is {run.status.label.lower()} now."
     buttons: list[JsonDict] = [
         {

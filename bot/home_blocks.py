@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.approval_blocks import decision_line
 from bot.block_budget import within_budget
 from bot.ids import ActionId, BlockId
 from bot.messages import STATUS_TITLE, error_preview, status_label
 from bot.mrkdwn import date_token, escaped_chunks, user_ref
-from bot.rerun_blocks import rerun_of_suffix
+from bot.preview_blocks import kind_label
 from sync_engine import MAX_IDENTIFIERS, BatchRun
 
 __all__ = [
@@ -179,8 +180,8 @@ def _synchronize(status_channel: str | None) -> list[JsonDict]:
 
 
 def _links(run: BatchRun) -> str:
-    """The records file and the status message. Without a link to the file itself (the status updater
-    keeps one only when Slack gave it), the file is reached through the thread it was posted in."""
+    """The records file, the status message and the results file. Without a link to the records file
+    itself (the status updater keeps one only when Slack gave it), it is reached through its thread."""
     records, thread = run.announcement.records_link, run.announcement.link
     links = []
     if records:
@@ -191,23 +192,33 @@ def _links(run: BatchRun) -> str:
         links.append("Records file: in the status message's thread")
     if thread:
         links.append(f"<{thread}|Status message>")
+    if run.announcement.results_link:
+        links.append(f"<{run.announcement.results_link}|Results (CSV)>")
     return " · ".join(links)
 
 
 def _entry(run: BatchRun) -> list[JsonDict]:
     counts = run.counts
     lines = [
-        f"*Run #{run.id}*{rerun_of_suffix(run)} · {date_token(run.created_at)} · "
-        f"{status_label(run.status)} · by {user_ref(run.requested_by)}",
+        f"*Run #{run.id}*{_kind(run)} · {date_token(run.created_at)} · {status_label(run.status)} · "
+        f"by {user_ref(run.requested_by)}",
         f"Customers *{counts.customers}* · Invoices *{counts.invoices}* · Payments *{counts.payments}* · "
         f"Credit notes *{counts.credit_notes}*",
     ]
     if links := _links(run):
         lines.append(links)
+    if decided := decision_line(run):
+        lines.append(decided)
     quote, more = error_preview(run, ERROR_PREVIEW, BlockId.HOME_ERROR, ActionId.HOME_FULL_ERROR)
     if quote:
         lines.append(quote)
     return [{"type": "divider"}, _section("\n".join(lines)), *more]
+
+
+def _kind(run: BatchRun) -> str:
+    """ " · Preview", " · Apply of #N" for runs that are not plain syncs."""
+    kind = kind_label(run)
+    return f" · {kind}" if kind else ""
 
 
 def _history(runs: Sequence[BatchRun], offset: int, has_more: bool) -> list[JsonDict]:

@@ -47,6 +47,10 @@ class BlockId(StrEnum):
     HOME_PAGING = "home_paging"
     #: Prefix: one block per run, `home_error_<run id>`.
     HOME_ERROR = "home_error"
+    #: Prefix: a status message's Approve and Reject, `approval_<run id>`.
+    APPROVAL = "approval"
+    #: A finished preview's Apply and Discard (its status message).
+    PREVIEW_ACTIONS = "preview_actions"
     #: A finished run's status message: Re-run its failed and unresolved customers.
     RERUN = "rerun_failed"
     #: The request form opened for a re-run: which run it re-runs.
@@ -71,4 +75,11 @@ class ActionId(StrEnum):
     HOME_NEWER = "home_newer"
     HOME_OLDER = "home_older"
     HOME_FULL_ERROR = "home_full_error"
+    #: A run awaiting a second admin's approval (its status message's buttons).
+    APPROVE_RUN = "approve_run"
+    REJECT_RUN = "reject_run"
+    #: The confirmation's "Preview changes first": queue the draft as a preview.
+    PREVIEW_FIRST = "preview_changes_first"
+    APPLY_PREVIEW = "apply_preview"
+    DISCARD_PREVIEW = "discard_preview"
     RERUN = "rerun_failed"

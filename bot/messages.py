@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import preview_blocks
+from bot.approval_blocks import approval_blocks, decision_line
 from bot.block_budget import within_budget
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
 from bot.rerun_blocks import rerun_actions, rerun_of_suffix
-from sync_engine import MAX_IDENTIFIERS, BatchRun, RunStatus
+from sync_engine import MAX_IDENTIFIERS, BatchRun, PreviewView, RunStatus
 
 __all__ = [
     "STATUS_TITLE",
@@ -49,6 +51,9 @@ _STATUS_EMOJI = {
     RunStatus.IN_PROGRESS: ":hourglass_flowing_sand:",
     RunStatus.COMPLETED: ":white_check_mark:",
     RunStatus.ERROR: ":x:",
+    RunStatus.PENDING_APPROVAL: ":raised_hand:",
+    RunStatus.REJECTED: ":no_entry:",
+    RunStatus.EXPIRED: ":hourglass:",
 }
 
 JsonDict = dict[str, Any]
@@ -139,7 +144,7 @@ def usage() -> Message:
 def _customers_field(run: BatchRun) -> str:
     if run.status is RunStatus.COMPLETED:
         return str(run.counts.customers)
-    total = run.resolved if run.status is not RunStatus.RECEIVED else len(run.identifiers)
+    total = run.resolved if run.started_at is not None else len(run.identifiers)
     return f"{run.counts.customers} of {total}"
 
 
@@ -149,8 +154,9 @@ def _verbatim(identifier: str) -> str:
     return identifier if "`" in identifier else f"`{identifier}`"
 
 
-def status_message(run: BatchRun) -> Message:
-    """The run's one status message: who, when, what, status and the four counts, then the outcome."""
+def status_message(run: BatchRun, preview: PreviewView | None = None) -> Message:
+    """The run's one status message: who, when, what, status and the four counts, then the outcome
+    (a finished preview's diff and its Apply and Discard: `preview`)."""
     counts = run.counts
     fields = [
         f"*Requested by*\n{user_ref(run.requested_by)}",
@@ -171,18 +177,19 @@ def status_message(run: BatchRun) -> Message:
     if run.previous_kept_until is not None:
         kept_until = date_token(run.previous_kept_until)
         blocks.append(_context(f":file_cabinet: What this run overwrote is kept until {kept_until}"))
+    blocks.extend(approval_blocks(run))
     unresolved_at = len(blocks)
     blocks.extend(unresolved_sections(run.unresolved))
     if run.status is RunStatus.ERROR and run.error:
         lead = ":x: *Error:* "
         more = " … (full message in the thread)"
         blocks.append(_section(lead + clip(run.error, SECTION_ROOM - len(lead), more=more)))
-    blocks.append(
-        _context(
-            f"Run #{run.id}{rerun_of_suffix(run)} · {plural(len(run.identifiers), 'identifier')} · "
-            "records file in the thread"
-        )
+    footer = _context(
+        f"Run #{run.id}{rerun_of_suffix(run)} · {plural(len(run.identifiers), 'identifier')} · "
+        "records file in the thread"
     )
+    blocks.extend(preview_blocks.run_blocks(run, preview, around=[*blocks, footer]))
+    blocks.append(footer)
     blocks.extend(rerun_actions(run))
     if not within_budget(blocks):
         # Long identifiers: Slack would refuse the message; the list is in the thread's reply or its file.
@@ -225,10 +232,10 @@ HISTORY_ERROR_PREVIEW = 300
 
 def _history_entry(run: BatchRun) -> list[JsonDict]:
     counts = run.counts
+    kind = f" · {label}" if (label := preview_blocks.kind_label(run)) else ""
     lines = [
-        f"*Run #{run.id}*{rerun_of_suffix(run)} · {date_token(run.created_at)} · "
-        f"{status_label(run.status)} · {IDENTIFIER_TYPE_LABELS[run.identifier_type]} · "
-        f"by {user_ref(run.requested_by)}",
+        f"*Run #{run.id}*{kind} · {date_token(run.created_at)} · {status_label(run.status)} · "
+        f"{IDENTIFIER_TYPE_LABELS[run.identifier_type]} · by {user_ref(run.requested_by)}",
         f"Customers {counts.customers} · Invoices {counts.invoices} · Payments {counts.payments} · "
         f"Credit notes {counts.credit_notes}",
     ]
@@ -239,6 +246,8 @@ def _history_entry(run: BatchRun) -> list[JsonDict]:
         links.append(f"<{run.announcement.records_link}|Records file>")
     if links:
         lines.append(" · ".join(links))
+    if decided := decision_line(run):
+        lines.append(decided)
     quote, more = error_preview(run, HISTORY_ERROR_PREVIEW, BlockId.HISTORY_ERROR, ActionId.HISTORY_ERROR)
     if quote:
         lines.append(quote)

@@ -8,10 +8,20 @@ a submodule: import-linter reads `from sync_engine import x` as importing `sync_
 """
 
 from sync_engine.announcement_service import AnnouncementService
+from sync_engine.approval import ApprovalRefusedError, Refusal
 from sync_engine.cli import service_command
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService, ConnectionStatus, Problem
-from sync_engine.domain import AnnouncementStep, BatchRun, IdentifierType, RunAnnouncement, RunStatus
+from sync_engine.domain import (
+    AnnouncementStep,
+    ApprovalDecision,
+    BatchRun,
+    IdentifierType,
+    RunAnnouncement,
+    RunApproval,
+    RunKind,
+    RunStatus,
+)
 from sync_engine.errors import IdentifierError, ResyncError, RunNotFoundError, SettingsError, SetupError
 from sync_engine.identifiers import (
     MAX_IDENTIFIERS,
@@ -26,10 +36,21 @@ from sync_engine.logs import bind as bind_log_fields
 from sync_engine.logs import configure_logging
 from sync_engine.metrics import SlackOutcome, serve_metrics, slack_request
 from sync_engine.metrics import exposition as metrics_exposition
+from sync_engine.preview_decisions import (
+    ApplyOutcome,
+    PreviewAction,
+    PreviewDecision,
+    PreviewExpiredError,
+    PreviewView,
+)
+from sync_engine.preview_diff import KINDS as DOCUMENT_KINDS
+from sync_engine.preview_diff import CustomerDiff, KindDiff
+from sync_engine.preview_plan import PreviewRefusedError, PreviewReport
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
 from sync_engine.rerun import RerunPlan, RerunRefusedError
+from sync_engine.results import CustomerResult, results_csv
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import Settings, load_settings, read_settings
@@ -37,27 +58,43 @@ from sync_engine.shared_state import shared_redis
 from sync_engine.startup import open_engine
 
 __all__ = [
+    "DOCUMENT_KINDS",
     "MAX_IDENTIFIERS",
     "TOO_MANY_MESSAGE",
     "WARNING",
     "AnnouncementService",
     "AnnouncementStep",
+    "ApplyOutcome",
+    "ApprovalDecision",
+    "ApprovalRefusedError",
     "BatchRun",
     "ConnectionService",
     "ConnectionStatus",
+    "CustomerDiff",
+    "CustomerResult",
     "DramatiqDispatcher",
     "IdentifierError",
     "IdentifierType",
+    "KindDiff",
     "Periodic",
+    "PreviewAction",
+    "PreviewDecision",
+    "PreviewExpiredError",
+    "PreviewRefusedError",
+    "PreviewReport",
+    "PreviewView",
     "Problem",
     "Readiness",
     "ReadinessCheck",
+    "Refusal",
     "RerunPlan",
     "RerunRefusedError",
     "ResyncError",
     "RunAnnouncement",
+    "RunApproval",
     "RunEvent",
     "RunEventKind",
+    "RunKind",
     "RunNotFoundError",
     "RunService",
     "RunStatus",
@@ -74,6 +111,7 @@ __all__ = [
     "parse_identifiers",
     "read_settings",
     "register_actor",
+    "results_csv",
     "serve_metrics",
     "service_command",
     "shared_redis",

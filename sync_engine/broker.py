@@ -16,10 +16,12 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from sync_engine import jobs, logs
+from sync_engine.approval import ApprovalExpiry
 from sync_engine.plugins import load_plugins
 from sync_engine.resume import Sweeper
 from sync_engine.retention import ExpiredCopiesCleaner
 from sync_engine.runtime import Runtime
+from sync_engine.service import RunService
 
 __all__ = ["EmbeddedWorker", "JobLogContext", "RunMaintenance", "build_broker"]
 
@@ -74,8 +76,9 @@ class JobLogContext(dramatiq.Middleware):
 
 
 class RunMaintenance(dramatiq.Middleware):
-    """Starts lease renewal, the sweeper for interrupted runs, the clean-up of expired previous copies and
-    the plugins' worker tasks (`Runtime.worker_tasks`) in every worker process."""
+    """Starts lease renewal, the sweeper for interrupted runs, the clean-up of expired previous copies, the
+    end of expired approvals and the plugins' worker tasks (`Runtime.worker_tasks`) in every worker
+    process."""
 
     def __init__(self, rt: Runtime, *, resume_everything_at_boot: bool) -> None:
         self._rt = rt
@@ -85,17 +88,21 @@ class RunMaintenance(dramatiq.Middleware):
             rt, jobs.DramatiqDispatcher(), every=SWEEP_EVERY, quiet_for=QUIET_FOR, at_boot=at_boot
         )
         self._cleaner = ExpiredCopiesCleaner(rt.database)
+        service = RunService(rt.database, jobs.DramatiqDispatcher(), rt.events)
+        self._approvals = ApprovalExpiry(service.approvals())
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self._rt.leases.start()
         self._sweeper.start()
         self._cleaner.start()
+        self._approvals.start()
         for task in self._rt.worker_tasks:
             task.start()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         for task in self._rt.worker_tasks:
             task.stop()
+        self._approvals.stop()
         self._cleaner.stop()
         self._sweeper.stop()
         self._rt.leases.stop()

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from sync_engine import cli_preview, cli_rerun, cli_restore
+from sync_engine import cli_approval, cli_preview, cli_rerun, cli_restore, cli_results
 from sync_engine.cli_input import given_identifiers, run_json
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import ResyncError
@@ -83,11 +83,9 @@ class CliIdentifierType(StrEnum):
 
 def _identifier_type(value: str | None) -> str | None:
     choices = [kind.value for kind in CliIdentifierType]
-    if value is None:  # `sync --rerun` takes the type from the run; otherwise `sync` asks for it
-        return None
-    if value.strip().lower() not in choices:
+    if value is not None and value.strip().lower() not in choices:  # None: `sync --rerun` (or missing)
         raise typer.BadParameter(f"{value!r} is not one of {' or '.join(map(repr, choices))}.")
-    return value.strip().lower()
+    return value and value.strip().lower()
 
 
 @app.callback()
@@ -122,18 +120,15 @@ def sync(
         bool, typer.Option("--preview", help="Fetch and show what would change first; then ask to apply it.")
     ] = False,
     rerun: Annotated[
-        int | None,
-        typer.Option(metavar="RUN_ID", help="Re-run run RUN_ID's failed and unresolved customers."),
+        int | None, typer.Option(metavar="RUN_ID", help="Re-run the failed and unresolved of run RUN_ID.")
     ] = None,
 ) -> None:
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
     if rerun is not None:
         kind, text = cli_rerun.rerun_input(console, rerun, identifiers or [], file, identifier_type, preview)
-    elif identifier_type is None:
-        raise typer.BadParameter(cli_rerun.TYPE_REQUIRED, param_hint="'--type'")
     else:
         # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
-        kind = CliIdentifierType(identifier_type).engine
+        kind = CliIdentifierType(cli_rerun.required_type(identifier_type)).engine
         text = given_identifiers(identifiers or [], file, kind)
     settings = load_settings()
     settings.workday()  # fail now, in one line, if Workday is not configured
@@ -147,7 +142,10 @@ def sync(
         raise typer.Exit(1)
 
     def start(service: RunService, _rt: Runtime) -> int:
-        return service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}", rerun_of=rerun).id
+        run = service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}", rerun_of=rerun)
+        if run.status is RunStatus.PENDING_APPROVAL:
+            cli_approval.stop_awaiting_approval(run)
+        return run.id
 
     run_here(console, settings, start)
 
@@ -160,6 +158,7 @@ def resume(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> 
 
     def start(service: RunService, rt: Runtime) -> int:
         run = service.get(run_id)
+        cli_approval.refuse_if_awaiting(run, "resume")
         if run.is_final:
             print_outcome(console, run)
             raise typer.Exit(0 if run.status is RunStatus.COMPLETED else 1)
@@ -176,6 +175,7 @@ def resume(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> 
 def abandon(run_id: Annotated[int, typer.Argument(help="The run's number.")]) -> None:
     """End an unfinished run in Error now; the customers it synced stay synced."""
     with open_engine(load_settings(), work=False) as (service, rt):
+        cli_approval.refuse_if_awaiting(service.get(run_id), "abandon")
         if service.get(run_id).is_final:
             raise ResyncError(f"Run {run_id} has already ended: nothing to abandon.")
         stop_run(rt, run_id, f"Abandoned by cli:{getpass.getuser()} before it finished.")
@@ -371,6 +371,8 @@ def demo(
 
 
 cli_restore.register(app)
+cli_approval.register(app)
+cli_results.register(app)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sync_engine.domain import BatchRun, IdentifierType
+from sync_engine.domain import ApprovalDecision, BatchRun, IdentifierType
 from sync_engine.errors import IdentifierError
 from sync_engine.identifiers import MAX_IDENTIFIERS, split_identifiers
 
@@ -61,6 +61,8 @@ def _read_identifiers(file: Path) -> str:
 def run_json(run: BatchRun) -> dict[str, Any]:
     """A run for scripts: times in ISO 8601 with their offset (UTC), the duration in seconds (null until
     it has ended)."""
+    approval = run.approval
+    approved = approval if approval and approval.decision is ApprovalDecision.APPROVED else None
     return {
         "id": run.id,
         "created_at": run.created_at.isoformat(),
@@ -83,4 +85,23 @@ def run_json(run: BatchRun) -> dict[str, Any]:
         "error": run.error,
         "unresolved": run.unresolved,
         "unresolved_count": len(run.unresolved),
+        "approval": _approval_json(run),
+        # The approver at the top level too: what an auditor's script asks first.
+        "approved_by": approved.decided_by if approved else None,
+        "approved_at": approved.decided_at.isoformat() if approved and approved.decided_at else None,
+    }
+
+
+def _approval_json(run: BatchRun) -> dict[str, Any] | None:
+    """Who approved or rejected a run that needed a second admin (null for one that did not)."""
+    approval = run.approval
+    if approval is None:
+        return None
+    return {
+        "above": approval.above,
+        "held_at": approval.held_at.isoformat(),
+        "expires_at": approval.expires_at.isoformat(),
+        "decision": approval.decision.value if approval.decision else None,
+        "decided_by": approval.decided_by,
+        "decided_at": approval.decided_at.isoformat() if approval.decided_at else None,
     }

@@ -14,12 +14,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from sync_engine.domain import IdentifierType, RunKind, RunStatus
+from sync_engine.following import follow_here
 from sync_engine.identifiers import WARNING
 from sync_engine.preview_diff import KINDS, CustomerDiff, KindDiff
 from sync_engine.preview_plan import PreviewReport, plan_apply, preview_report
+from sync_engine.runtime import Runtime
+from sync_engine.service import RunService
 from sync_engine.settings import Settings
 from sync_engine.startup import open_engine
-from sync_engine.terminal import follow_run, print_outcome
 
 __all__ = ["diff_table", "preview_then_apply"]
 
@@ -36,28 +38,34 @@ def preview_then_apply(
     *,
     yes: bool,
 ) -> NoReturn:
-    """Run a preview, print its diff, ask whether to apply (the overwrite sentence), then apply it."""
-    with open_engine(settings, work=True) as (service, rt):
-        run = service.submit(identifier_type, identifiers, requested_by, kind=RunKind.PREVIEW)
-        final = follow_run(console, service, rt, run.id)
-        if final.status is not RunStatus.COMPLETED:
-            print_outcome(console, final)
-            raise typer.Exit(1)
-        report = preview_report(rt.database, run.id)
-        console.print(diff_table(report))
-        console.print(f"[bold]Preview ready[/] (run {run.id}).")
-        plan = plan_apply(rt.database, run.id)
-        question = f"Apply this preview? {WARNING.format(n=len(plan.to_apply))}"
-        if not yes and not typer.confirm(question, default=False):
-            console.print(f"Preview {run.id} not applied: nothing was written.")
-            raise typer.Exit(1)
-        plan = plan_apply(rt.database, run.id)  # again: a run may have written a customer meanwhile
-        for diff in plan.written_since:
-            console.print(f"[yellow]Written since the preview, left out:[/] {escape(diff.label)}")
-        applied = service.submit_apply(plan, requested_by)
-        done = follow_run(console, service, rt, applied.id)
-    print_outcome(console, done)
-    raise typer.Exit(0 if done.status is RunStatus.COMPLETED and not plan.written_since else 1)
+    """Run a preview, print its diff, ask whether to apply (the overwrite sentence), then apply it. Ctrl-C
+    while either run works says what became of it (`sync_engine.following`)."""
+
+    def start_preview(service: RunService, _rt: Runtime) -> int:
+        return service.submit(identifier_type, identifiers, requested_by, kind=RunKind.PREVIEW).id
+
+    preview = follow_here(console, settings, start_preview)
+    if preview.status is not RunStatus.COMPLETED:
+        raise typer.Exit(1)
+    with open_engine(settings, work=False) as (_, rt):
+        console.print(diff_table(preview_report(rt.database, preview.id)))
+        console.print(f"[bold]Preview ready[/] (run {preview.id}).")
+        planned = plan_apply(rt.database, preview.id)
+    question = f"Apply this preview? {WARNING.format(n=len(planned.to_apply))}"
+    if not yes and not typer.confirm(question, default=False):
+        console.print(f"Preview {preview.id} not applied: nothing was written.")
+        raise typer.Exit(1)
+    left_out: list[str] = []
+
+    def start_apply(service: RunService, rt: Runtime) -> int:
+        plan = plan_apply(rt.database, preview.id)  # again: a run may have written a customer meanwhile
+        left_out.extend(diff.label for diff in plan.written_since)
+        for label in left_out:
+            console.print(f"[yellow]Written since the preview, left out:[/] {escape(label)}")
+        return service.submit_apply(plan, requested_by).id
+
+    done = follow_here(console, settings, start_apply)
+    raise typer.Exit(0 if done.status is RunStatus.COMPLETED and not left_out else 1)
 
 
 def diff_table(report: PreviewReport) -> Table:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
@@ -13,10 +14,16 @@ from sync_engine.rerun import RerunRefusedError
 from sync_engine.settings import load_settings
 from sync_engine.startup import open_engine
 
-__all__ = ["TYPE_REQUIRED", "rerun_input"]
+__all__ = ["required_type", "rerun_input"]
 
-#: `sync` without `--type`: what is missing.
-TYPE_REQUIRED = "required (or --rerun RUN_ID, which takes it from that run)."
+
+def required_type(identifier_type: str | None) -> str:
+    """`sync`'s `--type`, which only `--rerun` does without."""
+    if identifier_type is None:
+        raise typer.BadParameter(
+            "required (or --rerun RUN_ID, which takes it from that run).", param_hint="'--type'"
+        )
+    return identifier_type
 
 
 def rerun_input(

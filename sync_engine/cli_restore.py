@@ -10,11 +10,13 @@ import typer
 from rich.console import Console
 
 from sync_engine.domain import RunStatus
+from sync_engine.following import follow_here
 from sync_engine.restore_plan import RestorePlan, RestoreRefusedError, plan_restore
+from sync_engine.runtime import Runtime
+from sync_engine.service import RunService
 from sync_engine.settings import load_settings
 from sync_engine.startup import open_engine
 from sync_engine.store.previous_copies import KeptCustomer
-from sync_engine.terminal import follow_run, print_outcome
 
 __all__ = ["CONFIRMATION", "register", "restore"]
 
@@ -62,11 +64,13 @@ def restore(
     if not yes and not typer.confirm(question, default=False):
         raise typer.Exit(1)
     who = requester or getpass.getuser()
-    with open_engine(settings, work=True) as (service, rt):
+
+    def start(service: RunService, _rt: Runtime) -> int:
         run = service.submit_restore(plan, requested_by=f"cli:{who}")
         console.print(f"Restore run {run.id} puts back run {run_id}'s previous copies.")
-        final = follow_run(console, service, rt, run.id)
-    print_outcome(console, final)
+        return run.id
+
+    final = follow_here(console, settings, start)
     refused = bool(plan.overwritten_since) and not plan.force
     raise typer.Exit(0 if final.status is RunStatus.COMPLETED and not refused else 1)
 

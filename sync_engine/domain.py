@@ -10,6 +10,7 @@ from enum import StrEnum
 __all__ = [
     "FINAL_STATUSES",
     "AnnouncementStep",
+    "ApprovalDecision",
     "BatchRun",
     "CreditNote",
     "Customer",
@@ -20,6 +21,7 @@ __all__ = [
     "Payment",
     "Resolution",
     "RunAnnouncement",
+    "RunApproval",
     "RunCounts",
     "RunKind",
     "RunStatus",
@@ -130,7 +132,11 @@ class RunKind(StrEnum):
 
 
 class RunStatus(StrEnum):
-    """Life of a batch run: draft → received → in_progress → completed | error (or draft → cancelled)."""
+    """Life of a batch run: draft → received → in_progress → completed | error (or draft → cancelled).
+
+    A run above RESYNC_APPROVAL_ABOVE goes draft → pending_approval → received (approved) | rejected |
+    expired (`sync_engine.approval`).
+    """
 
     DRAFT = "draft"
     CANCELLED = "cancelled"
@@ -138,15 +144,22 @@ class RunStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     ERROR = "error"
+    PENDING_APPROVAL = "pending_approval"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
 
     @property
     def label(self) -> str:
         """How an admin reads the status: "In progress", "Completed"."""
+        if self is RunStatus.PENDING_APPROVAL:
+            return "Awaiting approval"
         return self.value.replace("_", " ").capitalize()
 
 
 #: Statuses a run never leaves.
-FINAL_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.COMPLETED, RunStatus.ERROR})
+FINAL_STATUSES = frozenset(
+    {RunStatus.CANCELLED, RunStatus.COMPLETED, RunStatus.ERROR, RunStatus.REJECTED, RunStatus.EXPIRED}
+)
 
 
 class ItemStatus(StrEnum):
@@ -193,11 +206,34 @@ class RunAnnouncement:
     link: str | None = None
     #: Where admins open the run's records file.
     records_link: str | None = None
+    #: Where admins open the run's per-customer results file (CSV).
+    results_link: str | None = None
     #: Digest of the final state the announcement shows, once it shows it and everything it owes.
     final_digest: str | None = None
     final_shown_at: datetime | None = None
     #: Once-only steps by the front end's name for them.
     steps: dict[str, AnnouncementStep] = field(default_factory=dict)
+
+
+class ApprovalDecision(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class RunApproval:
+    """A run that needed a second admin's approval (more customers than RESYNC_APPROVAL_ABOVE)."""
+
+    #: The setting when the run was held: it names more customers than this.
+    above: int
+    held_at: datetime
+    #: Past this, approving is refused and the run ends Expired.
+    expires_at: datetime
+    decision: ApprovalDecision | None = None
+    #: Who approved or rejected it (None while it waits, and when it expired).
+    decided_by: str | None = None
+    decided_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +263,8 @@ class BatchRun:
     source_run_id: int | None = None
     #: Until when the customers' previous copies this run kept are kept (the earliest); None if none.
     previous_kept_until: datetime | None = None
+    #: Set when the run needed a second admin's approval.
+    approval: RunApproval | None = None
 
     @property
     def is_final(self) -> bool:

@@ -19,10 +19,13 @@ from sync_engine.setup_errors import require_redis
 from sync_engine.startup import open_engine
 from sync_engine.terminal import customers_to_sync, follow_run, print_outcome
 
-__all__ = ["INTERRUPTED_EXIT", "RunInterrupted", "follow_to_end", "run_here"]
+__all__ = ["INTERRUPTED_EXIT", "RunInterrupted", "follow_here", "follow_to_end", "run_here"]
 
 #: The shell's status for a command stopped by Ctrl-C (128 + SIGINT).
 INTERRUPTED_EXIT = 130
+
+#: Stores (or resumes) the run to follow and returns its id.
+StartRun = Callable[[RunService, Runtime], int]
 
 
 class ResumedRuns:
@@ -43,19 +46,25 @@ class ResumedRuns:
         return heard
 
 
-def run_here(console: Console, settings: Settings, start: Callable[[RunService, Runtime], int]) -> NoReturn:
+def run_here(console: Console, settings: Settings, start: StartRun) -> NoReturn:
+    """`follow_here`, then exit 0 if the run completed, 1 if not."""
+    final = follow_here(console, settings, start)
+    raise typer.Exit(0 if final.status is RunStatus.COMPLETED else 1)
+
+
+def follow_here(console: Console, settings: Settings, start: StartRun) -> BatchRun:
     """Open the engine (with its worker, unless REDIS_URL sends the jobs to `workday-resync worker`), start
-    or resume a run with `start` and follow it to its end; exit 0 if it completed, 130 on Ctrl-C."""
+    or resume a run with `start` and follow it to its end, which it returns; on Ctrl-C say what became of
+    the run and exit 130."""
     in_workers = bool(settings.redis_url)
     require_redis()  # a run is stored (or resumed) only if it can be sent
     resumed = ResumedRuns()
     try:
         with open_engine(settings, work=True, observers=[resumed]) as (service, rt):
             run_id = start(service, rt)
-            final = follow_to_end(console, service, rt, run_id, resumed=resumed, in_workers=in_workers)
+            return follow_to_end(console, service, rt, run_id, resumed=resumed, in_workers=in_workers)
     except RunInterrupted as stopped:
         _report_interrupted(console, stopped, in_workers=in_workers)
-    raise typer.Exit(0 if final.status is RunStatus.COMPLETED else 1)
 
 
 def follow_to_end(

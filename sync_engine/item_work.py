@@ -28,5 +28,8 @@ def work_items(rt: Runtime, item_ids: Sequence[int], *, final_attempt: bool) -> 
         for item_id in item_ids:
             preview.apply_item(rt, item_id, final_attempt=final_attempt)
         return []
-    write = preview.stage_snapshot if kind is RunKind.PREVIEW else None
-    return sync.sync_group(rt, item_ids, final_attempt=final_attempt, write=write)
+    if kind is RunKind.PREVIEW:
+        return sync.sync_group(
+            rt, item_ids, final_attempt=final_attempt, write=preview.stage_snapshot, outcome="staged"
+        )
+    return sync.sync_group(rt, item_ids, final_attempt=final_attempt)

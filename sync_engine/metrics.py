@@ -35,10 +35,11 @@ from sync_engine.settings import Settings
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
+    "CustomerOutcome",
     "SlackOutcome",
     "WorkdayOutcome",
+    "customer_done",
     "customer_failed",
-    "customer_synced",
     "exposition",
     "identifiers_unresolved",
     "run_finished",
@@ -55,6 +56,9 @@ __all__ = [
 #: HTTP 500 without a fault); another failure worth retrying (timeout, broken connection, 502/503/504,
 #: a `Server` fault); an error answer that is not retried (HTTP 4xx, a SOAP `Client` fault).
 WorkdayOutcome = Literal["ok", "throttled", "retried", "fault"]
+#: What became of a customer of a run: written by a sync, staged by a preview, written by an apply, put
+#: back by a restore (or failed, or not found on Workday: `customer_failed`, `identifiers_unresolved`).
+CustomerOutcome = Literal["synced", "staged", "applied", "restored"]
 #: How one HTTP request to Slack's Web API ended (`rate_limited`: HTTP 429).
 SlackOutcome = Literal["ok", "error", "rate_limited"]
 
@@ -67,7 +71,9 @@ RUN_DURATION = Histogram(
     buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf")),
 )
 CUSTOMERS = Counter(
-    "workday_resync_customers", "Customers of runs, by outcome: synced, failed, unresolved.", ["outcome"]
+    "workday_resync_customers",
+    "Customers of runs, by outcome: synced, staged, applied, restored, failed, unresolved.",
+    ["outcome"],
 )
 DOCUMENTS = Counter(
     "workday_resync_documents_synced",
@@ -104,8 +110,11 @@ def run_finished(status: str, seconds: float) -> None:
     RUN_DURATION.labels(status).observe(seconds)
 
 
-def customer_synced(*, invoices: int, payments: int, credit_notes: int) -> None:
-    CUSTOMERS.labels("synced").inc()
+def customer_done(outcome: CustomerOutcome, *, invoices: int, payments: int, credit_notes: int) -> None:
+    """A customer of a run written (synced, applied, restored) or staged by a preview, with its documents."""
+    CUSTOMERS.labels(outcome).inc()
+    if outcome == "staged":
+        return  # a preview writes nothing: the documents count when its apply writes them
     DOCUMENTS.labels("invoice").inc(invoices)
     DOCUMENTS.labels("payment").inc(payments)
     DOCUMENTS.labels("credit_note").inc(credit_notes)

@@ -68,6 +68,7 @@ def _stage(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot, now: datet
             payments=len({payment.wid for payment in snapshot.payments}),
             credit_notes=len({note.wid for note in snapshot.credit_notes}),
             now=now,
+            customer_name=snapshot.customer.name,
         )
         if not completed:
             raise _AlreadyStaged
@@ -75,7 +76,7 @@ def _stage(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot, now: datet
 
 def apply_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
     """Write one customer's staged snapshot for an apply run, atomically."""
-    work_store_item(rt, item_id, final_attempt=final_attempt, write=write_staged, done="Customer applied")
+    work_store_item(rt, item_id, final_attempt=final_attempt, write=write_staged, outcome="applied")
 
 
 def write_staged(rt: Runtime, session: Session, item: ItemByWid) -> Counts:

@@ -29,7 +29,7 @@ OVERWRITTEN_SINCE = (
 
 def restore_item(rt: Runtime, item_id: int, *, final_attempt: bool) -> None:
     """Put back one customer of a restore run, atomically; a refusal fails the item, the run goes on."""
-    work_store_item(rt, item_id, final_attempt=final_attempt, write=put_back_copy, done="Customer restored")
+    work_store_item(rt, item_id, final_attempt=final_attempt, write=put_back_copy, outcome="restored")
 
 
 def put_back_copy(rt: Runtime, session: Session, item: ItemByWid) -> Counts:

@@ -5,28 +5,36 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from sync_engine import metrics
 from sync_engine.announcement_service import AnnouncementService
+from sync_engine.approval import ApprovalService, hold_if_required
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
 from sync_engine.domain import BatchRun, IdentifierType, RunKind, RunStatus
 from sync_engine.identifiers import parse_identifiers
+from sync_engine.preview_decisions import PreviewDecisions
 from sync_engine.preview_plan import ApplyPlan, PreviewRefusedError
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
 from sync_engine.rerun import RerunPlan, plan_rerun
 from sync_engine.restore_plan import RestorePlan, RestoreRefusedError
+from sync_engine.results import CustomerResult
 from sync_engine.settings import Settings
 from sync_engine.store import runs
 from sync_engine.store.database import Database
+from sync_engine.store.item_results import load_results
 
 __all__ = ["Dispatcher", "RunService"]
 
 log = logging.getLogger(__name__)
+
+#: What a caller stores in the transaction that stores a run: `(session, run_id)`.
+Recorder = Callable[[Session, int], None]
 
 
 class Dispatcher(Protocol):
@@ -41,10 +49,19 @@ class Dispatcher(Protocol):
 class RunService:
     """Creates runs (draft, then confirmed), hands them to the jobs, and reads them back."""
 
-    def __init__(self, database: Database, dispatcher: Dispatcher, events: RunEvents) -> None:
+    def __init__(
+        self,
+        database: Database,
+        dispatcher: Dispatcher,
+        events: RunEvents,
+        *,
+        approval_above: int | None = None,
+    ) -> None:
         self._database = database
         self._dispatcher = dispatcher
         self._events = events
+        #: RESYNC_APPROVAL_ABOVE: a sync of more customers waits for a second admin (None: never).
+        self._approval_above = approval_above
 
     def connection(self, settings: Settings) -> ConnectionService:
         """The Workday connection status on this store (front ends never get the store itself)."""
@@ -53,6 +70,10 @@ class RunService:
     def announcements(self) -> AnnouncementService:
         """What front ends record about their announcements of runs, on this store."""
         return AnnouncementService(self._database)
+
+    def approvals(self) -> ApprovalService:
+        """Approve or reject the runs awaiting a second admin; an approved run is queued as `confirm` does."""
+        return ApprovalService(self._database, self._events, self._queue)
 
     def create_draft(
         self,
@@ -109,11 +130,18 @@ class RunService:
             run_id = runs.run_with_request_digest(session, digest)
             return runs.get_run(session, run_id) if run_id is not None else None
 
-    def confirm(self, run_id: int) -> tuple[BatchRun, bool]:
-        """Queue a draft run; the flag says whether this call queued it (a second click does nothing)."""
+    def confirm(self, run_id: int, *, kind: RunKind = RunKind.SYNC) -> tuple[BatchRun, bool]:
+        """Queue a draft run as a `kind` run (a sync, or a preview of it), or hold a sync for a second
+        admin's approval (RESYNC_APPROVAL_ABOVE); the flag says whether this call queued it (a second
+        click, of either, does nothing)."""
+        # A preview writes nothing: nothing to approve before it runs.
+        above = self._approval_above if kind is RunKind.SYNC else None
+        held = hold_if_required(self._database, run_id, above, utcnow())
         with self._database.session() as session:
-            confirmed = runs.confirm_run(session, run_id, utcnow())
+            confirmed = not held and runs.confirm_run(session, run_id, utcnow(), kind)
             run = runs.get_run(session, run_id)
+        if held:
+            self._events.publish(RunEvent(run.id, RunEventKind.RECEIVED))  # its status message asks
         if confirmed:
             self._queue(run.id)
         return run, confirmed
@@ -133,8 +161,21 @@ class RunService:
         rerun_of: int | None = None,
     ) -> BatchRun:
         """Create and queue a run at once (the CLI asked for confirmation before calling); a `preview`
-        fetches as a sync does and stages what it fetched instead of writing it. `rerun_of`: the run whose
-        failed customers this sync re-runs (`rerun_plan`)."""
+        fetches as a sync does and stages what it fetched instead of writing it. A sync above
+        RESYNC_APPROVAL_ABOVE is held for approval instead of queued. `rerun_of`: the run whose failed
+        customers this sync re-runs (`rerun_plan`)."""
+        if kind is RunKind.SYNC and self._approval_above is not None:
+            # Confirmed like a Slack draft, so that a run above the setting waits for approval.
+            draft = self._create(
+                identifier_type,
+                identifiers,
+                requested_by,
+                RunStatus.DRAFT,
+                None,
+                kind=kind,
+                source_run_id=rerun_of,
+            )
+            return self.confirm(draft.id)[0]
         run = self._create(
             identifier_type,
             identifiers,
@@ -159,16 +200,42 @@ class RunService:
         wids = [customer.customer_wid for customer in plan.to_restore]
         return self._submit_derived(RunKind.RESTORE, plan.source_run_id, wids, requested_by, force=plan.force)
 
-    def submit_apply(self, plan: ApplyPlan, requested_by: str) -> BatchRun:
-        """Create and queue an apply run writing the preview's staged snapshots of `plan.to_apply`."""
+    def submit_apply(
+        self,
+        plan: ApplyPlan,
+        requested_by: str,
+        *,
+        slack_channel: str | None = None,
+        record: Recorder | None = None,
+    ) -> BatchRun:
+        """Create and queue an apply run writing the preview's staged snapshots of `plan.to_apply`;
+        `record(session, run_id)` runs in the transaction storing it (if it raises, nothing is stored)."""
         if not plan.to_apply:
             raise PreviewRefusedError(f"Nothing to apply of preview {plan.preview_run_id}.")
         return self._submit_derived(
-            RunKind.APPLY, plan.preview_run_id, plan.to_apply, requested_by, force=False
+            RunKind.APPLY,
+            plan.preview_run_id,
+            plan.to_apply,
+            requested_by,
+            force=False,
+            slack_channel=slack_channel,
+            record=record,
         )
 
+    def previews(self) -> PreviewDecisions:
+        """Read, apply and discard previews (what front ends' buttons do), on this store."""
+        return PreviewDecisions(self._database, self.submit_apply)
+
     def _submit_derived(
-        self, kind: RunKind, source_run_id: int, wids: Sequence[str], requested_by: str, *, force: bool
+        self,
+        kind: RunKind,
+        source_run_id: int,
+        wids: Sequence[str],
+        requested_by: str,
+        *,
+        force: bool,
+        slack_channel: str | None = None,
+        record: Recorder | None = None,
     ) -> BatchRun:
         """A run working from another (a restore's, an apply's): its items name customers by wid, nothing
         to resolve on Workday (see `sync_engine.item_work`)."""
@@ -177,11 +244,12 @@ class RunService:
             wids,
             requested_by,
             RunStatus.RECEIVED,
-            None,
+            slack_channel,
             kind=kind,
             source_run_id=source_run_id,
             force=force,
             resolved=True,
+            record=record,
         )
         self._queue(run.id)
         return run
@@ -198,6 +266,11 @@ class RunService:
     def records_text(self, run_id: int) -> str:
         """The run's exact identifier list, one per line: the records file admins download."""
         return "".join(f"{identifier}\n" for identifier in self.get(run_id).identifiers)
+
+    def results(self, run_id: int) -> list[CustomerResult]:
+        """What the run did for each identifier, in paste order (`results_csv` renders them)."""
+        with self._database.session() as session:
+            return load_results(session, run_id)
 
     def attach_slack_message(self, run_id: int, channel: str, ts: str) -> None:
         with self._database.session() as session:
@@ -216,6 +289,7 @@ class RunService:
         source_run_id: int | None = None,
         force: bool = False,
         resolved: bool = False,
+        record: Recorder | None = None,
     ) -> BatchRun:
         # Same rules as the front ends' own checks, so no caller can store an oversized or dirty list.
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
@@ -234,6 +308,8 @@ class RunService:
                 force=force,
                 resolved=resolved,
             )
+            if record is not None:
+                record(session, run_id)
             run = runs.get_run(session, run_id)
         log.info(
             "Run received",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from sync_engine import logs
+from sync_engine import logs, metrics
 from sync_engine.clock import utcnow
 from sync_engine.leases import ITEM_LEASE
 from sync_engine.progress import RunEvent, RunEventKind
@@ -40,8 +40,11 @@ class _AlreadyDone(Exception):
     """Another delivery of this item committed first: roll this write back."""
 
 
-def work_store_item(rt: Runtime, item_id: int, *, final_attempt: bool, write: StoreWrite, done: str) -> None:
-    """Claim the item, run `write` and complete the item in one transaction; `done` names it in logs."""
+def work_store_item(
+    rt: Runtime, item_id: int, *, final_attempt: bool, write: StoreWrite, outcome: metrics.CustomerOutcome
+) -> None:
+    """Claim the item, run `write` and complete the item in one transaction; `outcome` names what that
+    did to the customer, in logs and metrics."""
     with rt.database.session() as session:
         item = items.claim_item_by_wid(session, item_id, rt.worker_id, utcnow(), ITEM_LEASE)
     if item is None:
@@ -70,7 +73,8 @@ def work_store_item(rt: Runtime, item_id: int, *, final_attempt: bool, write: St
     finally:
         rt.leases.release(item_id)
     if counts is not None:
-        log.info(done, extra={**customer, **counts})
+        metrics.customer_done(outcome, **counts)
+        log.info(f"Customer {outcome}", extra={**customer, **counts})
         rt.events.publish(RunEvent(item.run_id, RunEventKind.PROGRESS))
     finish_if_done(rt, item.run_id)
 
@@ -79,7 +83,15 @@ def _write_and_complete(rt: Runtime, item: ItemByWid, write: StoreWrite) -> Coun
     try:
         with rt.database.session() as session:
             counts = write(rt, session, item)
-            if not items.complete_item(session, item.item_id, now=utcnow(), **counts):
+            completed = items.complete_item(
+                session,
+                item.item_id,
+                invoices=counts["invoices"],
+                payments=counts["payments"],
+                credit_notes=counts["credit_notes"],
+                now=utcnow(),
+            )
+            if not completed:
                 raise _AlreadyDone
     except _AlreadyDone:
         return None
@@ -94,5 +106,6 @@ def _fail(rt: Runtime, item: ItemByWid, error: str) -> None:
     with rt.database.session() as session:
         failed = items.fail_item(session, item.item_id, error, utcnow())
     if failed:
+        metrics.customer_failed()
         rt.events.publish(RunEvent(item.run_id, RunEventKind.PROGRESS))
     finish_if_done(rt, item.run_id)

@@ -138,11 +138,16 @@ def plan_groups(rt: Runtime, item_ids: Sequence[int]) -> list[list[int]]:
 
 
 def sync_group(
-    rt: Runtime, item_ids: Sequence[int], *, final_attempt: bool, write: WriteSnapshot | None = None
+    rt: Runtime,
+    item_ids: Sequence[int],
+    *,
+    final_attempt: bool,
+    write: WriteSnapshot | None = None,
+    outcome: metrics.CustomerOutcome = "synced",
 ) -> list[list[int]]:
     """Fetch a group of customers together; overwrite each, with its item's result, in a transaction of
-    its own as soon as all of its documents are in (`write`, for a preview: stage it instead). Returns
-    groups to send again (see below).
+    its own as soon as all of its documents are in (`write`, for a preview: stage it instead, `outcome`
+    "staged"). Returns groups to send again (see below).
 
     Each item is claimed (leased) first: a redelivered message finds its items synced or held by a live
     worker and does nothing. Transient failures release the items not written yet and raise so the job
@@ -179,7 +184,7 @@ def sync_group(
 
     def hand_over(snapshot: CustomerSnapshot) -> None:
         for item in by_wid.get(snapshot.customer.wid, []):
-            _write_customer(rt, item, snapshot, write or _write)
+            _write_customer(rt, item, snapshot, write or _write, outcome)
             unwritten.pop(item.item_id, None)
             rt.leases.release(item.item_id)
 
@@ -225,7 +230,13 @@ def sync_group(
     return []
 
 
-def _write_customer(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot, write: WriteSnapshot) -> None:
+def _write_customer(
+    rt: Runtime,
+    item: ItemToSync,
+    snapshot: CustomerSnapshot,
+    write: WriteSnapshot,
+    outcome: metrics.CustomerOutcome,
+) -> None:
     customer = {"run_id": item.run_id, "wid": item.customer.wid}
     counts = {
         "invoices": len(snapshot.invoices),
@@ -234,8 +245,8 @@ def _write_customer(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot, w
     }
     log.info("Customer fetched", extra={**customer, **counts})
     if write(rt, item, snapshot):
-        metrics.customer_synced(**counts)
-        log.info("Customer written", extra={**customer, **counts})
+        metrics.customer_done(outcome, **counts)
+        log.info("Customer written", extra={**customer, **counts, "outcome": outcome})
         rt.events.publish(RunEvent(item.run_id, RunEventKind.PROGRESS))
 
 

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from sync_engine.approval import approval_summary
 from sync_engine.connection_status import ConnectionStatus
 from sync_engine.domain import BatchRun, IdentifierType, RunStatus
 from sync_engine.identifiers import looks_like_wid
@@ -177,6 +178,8 @@ def print_history(console: Console, runs: list[BatchRun]) -> None:
             )
             console.print(f"    {counts_text(run)} · Not found {len(run.unresolved)}", highlight=False)
     for run in runs:
+        if approval := approval_summary(run):
+            console.print(f"[bold]Run {run.id}:[/] {escape(approval)}", highlight=False)
         if run.error:
             console.print(f"[bold red]Run {run.id}:[/] {escape(run.error)}")
 

@@ -2,15 +2,15 @@
 
 One module per Slack surface: `commands` (the slash command), `views` (the modal's submission),
 `confirm` (the form's confirmation step), `actions` (the live counter, history paging), `home` (the
-Home tab), `shortcuts` (the global and the message shortcut), `rerun` (a finished run's Re-run button).
-`register` wires them to an App.
+Home tab), `shortcuts` (the global and the message shortcut), `preview_buttons` (a finished preview's
+Apply and Discard), `rerun` (a finished run's Re-run button). `register` wires them to an App.
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, confirm, home, rerun, shortcuts, views
+from bot.handlers import actions, approval, commands, confirm, home, preview_buttons, rerun, shortcuts, views
 from bot.handlers.deps import Deps
 from bot.home_blocks import HomeState, HomeTab
 
@@ -28,5 +28,7 @@ def register(app: App, deps: Deps) -> None:
         on_queued=lambda client, user_id, run: publisher.publish(client, user_id, HomeState(HomeTab.HISTORY)),
     )
     actions.register(app, deps)
+    approval.register(app, deps)
     shortcuts.register(app, deps)
+    preview_buttons.register(app, deps)
     rerun.register(app, deps)

@@ -1,5 +1,6 @@
 """The form's confirmation step: Confirm (its submit) queues the draft and the form becomes *Run #N is
-queued*; Back returns to the filled form. Closing the form (Cancel) queues nothing: the draft stays a
+queued*; Preview changes first queues it as a preview (*Preview #N is queued*); Back returns to the
+filled form. Closing the form (Cancel) queues nothing: the draft stays a
 draft, which is never history and never runs.
 
 Confirm answers in its acknowledgement (`response_action: update`), so it works before `ack()` like the
@@ -28,7 +29,7 @@ from bot.ids import ActionId, CallbackId
 from bot.modal import ModalMetadata
 from bot.opened_views import OpenedViewsUnavailable
 from bot.web_api import error_code, post_privately
-from sync_engine import BatchRun, RunNotFoundError, RunStatus
+from sync_engine import BatchRun, RunKind, RunNotFoundError, RunStatus
 
 __all__ = ["PERMALINK_WAIT", "register"]
 
@@ -92,6 +93,39 @@ def register(app: App, deps: Deps, on_queued: Callable[[WebClient, str, BatchRun
 
         def work() -> None:
             if queued_now:
+                on_queued(client, user_id, run)
+            _show_permalink(deps, client, user_id, view["id"], run.id, link)
+
+        deps.after_ack(body, work)
+
+    @app.action(ActionId.PREVIEW_FIRST.value)
+    def on_preview_first(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Queue the draft as a preview instead (the same conditional update as Confirm: of two clicks, of
+        either button, the first decides); the form becomes *Preview #N is queued*."""
+        ack()
+
+        def work() -> None:
+            user_id, view = body["user"]["id"], body.get("view")
+            if not isinstance(view, dict) or not isinstance(view.get("id"), str):
+                return  # a button of the form: without one, the payload is not Slack's
+            if not deps.is_admin(user_id):
+                channel_id = (deps.forms.metadata(user_id, view) or ModalMetadata("")).channel_id
+                post_privately(client, channel_id or None, user_id, deps.refusal())
+                return
+            found = draft_of(user_id, view)
+            if isinstance(found, str):
+                _update(client, view["id"], notice_view(found))
+                return
+            _, draft = found
+            if draft.status is RunStatus.CANCELLED:
+                _update(client, view["id"], notice_view(UNAVAILABLE))
+                return
+            run, queued_now = deps.service.confirm(draft.id, kind=RunKind.PREVIEW)
+            link = home_url(body)
+            queued = queued_view(run, home_url=link, permalink=None)
+            _update(client, view["id"], deps.forms.sealed(user_id, queued))
+            if queued_now:
+                log.info("Preview confirmed", extra={"run_id": run.id, "user": user_id})
                 on_queued(client, user_id, run)
             _show_permalink(deps, client, user_id, view["id"], run.id, link)
 

@@ -26,6 +26,8 @@ class Step(StrEnum):
     #: The .txt of what did not fit in the Completed or Error reply (a step of its own: a failed upload
     #: is tried again without posting the reply twice).
     REPLY_FILE = "reply_file"
+    #: The per-customer results CSV of a finished run (`bot.status.results_file`).
+    RESULTS_FILE = "results_file"
 
 
 def once(

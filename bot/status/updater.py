@@ -36,6 +36,8 @@ from bot import messages, thread_replies
 from bot.status.lock_heartbeat import LockHeartbeat
 from bot.status.once_only import Step, once
 from bot.status.posts import StatusPosts
+from bot.status.preview_state import preview_of
+from bot.status.results_file import ResultsFile
 from bot.status.slack_calls import RateLimited, call
 from bot.status.throttle import LastUpdate, Throttle
 from bot.web_api import error_code
@@ -85,6 +87,7 @@ class StatusUpdater:
         self._announcements: AnnouncementService = service.announcements()
         self._client = client
         self._posts = StatusPosts(service, self._announcements, client)
+        self._results = ResultsFile(service, self._announcements, client, self._posts)
         self._throttle = throttle
         self._schedule = schedule
         self._policy = policy or StatusPolicy()
@@ -157,7 +160,7 @@ class StatusUpdater:
         if run.slack_channel is None:
             return True  # a terminal run: no status message, but History shows it
         final = final or run.is_final
-        message = messages.status_message(run)
+        message = messages.status_message(run, preview_of(self._service, run))
         shows_final = run.is_final
         if run.slack_message_ts is None:
             once(self._announcements, run, Step.STATUS_MESSAGE, token, lambda: self._post(run, message))
@@ -172,6 +175,8 @@ class StatusUpdater:
             # A records file that cannot be uploaded (retried later) must not hold the error back.
             self._ping(run, token)
         if shows_final and run.announcement.final_digest is None:
+            if run.started_at is not None:  # one that never started (rejected, expired) has no results
+                once(self._announcements, run, Step.RESULTS_FILE, token, lambda: self._results.upload(run))
             # Everything the final state owes the admin is done (see `bot.status.catch_up`).
             self._announcements.mark_final_shown(run.id, _digest(message))
         return True

@@ -48,6 +48,8 @@ class SlackEmulator:
         self.bot_token = (
             f"xoxb-{secrets.randbelow(10**12)}-{secrets.randbelow(10**12)}-{secrets.token_hex(12)}"
         )
+        #: The app-level token Socket Mode connects with (not in `slack_env`: it would select Socket Mode).
+        self.app_token = f"xapp-1-{self.app_id}-{secrets.randbelow(10**12)}-{secrets.token_hex(32)}"
         #: The app's signing secret: the app verifies the emulator's requests with it.
         self.signing_secret = secrets.token_hex(16)
         #: The deprecated verification token Slack still puts in payloads (`token`).
@@ -59,6 +61,7 @@ class SlackEmulator:
             bot=bot,
             bot_id=self.bot_id,
             bot_token=self.bot_token,
+            app_token=self.app_token,
             app_id=self.app_id,
             knobs=self.knobs,
         )

@@ -86,8 +86,10 @@ def dispatch(ws: Workspace, call: ApiCall, token: str | None) -> Reply:
             raise ApiError("unknown_method")
         if not token:
             raise ApiError("not_authed")
-        if token != ws.bot_token:
+        if token not in (ws.bot_token, ws.app_token):
             raise ApiError("invalid_auth")
+        if (token == ws.app_token) != (call.method in APP_TOKEN_METHODS):
+            raise ApiError("not_allowed_token_type")
         injected = ws.knobs.fail_next.pop(call.method, None)
         if injected == "ratelimited":
             raise ApiError("ratelimited", status=429, retry_after=1)
@@ -227,6 +229,13 @@ def auth_test(ws: Workspace, call: ApiCall) -> dict[str, Any]:
     }
 
 
+def apps_connections_open(ws: Workspace, call: ApiCall) -> dict[str, Any]:
+    """A Socket Mode WebSocket URL; this emulator serves no WebSocket (the app's start-up check leaves
+    the URL unused, as it may: each URL is good for one connection and expires)."""
+    ticket = secrets.token_hex(16)
+    return {"url": f"{ws.base_url.replace('http', 'ws', 1)}/link/?ticket={ticket}&app_id={ws.app_id}"}
+
+
 def users_info(ws: Workspace, call: ApiCall) -> dict[str, Any]:
     user = ws.users.get(call.text("user") or "")
     if user is None:
@@ -307,6 +316,7 @@ def views_update(ws: Workspace, call: ApiCall) -> dict[str, Any]:
 
 METHODS: dict[str, Handler] = {
     "auth.test": auth_test,
+    "apps.connections.open": apps_connections_open,
     "users.info": users_info,
     "conversations.open": conversations_open,
     "views.open": views_open,
@@ -321,6 +331,9 @@ def register_method(name: str, handler: Handler, scopes: tuple[str, ...] = ()) -
     if scopes:
         _SCOPES[name] = scopes
 
+
+#: Methods that take the app-level token and no other (docs.slack.dev: apps.connections.open).
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 #: The scopes a bot token needs, any one of them (docs.slack.dev/methods/*.json `scope.bot`).
 _SCOPES: dict[str, tuple[str, ...]] = {

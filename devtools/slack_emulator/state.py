@@ -208,6 +208,7 @@ class Workspace:
         bot: User,
         bot_id: str,
         bot_token: str,
+        app_token: str,
         app_id: str,
         knobs: SlackKnobs,
     ) -> None:
@@ -218,6 +219,8 @@ class Workspace:
         self.bot = bot
         self.bot_id = bot_id
         self.bot_token = bot_token
+        #: The app-level token (xapp-…): Socket Mode's apps.connections.open takes it and nothing else.
+        self.app_token = app_token
         self.app_id = app_id
         self.knobs = knobs
         #: Set once the server is bound; upload and response URLs point at it.

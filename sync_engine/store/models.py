@@ -35,12 +35,14 @@ __all__ = [
     "InvoiceRow",
     "Money",
     "PaymentRow",
+    "PreviewDecisionRow",
     "PreviousCopyRow",
     "PreviousCreditNoteRow",
     "PreviousInvoiceRow",
     "PreviousPaymentRow",
     "RunAnnouncementRow",
     "RunAnnouncementStepRow",
+    "RunApprovalRow",
     "RunItemRow",
     "StagedSnapshotRow",
     "WorkdayConnectionRow",
@@ -196,7 +198,8 @@ class BatchRunRow(Base):
     __tablename__ = "batch_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: draft (awaiting confirmation), cancelled, received, in_progress, completed, error
+    #: draft (awaiting confirmation), cancelled, received, in_progress, completed, error; pending_approval,
+    #: rejected, expired (a run that needed a second admin's approval)
     status: Mapped[str] = mapped_column(String(16), index=True)
     identifier_type: Mapped[str] = mapped_column(String(16))
     requested_by: Mapped[str] = mapped_column(String(255))
@@ -238,6 +241,8 @@ class RunItemRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     identifier: Mapped[str] = mapped_column(String(255))
     customer_wid: Mapped[str | None] = mapped_column(String(32))
+    #: The customer's name as the run resolved it, then as it wrote it (the per-customer results).
+    customer_name: Mapped[str | None] = mapped_column(Text)
     #: The customer as Workday resolved it (a `Customer` record as JSON), kept until its sync commits.
     resolved_customer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: pending (to resolve or to sync), unresolved, synced, failed
@@ -263,6 +268,7 @@ class RunAnnouncementRow(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True)
     link: Mapped[str | None] = mapped_column(Text)
     records_link: Mapped[str | None] = mapped_column(Text)
+    results_link: Mapped[str | None] = mapped_column(Text)
     #: Digest of the final state shown; runs that ended without it are still owed their final state.
     final_digest: Mapped[str | None] = mapped_column(String(64))
     final_shown_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -349,6 +355,21 @@ class StagedSnapshotRow(Base):
     base_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class PreviewDecisionRow(Base):
+    """What was decided about a preview: applied (as `apply_run_id`) or discarded; one per preview."""
+
+    __tablename__ = "preview_decisions"
+
+    preview_run_id: Mapped[int] = mapped_column(
+        ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: apply or discard
+    action: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str] = mapped_column(String(255))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    apply_run_id: Mapped[int | None] = mapped_column(Integer)
+
+
 class WorkdayConnectionRow(Base):
     """When each Workday tenant's connection was last verified, for every process and across restarts."""
 
@@ -356,3 +377,20 @@ class WorkdayConnectionRow(Base):
 
     tenant: Mapped[str] = mapped_column(String(255), primary_key=True)
     verified_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RunApprovalRow(Base):
+    """A run held for a second admin's approval (more customers than RESYNC_APPROVAL_ABOVE), and who
+    decided; the run's own status says where it stands."""
+
+    __tablename__ = "run_approvals"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True)
+    #: The setting when the run was held.
+    above: Mapped[int] = mapped_column(Integer)
+    held_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    #: approved, rejected or expired; None while it waits.
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -20,6 +20,7 @@ from sync_engine.errors import RunNotFoundError
 from sync_engine.run_errors import NOTHING_RESOLVED, failure_message, fatal_message
 from sync_engine.store import previous_copies
 from sync_engine.store.announcements import load_announcement
+from sync_engine.store.approvals import load_approval
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.models import BatchRunRow, RunItemRow
 
@@ -95,13 +96,14 @@ def run_with_request_digest(session: Session, digest: str) -> int | None:
     return session.scalar(select(BatchRunRow.id).where(BatchRunRow.request_digest == digest))
 
 
-def confirm_run(session: Session, run_id: int, now: datetime) -> bool:
-    """Draft → received; False when it was not a draft (already confirmed, cancelled, unknown)."""
+def confirm_run(session: Session, run_id: int, now: datetime, kind: RunKind = RunKind.SYNC) -> bool:
+    """Draft → received, as a run of `kind` (a sync, or a preview of it); False when it was not a draft
+    (already confirmed, cancelled, unknown)."""
     return updated(
         session,
         update(BatchRunRow)
         .where(BatchRunRow.id == run_id, BatchRunRow.status == RunStatus.DRAFT.value)
-        .values(status=RunStatus.RECEIVED.value, confirmed_at=now, updated_at=now),
+        .values(status=RunStatus.RECEIVED.value, confirmed_at=now, updated_at=now, kind=kind.value),
     )
 
 
@@ -336,4 +338,5 @@ def _to_record(session: Session, run: BatchRunRow) -> BatchRun:
         kind=RunKind(run.kind),
         source_run_id=run.source_run_id,
         previous_kept_until=previous_copies.kept_until(session, run.id),
+        approval=load_approval(session, run.id),
     )

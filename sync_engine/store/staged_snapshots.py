@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sync_engine.store.models import Base, CustomerRow, StagedSnapshotRow
 
-__all__ = ["Staged", "drop_expired_staged", "load_staged", "stage", "staged_of_run"]
+__all__ = ["Staged", "drop_expired_staged", "drop_staged_of_run", "load_staged", "stage", "staged_of_run"]
 
 _staged = Base.metadata.tables[StagedSnapshotRow.__tablename__]
 _customers = Base.metadata.tables[CustomerRow.__tablename__]
@@ -106,3 +106,8 @@ def drop_expired_staged(session: Session, now: datetime) -> int:
     if ids:
         session.execute(delete(_staged).where(_staged.c.id.in_(ids)))
     return len(ids)
+
+
+def drop_staged_of_run(session: Session, run_id: int) -> None:
+    """Drop every snapshot preview `run_id` staged (it was discarded)."""
+    session.execute(delete(_staged).where(_staged.c.run_id == run_id))

@@ -138,6 +138,23 @@ def test_serve_with_a_wrong_bot_token_names_it(tmp_path: Path, slack: SlackEmula
 
 
 @pytest.mark.parametrize(
+    ("app_token", "refusal"),
+    [("xapp-1-A0APP00001-1-wrong", "invalid_auth"), ("{bot_token}", "not_allowed_token_type")],
+    ids=["wrong", "the-bot-token"],
+)
+def test_socket_mode_serve_with_a_refused_app_token_names_it(
+    tmp_path: Path, slack: SlackEmulator, app_token: str, refusal: str
+) -> None:
+    given = app_token.format(bot_token=slack.bot_token)
+    settings = {**slack.slack_env(), "SLACK_APP_TOKEN": given, "METRICS_PORT": str(free_port())}
+
+    line = _one_line(_run(tmp_path, ["serve"], **settings))
+
+    assert line.startswith(f"Slack refused SLACK_APP_TOKEN ({refusal}): set it to an app-level token")
+    assert given not in line
+
+
+@pytest.mark.parametrize(
     ("args", "settings"),
     [(["--debug", "history"], {}), (["history"], {"LOG_LEVEL": "debug"})],
     ids=["--debug", "LOG_LEVEL=debug"],

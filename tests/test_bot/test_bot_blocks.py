@@ -219,8 +219,10 @@ def test_the_confirmation_step_is_exact_and_within_limits() -> None:
     )
     shown = json.dumps(view["blocks"])
     assert "`C-&lt;9&gt;`" in shown and "C-&lt;10&gt;" not in shown and "and 90 more" in shown
-    [back] = view["blocks"][2]["elements"]
+    [back, preview] = view["blocks"][2]["elements"]
     assert (back["text"]["text"], back["action_id"]) == ("Back", ActionId.BACK)
+    assert preview["text"]["text"] == "Preview changes first"
+    assert preview["action_id"] == ActionId.PREVIEW_FIRST
     assert json.loads(view["private_metadata"])["run_id"] == run.id
 
     for permalink in (None, "https://x.slack.com/archives/C_FIN/p1"):

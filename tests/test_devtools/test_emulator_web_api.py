@@ -220,6 +220,23 @@ def test_tokens_and_scopes(slack: SlackEmulator, client: WebClient) -> None:
     assert (missing["error"], missing["needed"]) == ("missing_scope", "users:read")
 
 
+def test_socket_mode_takes_the_app_level_token_and_only_there(
+    slack: SlackEmulator, client: WebClient
+) -> None:
+    app = WebClient(base_url=slack.api_url, token=slack.app_token)
+
+    opened = app.apps_connections_open(app_token=slack.app_token)
+
+    assert opened["url"].startswith("ws://") and f"app_id={slack.app_id}" in opened["url"]
+    assert api_error(lambda: client.apps_connections_open(app_token=slack.bot_token)).response["error"] == (
+        "not_allowed_token_type"
+    )
+    assert api_error(app.auth_test).response["error"] == "not_allowed_token_type"
+    wrong = "xapp-1-A0APP00001-1-wrong"
+    refused = api_error(lambda: WebClient(base_url=slack.api_url).apps_connections_open(app_token=wrong))
+    assert refused.response["error"] == "invalid_auth"
+
+
 def test_json_bodies_follow_slacks_rules(slack: SlackEmulator, client: WebClient) -> None:
     # users.info reads no JSON body: its arguments must come as a form (or query string).
     ignored = api_error(lambda: client.api_call("users.info", json={"user": "U_ADMIN"}))

@@ -61,14 +61,16 @@ def test_the_progress_bar_counts_the_customers_selected_and_keeps_its_counts_at_
     assert "…" not in shown.text
 
 
-def _interrupted(sandbox: Sandbox, environment: dict[str, str], references: list[str]) -> Shown:
-    """`sync` of `references`, Ctrl-C once one customer is done and others are not."""
+def _interrupted(
+    sandbox: Sandbox, environment: dict[str, str], references: list[str], *options: str
+) -> Shown:
+    """`sync` of `references` (with `options`), Ctrl-C once one customer is done and others are not."""
     sandbox.knobs.latency = 0.2
     # One worker thread, one customer a request: customers end one at a time, as Ctrl-C needs.
     slow = {**environment, "WORKER_THREADS": "1", "WORKDAY_CUSTOMERS_PER_GROUP": "1"}
     total = len(references)
     shown = in_terminal(
-        [*CLI, "sync", "--type", "reference", *references, "--yes"],
+        [*CLI, "sync", "--type", "reference", *references, "--yes", *options],
         slow,
         interrupt_when=lambda text: f"1/{total}" in text,
     )
@@ -102,6 +104,20 @@ def test_ctrl_c_says_what_becomes_of_the_run_and_resume_finishes_it(
         f"Customers {run['counts']['customers']} · Invoices {run['counts']['invoices']} · "
         f"Payments {run['counts']['payments']} · Credit notes {run['counts']['credit_notes']}"
     )
+
+
+def test_ctrl_c_during_a_preview_says_what_becomes_of_it_as_during_a_sync(
+    sandbox: Sandbox, environment: dict[str, str]
+) -> None:
+    shown = _interrupted(sandbox, environment, _references(sandbox, 0, 6), "--preview")
+
+    assert shown.returncode == 130, shown.text
+    said = " ".join(shown.text.split())
+    assert re.search(r"Run 1 stopped with [1-5] of 6 customers done", said), said
+    assert "Finish it: workday-resync resume 1" in said
+    assert "Traceback" not in shown.text
+    run = _runs(environment)[1]
+    assert (run["kind"], run["status"]) == ("preview", "in_progress")
 
 
 def test_abandon_ends_an_interrupted_run_in_error_keeping_what_it_synced(

@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 from kits.stack import Stack, without_fetched_at
+from prometheus_client.parser import text_string_to_metric_families
 
 from sync_engine.clock import utcnow
 from sync_engine.domain import IdentifierType, RunKind, RunStatus
+from sync_engine.metrics import exposition
 from sync_engine.preview import WRITTEN_SINCE
 from sync_engine.preview_diff import KindDiff
 from sync_engine.preview_plan import PreviewRefusedError, plan_apply, preview_report
+from sync_engine.restore_plan import plan_restore
 from sync_engine.retention import drop_expired_previews
 from sync_engine.store.models import StagedSnapshotRow
 
@@ -135,3 +138,45 @@ def test_an_expired_preview_is_refused_and_its_staged_data_dropped(
     assert drop_expired_previews(stack.database) == len(wids)
     assert preview_report(stack.database, run_id).customers == []
     assert contents(stack, wids) == before
+
+
+def _customers_and_documents() -> dict[str, float]:
+    """This process's counts of customers by outcome and documents by type (the engine runs in it)."""
+    samples = {
+        (sample.name, tuple(sample.labels.values())): sample.value
+        for family in text_string_to_metric_families(exposition().decode())
+        for sample in family.samples
+    }
+    outcomes = ["staged", "applied", "restored", "failed"]
+    counted = {name: samples.get(("workday_resync_customers_total", (name,)), 0.0) for name in outcomes}
+    for kind in ["invoice", "payment", "credit_note"]:
+        counted[kind] = samples.get(("workday_resync_documents_synced_total", (kind,)), 0.0)
+    return counted
+
+
+def _grown(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in before if after[name] != before[name]}
+
+
+def test_metrics_count_customers_staged_applied_and_restored_and_documents_only_when_written(
+    stack: Stack,
+) -> None:
+    wids = stack.sandbox.data.customer_wids[:3]
+    stack.run(IdentifierType.SOURCE_ID, wids)
+    start = _customers_and_documents()
+
+    run_id = preview(stack, wids)
+    staged = _customers_and_documents()
+    applied = stack.wait(stack.service.submit_apply(plan_apply(stack.database, run_id), "cli:ana").id)
+    after_apply = _customers_and_documents()
+    restore_plan = plan_restore(stack.database, applied.id, [], force=False)
+    restored = stack.wait(stack.service.submit_restore(restore_plan, "cli:ana").id)
+    after_restore = _customers_and_documents()
+
+    assert _grown(start, staged) == {"staged": 3}  # a preview writes no document
+    for run, before, after in [(applied, staged, after_apply), (restored, after_apply, after_restore)]:
+        assert run.status is RunStatus.COMPLETED, run.error
+        outcome = "applied" if run.kind is RunKind.APPLY else "restored"
+        expected = {outcome: 3, "invoice": run.counts.invoices, "payment": run.counts.payments}
+        expected["credit_note"] = run.counts.credit_notes
+        assert _grown(before, after) == {name: value for name, value in expected.items() if value}

@@ -27,13 +27,15 @@ TABLES = {
     "previous_credit_notes",
     "previous_payments",
     "staged_snapshots",
+    "preview_decisions",
     "workday_connections",
     "run_announcements",
     "run_announcement_steps",
+    "run_approvals",
 }
 
 #: The newest revision: the schema every process migrates to.
-HEAD = "0007"
+HEAD = "0012"
 
 
 def schema_diff(connection: Connection) -> list[Any]:
