@@ -82,4 +82,7 @@ def run_json(run: BatchRun) -> dict[str, Any]:
         "error": run.error,
         "unresolved": run.unresolved,
         "unresolved_count": len(run.unresolved),
+        "skipped": run.skipped,
+        "stopped_by": run.stopped_by,
+        "stopped_at": run.stopped_at.isoformat() if run.stopped_at else None,
     }

@@ -130,7 +130,8 @@ class RunKind(StrEnum):
 
 
 class RunStatus(StrEnum):
-    """Life of a batch run: draft → received → in_progress → completed | error (or draft → cancelled)."""
+    """Life of a batch run: draft → received → in_progress → completed | error (or draft → cancelled);
+    an admin's stop ends a received or in-progress run as stopped (`sync_engine.stopping`)."""
 
     DRAFT = "draft"
     CANCELLED = "cancelled"
@@ -138,6 +139,7 @@ class RunStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     ERROR = "error"
+    STOPPED = "stopped"
 
     @property
     def label(self) -> str:
@@ -146,7 +148,7 @@ class RunStatus(StrEnum):
 
 
 #: Statuses a run never leaves.
-FINAL_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.COMPLETED, RunStatus.ERROR})
+FINAL_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.COMPLETED, RunStatus.ERROR, RunStatus.STOPPED})
 
 
 class ItemStatus(StrEnum):
@@ -156,6 +158,8 @@ class ItemStatus(StrEnum):
     UNRESOLVED = "unresolved"
     SYNCED = "synced"
     FAILED = "failed"
+    #: Not started when an admin stopped its run: left as the store held it.
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +230,11 @@ class BatchRun:
     source_run_id: int | None = None
     #: Until when the customers' previous copies this run kept are kept (the earliest); None if none.
     previous_kept_until: datetime | None = None
+    #: Identifiers left unsynced because an admin stopped the run before their turn.
+    skipped: list[str] = field(default_factory=list)
+    #: Who stopped the run and when (None unless it was stopped).
+    stopped_by: str | None = None
+    stopped_at: datetime | None = None
 
     @property
     def is_final(self) -> bool:
