@@ -47,6 +47,8 @@ class BlockId(StrEnum):
     HOME_PAGING = "home_paging"
     #: Prefix: one block per run, `home_error_<run id>`.
     HOME_ERROR = "home_error"
+    #: The status message's Stop button, while the run works.
+    RUN_STOP = "run_stop"
 
 
 class ActionId(StrEnum):
@@ -67,3 +69,5 @@ class ActionId(StrEnum):
     HOME_NEWER = "home_newer"
     HOME_OLDER = "home_older"
     HOME_FULL_ERROR = "home_full_error"
+    #: Stop a running run (its status message; the value is the run id).
+    STOP_RUN = "stop_run"

@@ -15,6 +15,7 @@ from bot.block_budget import within_budget
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
+from bot.stop_blocks import stop_blocks
 from sync_engine import MAX_IDENTIFIERS, BatchRun, RunStatus
 
 __all__ = [
@@ -48,6 +49,7 @@ _STATUS_EMOJI = {
     RunStatus.IN_PROGRESS: ":hourglass_flowing_sand:",
     RunStatus.COMPLETED: ":white_check_mark:",
     RunStatus.ERROR: ":x:",
+    RunStatus.STOPPED: ":octagonal_sign:",
 }
 
 JsonDict = dict[str, Any]
@@ -139,6 +141,8 @@ def _customers_field(run: BatchRun) -> str:
     if run.status is RunStatus.COMPLETED:
         return str(run.counts.customers)
     total = run.resolved if run.status is not RunStatus.RECEIVED else len(run.identifiers)
+    if run.status is RunStatus.STOPPED:  # stopped while Received, it resolved none
+        total = len(run.identifiers) - len(run.unresolved)
     return f"{run.counts.customers} of {total}"
 
 
@@ -176,6 +180,7 @@ def status_message(run: BatchRun) -> Message:
         lead = ":x: *Error:* "
         more = " … (full message in the thread)"
         blocks.append(_section(lead + clip(run.error, SECTION_ROOM - len(lead), more=more)))
+    blocks.extend(stop_blocks(run))
     blocks.append(
         _context(f"Run #{run.id} · {plural(len(run.identifiers), 'identifier')} · records file in the thread")
     )

@@ -9,6 +9,7 @@ once for every front end, so Slack and the CLI say the same.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sync_engine.clock import utcnow
 from sync_engine.domain import BatchRun, RunStatus
@@ -44,15 +45,16 @@ def stop_run(database: Database, events: RunEvents, run_id: int, stopped_by: str
     return run, result is stops.StopResult.STOPPED
 
 
-def stop_outcome(run: BatchRun, stopped: bool) -> str:
-    """What the admin who asked for the stop is told (plain text; front ends escape it)."""
+def stop_outcome(run: BatchRun, stopped: bool, *, who: Callable[[str], str] = str) -> str:
+    """What the admin who asked for the stop is told; `who` renders the stopper (Slack: a mention). The
+    rest is fixed text, numbers and status labels: nothing to escape."""
     if stopped:
         return (
             f"Run {run.id} stopped: {run.counts.customers} customers written and kept, "
             f"{len(run.skipped)} skipped (not started)."
         )
     if run.status is RunStatus.STOPPED:
-        return f"Run {run.id} was already stopped by {run.stopped_by}: nothing changed."
+        return f"Run {run.id} was already stopped by {who(run.stopped_by or '')}: nothing changed."
     if run.is_final:
         return f"Run {run.id} has already ended ({run.status.label}): nothing to stop."
     return f"Run {run.id} is not running ({run.status.label}): nothing to stop."

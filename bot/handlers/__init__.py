@@ -2,14 +2,15 @@
 
 One module per Slack surface: `commands` (the slash command), `views` (the modal's submission),
 `confirm` (the form's confirmation step), `actions` (the live counter, history paging), `home` (the
-Home tab), `shortcuts` (the global and the message shortcut). `register` wires them to an App.
+Home tab), `shortcuts` (the global and the message shortcut), `stop` (a run's Stop button).
+`register` wires them to an App.
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, confirm, home, shortcuts, views
+from bot.handlers import actions, commands, confirm, home, shortcuts, stop, views
 from bot.handlers.deps import Deps
 from bot.home_blocks import HomeState, HomeTab
 
@@ -28,3 +29,4 @@ def register(app: App, deps: Deps) -> None:
     )
     actions.register(app, deps)
     shortcuts.register(app, deps)
+    stop.register(app, deps)

@@ -112,13 +112,15 @@ def mark_final_shown(session: Session, run_id: int, digest: str, now: datetime) 
 def finished_runs_not_shown(
     session: Session, *, finished_after: datetime, finished_before: datetime, limit: int
 ) -> list[tuple[int, datetime]]:
-    """(id, finished_at) of Completed or Error runs announced in a channel, finished within the bounds,
-    whose announcement does not show the final state yet, oldest first, at most `limit`: one query."""
+    """(id, finished_at) of Completed, Error or Stopped runs announced in a channel, finished within the
+    bounds, whose announcement does not show the final state yet, oldest first, at most `limit`: one query."""
     finished = session.execute(
         select(BatchRunRow.id, BatchRunRow.finished_at)
         .outerjoin(RunAnnouncementRow, RunAnnouncementRow.run_id == BatchRunRow.id)
         .where(
-            BatchRunRow.status.in_([RunStatus.COMPLETED.value, RunStatus.ERROR.value]),
+            BatchRunRow.status.in_(
+                [RunStatus.COMPLETED.value, RunStatus.ERROR.value, RunStatus.STOPPED.value]
+            ),
             BatchRunRow.finished_at > finished_after,
             BatchRunRow.finished_at <= finished_before,
             BatchRunRow.slack_channel.is_not(None),
