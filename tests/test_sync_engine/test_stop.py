@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sync_engine import jobs
 from sync_engine.broker import EmbeddedWorker, build_broker
 from sync_engine.domain import BatchRun, Customer, IdentifierType, RunStatus
+from sync_engine.restore_plan import plan_restore
 from sync_engine.runtime import Runtime, configure
 from sync_engine.service import RunService
 from sync_engine.stopping import stop_outcome
@@ -86,10 +87,42 @@ def test_a_stop_waits_for_the_customer_being_written_and_skips_the_rest(stack: S
     first, *others = small_customers(stack.sandbox.data, 4)
     assert stack.run(IdentifierType.REFERENCE, references([first])).status is RunStatus.COMPLETED
 
+    def submit() -> BatchRun:
+        return stack.service.submit(IdentifierType.REFERENCE, references([first, *others]), requested_by="U")
+
+    after = _stopped_while_writing(stack, first, submit)
+
+    assert after.counts == expected_counts(stack.sandbox.data, [first.wid])
+    assert after.skipped == references(others)
+    assert_store_matches_workday(stack.database, stack.sandbox.data, [first.wid])
+    assert all(stack.stored(customer.wid) is None for customer in others)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+def test_a_restore_stopped_mid_run_puts_back_only_the_customer_being_written(stack: Stack) -> None:
+    # A restore puts its customers back in wid order: the first is the one whose write is held.
+    first, *others = sorted(small_customers(stack.sandbox.data, 4), key=lambda customer: customer.wid)
+    imported = stack.run(IdentifierType.REFERENCE, references([first, *others]))
+    assert imported.status is RunStatus.COMPLETED
+
+    def submit() -> BatchRun:
+        return stack.service.submit_restore(plan_restore(stack.database, imported.id), requested_by="cli:ana")
+
+    after = _stopped_while_writing(stack, first, submit)
+
+    # The run imported them: restoring the first removed it; the others, skipped, are still there.
+    assert after.counts.customers == 1 and sorted(after.skipped) == sorted(c.wid for c in others)
+    assert stack.stored(first.wid) is None
+    assert_store_matches_workday(stack.database, stack.sandbox.data, [c.wid for c in others])
+
+
+def _stopped_while_writing(stack: Stack, first: Customer, submit: Callable[[], BatchRun]) -> BatchRun:
+    """Submit a run whose first customer's write waits mid-transaction (the test holds that customer's
+    row), stop the run then, and return it as the stop left it: Stopped, that customer written."""
     with stack.database.engine.connect() as holder:
-        # The first customer's write of the next run will wait for this lock, mid-transaction.
         holder.execute(text("SELECT 1 FROM customers WHERE wid = :wid FOR UPDATE"), {"wid": first.wid})
-        run = stack.service.submit(IdentifierType.REFERENCE, references([first, *others]), requested_by="U")
+        run = submit()
         wait_for(lambda: _waiting(stack.database, "%customers%"))
         outcome: list[tuple[BatchRun, bool]] = []
         stopping = threading.Thread(target=lambda: outcome.append(stack.service.stop(run.id, STOPPER)))
@@ -99,15 +132,11 @@ def test_a_stop_waits_for_the_customer_being_written_and_skips_the_rest(stack: S
         assert stack.service.get(run.id).status is RunStatus.IN_PROGRESS
         holder.rollback()
     stopping.join(timeout=60)
-
     [(after, stopped)] = outcome
     assert stopped and after.status is RunStatus.STOPPED
-    assert after.counts == expected_counts(stack.sandbox.data, [first.wid])
-    assert after.skipped == references(others)
-    assert_store_matches_workday(stack.database, stack.sandbox.data, [first.wid])
-    stack.drain()  # the group's fetch goes on; its other customers find their items skipped
-    assert all(stack.stored(customer.wid) is None for customer in others)
+    stack.drain()  # the rest of the run's jobs find their items skipped and write nothing
     assert stack.service.get(run.id) == after
+    return after
 
 
 def _waiting(database: Database, query: str) -> bool:
