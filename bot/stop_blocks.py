@@ -59,7 +59,7 @@ def stop_blocks(run: BatchRun) -> list[JsonDict]:
         lines.append(lead + _listed(run.skipped, SKIPPED_ROOM - len(lines[0]) - len(lead) - 1))
     blocks = [_section("\n".join(lines))]
     if run.error:
-        blocks.append(_section(":x: " + clip(run.error, ERROR_ROOM, more=" … (full message in the thread)")))
+        blocks.append(_section(":x: " + clip(run.error, ERROR_ROOM, more=" … (whole: History, Full error)")))
     return blocks
 
 
