@@ -17,7 +17,8 @@ from sqlalchemy import text
 
 from sync_engine import jobs
 from sync_engine.broker import EmbeddedWorker, build_broker
-from sync_engine.domain import BatchRun, Customer, IdentifierType, RunStatus
+from sync_engine.domain import BatchRun, Customer, IdentifierType, RunKind, RunStatus
+from sync_engine.preview_plan import PreviewRefusedError, plan_apply
 from sync_engine.restore_plan import plan_restore
 from sync_engine.runtime import Runtime, configure
 from sync_engine.service import RunService
@@ -210,3 +211,18 @@ def test_a_received_run_stops_at_once_twice_clicked_once_and_its_queued_start_do
         worker.join()
     assert engine.sandbox.stats.total() == 0
     assert engine.service.get(run.id) == first
+
+
+def test_a_stopped_preview_stages_nothing_and_cannot_be_applied(idle_engine: IdleEngine) -> None:
+    engine = idle_engine
+    batch = references(small_customers(engine.sandbox.data, 2))
+    preview = engine.service.submit(IdentifierType.REFERENCE, batch, requested_by="U", kind=RunKind.PREVIEW)
+
+    stopped, done = engine.service.stop(preview.id, STOPPER)
+    with EmbeddedWorker(engine.rt, engine.broker, threads=2) as worker:
+        worker.join()
+
+    assert done and stopped.status is RunStatus.STOPPED and stopped.skipped == batch
+    assert engine.sandbox.stats.total() == 0
+    with pytest.raises(PreviewRefusedError, match=f"Preview {preview.id} is stopped: nothing to apply."):
+        plan_apply(engine.rt.database, preview.id)
