@@ -14,7 +14,7 @@ from bot.ids import ActionId, BlockId
 from bot.mrkdwn import clip, date_token, escape, user_ref
 from sync_engine import BatchRun, RunStatus, stop_outcome
 
-__all__ = ["STOP_CONFIRM", "stop_answer", "stop_blocks"]
+__all__ = ["STOP_CONFIRM", "skipped_lines", "stop_answer", "stop_blocks"]
 
 JsonDict = dict[str, Any]
 
@@ -53,14 +53,19 @@ def stop_blocks(run: BatchRun) -> list[JsonDict]:
         return []
     who = user_ref(run.stopped_by or "")
     when = f" {date_token(run.stopped_at)}" if run.stopped_at else ""
-    lines = [f":octagonal_sign: *Stopped* by {who}{when}."]
-    if run.skipped:
-        lead = f"*Skipped, not started ({len(run.skipped)}):* "
-        lines.append(lead + _listed(run.skipped, SKIPPED_ROOM - len(lines[0]) - len(lead) - 1))
-    blocks = [_section("\n".join(lines))]
+    first = f":octagonal_sign: *Stopped* by {who}{when}."
+    blocks = [_section("\n".join([first, *skipped_lines(run, SKIPPED_ROOM - len(first) - 1)]))]
     if run.error:
         blocks.append(_section(":x: " + clip(run.error, ERROR_ROOM, more=" … (whole: History, Full error)")))
     return blocks
+
+
+def skipped_lines(run: BatchRun, room: int) -> list[str]:
+    """The customers the stop skipped, in one line of at most `room` characters (none if none)."""
+    if not run.skipped:
+        return []
+    lead = f"*Skipped, not started ({len(run.skipped)}):* "
+    return [lead + _listed(run.skipped, room - len(lead))]
 
 
 def stop_answer(run: BatchRun, stopped: bool) -> str:

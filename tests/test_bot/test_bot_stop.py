@@ -97,6 +97,12 @@ def test_stop_on_a_received_run_admins_only_once_however_clicked(idle_bot: Bot) 
     listed = ", ".join(f"`{c.customer_id}`" for c in customers) + ", `&lt;!channel&gt;*x*`"
     assert f"*Skipped, not started (4):* {listed}" in text
     assert "<!channel>" not in text and stop_button(message) is None
+    # Its thread tells the requester, once however often the final update is delivered.
+    bot.deliver_status_update(run.id, final=True)
+    [reply] = [r for r in bot.replies() if "was stopped by" in r["text"]]
+    assert reply["thread_ts"] == message["ts"]
+    assert reply["text"].startswith(f"<@{ADMIN}> run #{run.id} was stopped by <@{ADMIN}>. Written and kept: ")
+    assert f"*Skipped, not started (4):* {listed}" in json.dumps(reply["blocks"])
 
     # Slack's history and the Home tab show it Stopped.
     ana.slash_command("/workday-resync", text="history", channel=message["channel"])
