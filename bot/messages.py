@@ -17,6 +17,7 @@ from bot.block_budget import within_budget
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
+from bot.stop_blocks import stop_blocks
 from sync_engine import MAX_IDENTIFIERS, BatchRun, PreviewView, RunStatus
 
 __all__ = [
@@ -53,6 +54,7 @@ _STATUS_EMOJI = {
     RunStatus.PENDING_APPROVAL: ":raised_hand:",
     RunStatus.REJECTED: ":no_entry:",
     RunStatus.EXPIRED: ":hourglass:",
+    RunStatus.STOPPED: ":octagonal_sign:",
 }
 
 JsonDict = dict[str, Any]
@@ -183,6 +185,7 @@ def status_message(run: BatchRun, preview: PreviewView | None = None) -> Message
         lead = ":x: *Error:* "
         more = " … (full message in the thread)"
         blocks.append(_section(lead + clip(run.error, SECTION_ROOM - len(lead), more=more)))
+    blocks.extend(stop_blocks(run))
     footer = _context(
         f"Run #{run.id} · {plural(len(run.identifiers), 'identifier')} · records file in the thread"
     )

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from sync_engine import cli_approval, cli_preview, cli_restore, cli_results
+from sync_engine import cli_approval, cli_preview, cli_restore, cli_results, cli_stop
 from sync_engine.cli_input import given_identifiers, run_json
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import ResyncError
@@ -367,6 +367,7 @@ def demo(
 cli_restore.register(app)
 cli_approval.register(app)
 cli_results.register(app)
+cli_stop.register(app)
 
 
 def main() -> None:
