@@ -51,6 +51,8 @@ class BlockId(StrEnum):
     APPROVAL = "approval"
     #: A finished preview's Apply and Discard (its status message).
     PREVIEW_ACTIONS = "preview_actions"
+    #: The status message's Stop button, while the run works.
+    RUN_STOP = "run_stop"
     #: A finished run's status message: Re-run its failed and unresolved customers.
     RERUN = "rerun_failed"
     #: The request form opened for a re-run: which run it re-runs.
@@ -82,4 +84,6 @@ class ActionId(StrEnum):
     PREVIEW_FIRST = "preview_changes_first"
     APPLY_PREVIEW = "apply_preview"
     DISCARD_PREVIEW = "discard_preview"
+    #: Stop a running run (its status message; the value is the run id).
+    STOP_RUN = "stop_run"
     RERUN = "rerun_failed"

@@ -18,6 +18,7 @@ from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
 from bot.rerun_blocks import rerun_actions, rerun_of_suffix
+from bot.stop_blocks import stop_blocks
 from sync_engine import MAX_IDENTIFIERS, BatchRun, PreviewView, RunStatus
 
 __all__ = [
@@ -54,6 +55,7 @@ _STATUS_EMOJI = {
     RunStatus.PENDING_APPROVAL: ":raised_hand:",
     RunStatus.REJECTED: ":no_entry:",
     RunStatus.EXPIRED: ":hourglass:",
+    RunStatus.STOPPED: ":octagonal_sign:",
 }
 
 JsonDict = dict[str, Any]
@@ -184,6 +186,7 @@ def status_message(run: BatchRun, preview: PreviewView | None = None) -> Message
         lead = ":x: *Error:* "
         more = " … (full message in the thread)"
         blocks.append(_section(lead + clip(run.error, SECTION_ROOM - len(lead), more=more)))
+    blocks.extend(stop_blocks(run))
     footer = _context(
         f"Run #{run.id}{rerun_of_suffix(run)} · {plural(len(run.identifiers), 'identifier')} · "
         "records file in the thread"

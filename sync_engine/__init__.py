@@ -56,6 +56,7 @@ from sync_engine.service import RunService
 from sync_engine.settings import Settings, load_settings, read_settings
 from sync_engine.shared_state import shared_redis
 from sync_engine.startup import open_engine
+from sync_engine.stopping import stop_outcome
 
 __all__ = [
     "DOCUMENT_KINDS",
@@ -117,5 +118,6 @@ __all__ = [
     "shared_redis",
     "slack_request",
     "split_identifiers",
+    "stop_outcome",
     "utcnow",
 ]

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from sync_engine import cli_approval, cli_preview, cli_rerun, cli_restore, cli_results
+from sync_engine import cli_approval, cli_preview, cli_rerun, cli_restore, cli_results, cli_stop
 from sync_engine.cli_input import given_identifiers, run_json
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import ResyncError
@@ -126,8 +126,7 @@ def sync(
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
     if rerun is not None:
         kind, text = cli_rerun.rerun_input(console, rerun, identifiers or [], file, identifier_type, preview)
-    else:
-        # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
+    else:  # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
         kind = CliIdentifierType(cli_rerun.required_type(identifier_type)).engine
         text = given_identifiers(identifiers or [], file, kind)
     settings = load_settings()
@@ -373,6 +372,7 @@ def demo(
 cli_restore.register(app)
 cli_approval.register(app)
 cli_results.register(app)
+cli_stop.register(app)
 
 
 def main() -> None:

@@ -85,6 +85,9 @@ def run_json(run: BatchRun) -> dict[str, Any]:
         "error": run.error,
         "unresolved": run.unresolved,
         "unresolved_count": len(run.unresolved),
+        "skipped": run.skipped,
+        "stopped_by": run.stopped_by,
+        "stopped_at": run.stopped_at.isoformat() if run.stopped_at else None,
         "approval": _approval_json(run),
         # The approver at the top level too: what an auditor's script asks first.
         "approved_by": approved.decided_by if approved else None,

@@ -37,11 +37,12 @@ _DONE = {
     RunKind.RESTORE: "restored",
 }
 
-#: The outcome of each item status other than done: the one place to add a status (e.g. skipped).
+#: The outcome of each item status other than done: the one place to add a status.
 _OUTCOMES = {
     ItemStatus.PENDING.value: "pending",
     ItemStatus.UNRESOLVED.value: "unresolved",
     ItemStatus.FAILED.value: "failed",
+    ItemStatus.SKIPPED.value: "skipped",
 }
 
 #: First characters a spreadsheet reads as the start of a formula (OWASP's CSV injection list).

@@ -11,7 +11,7 @@ from typing import Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sync_engine import metrics
+from sync_engine import metrics, stopping
 from sync_engine.announcement_service import AnnouncementService
 from sync_engine.approval import ApprovalService, hold_if_required
 from sync_engine.clock import utcnow
@@ -253,6 +253,11 @@ class RunService:
         )
         self._queue(run.id)
         return run
+
+    def stop(self, run_id: int, requested_by: str) -> tuple[BatchRun, bool]:
+        """Stop a received or in-progress run (`sync_engine.stopping`); the flag says whether this call
+        stopped it (a second click, or a run already final, changes nothing)."""
+        return stopping.stop_run(self._database, self._events, run_id, requested_by)
 
     def get(self, run_id: int) -> BatchRun:
         with self._database.session() as session:

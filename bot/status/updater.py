@@ -40,6 +40,7 @@ from bot.status.preview_state import preview_of
 from bot.status.results_file import ResultsFile
 from bot.status.slack_calls import RateLimited, call
 from bot.status.throttle import LastUpdate, Throttle
+from bot.stop_reply import stopped_reply
 from bot.web_api import error_code
 from sync_engine import AnnouncementService, BatchRun, RunNotFoundError, RunService, RunStatus
 
@@ -182,11 +183,13 @@ class StatusUpdater:
         return True
 
     def _ping(self, run: BatchRun, token: str) -> None:
-        """The finished run's reply mentioning its requester, Error or Completed, once."""
+        """The finished run's reply mentioning its requester, Error, Completed or Stopped, once."""
         if run.status is RunStatus.ERROR:
             reply, step = thread_replies.error_reply(run), Step.ERROR_REPLY
         elif run.status is RunStatus.COMPLETED:
             reply, step = thread_replies.completed_reply(run), Step.COMPLETED_REPLY
+        elif run.status is RunStatus.STOPPED:
+            reply, step = stopped_reply(run), Step.STOPPED_REPLY
         else:
             return
         once(self._announcements, run, step, token, lambda: self._posts.thread_reply(run, reply))

@@ -118,9 +118,9 @@ def mark_final_shown(session: Session, run_id: int, digest: str, now: datetime) 
 def finished_runs_not_shown(
     session: Session, *, finished_after: datetime, finished_before: datetime, limit: int
 ) -> list[tuple[int, datetime]]:
-    """(id, finished_at) of runs that ended (Completed, Error, Rejected…; not cancelled drafts) announced
-    in a channel, finished within the bounds, whose announcement does not show the final state yet,
-    oldest first, at most `limit`: one query."""
+    """(id, finished_at) of runs that ended (Completed, Error, Stopped, Rejected…; not cancelled drafts)
+    announced in a channel, finished within the bounds, whose announcement does not show the final state
+    yet, oldest first, at most `limit`: one query."""
     finished = session.execute(
         select(BatchRunRow.id, BatchRunRow.finished_at)
         .outerjoin(RunAnnouncementRow, RunAnnouncementRow.run_id == BatchRunRow.id)

@@ -240,12 +240,18 @@ def customer_wids(session: Session, item_ids: Sequence[int]) -> dict[int, str]:
 
 
 def renew_leases(session: Session, owner: str, item_ids: Sequence[int], until: datetime) -> None:
-    """Extend the leases `owner` still holds (a live worker keeps its items)."""
+    """Extend the leases `owner` still holds (a live worker keeps its items).
+
+    Items locked by their customer's write under way (`store.stops.lock_pending_item`) are passed over
+    rather than waited for: that write ends them, and the other items' renewals must not wait on it."""
     if item_ids:
-        session.execute(
-            update(RunItemRow)
+        free = (
+            select(RunItemRow.id)
             .where(RunItemRow.id.in_(list(item_ids)), RunItemRow.lease_owner == owner)
-            .values(lease_until=until)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(
+            update(RunItemRow).where(RunItemRow.id.in_(free.scalar_subquery())).values(lease_until=until)
         )
 
 

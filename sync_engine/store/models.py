@@ -198,8 +198,8 @@ class BatchRunRow(Base):
     __tablename__ = "batch_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: draft (awaiting confirmation), cancelled, received, in_progress, completed, error; pending_approval,
-    #: rejected, expired (a run that needed a second admin's approval)
+    #: draft (awaiting confirmation), cancelled, received, in_progress, completed, error, stopped;
+    #: pending_approval, rejected, expired (a run that needed a second admin's approval)
     status: Mapped[str] = mapped_column(String(16), index=True)
     identifier_type: Mapped[str] = mapped_column(String(16))
     requested_by: Mapped[str] = mapped_column(String(255))
@@ -224,6 +224,9 @@ class BatchRunRow(Base):
     source_run_id: Mapped[int | None] = mapped_column(Integer)
     #: A restore that also puts back customers a later run has overwritten since.
     force: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Who stopped the run before it finished (an admin's Stop), and when.
+    stopped_by: Mapped[str | None] = mapped_column(String(255))
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class RunItemRow(Base):
@@ -245,7 +248,7 @@ class RunItemRow(Base):
     customer_name: Mapped[str | None] = mapped_column(Text)
     #: The customer as Workday resolved it (a `Customer` record as JSON), kept until its sync commits.
     resolved_customer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    #: pending (to resolve or to sync), unresolved, synced, failed
+    #: pending (to resolve or to sync), unresolved, synced, failed, skipped (its run was stopped)
     status: Mapped[str] = mapped_column(String(16))
     invoices: Mapped[int] = mapped_column(Integer, default=0)
     payments: Mapped[int] = mapped_column(Integer, default=0)
