@@ -29,6 +29,7 @@ from sync_engine.metrics import exposition as metrics_exposition
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
+from sync_engine.run_reason import MAX_REASON_LENGTH, ReasonError, clean_reason
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import Settings, load_settings, read_settings
@@ -37,6 +38,7 @@ from sync_engine.startup import open_engine
 
 __all__ = [
     "MAX_IDENTIFIERS",
+    "MAX_REASON_LENGTH",
     "TOO_MANY_MESSAGE",
     "WARNING",
     "AnnouncementService",
@@ -51,6 +53,7 @@ __all__ = [
     "Problem",
     "Readiness",
     "ReadinessCheck",
+    "ReasonError",
     "ResyncError",
     "RunAnnouncement",
     "RunEvent",
@@ -64,6 +67,7 @@ __all__ = [
     "SetupError",
     "SlackOutcome",
     "bind_log_fields",
+    "clean_reason",
     "configure_logging",
     "load_settings",
     "metrics_exposition",

@@ -71,6 +71,7 @@ def run_json(run: BatchRun) -> dict[str, Any]:
         "identifier_type": run.identifier_type.value,
         "identifiers": run.identifiers,
         "requested_by": run.requested_by,
+        "reason": run.reason,
         "kind": run.kind.value,
         "source_run_id": run.source_run_id,
         "counts": {

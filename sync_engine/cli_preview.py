@@ -35,10 +35,11 @@ def preview_then_apply(
     requested_by: str,
     *,
     yes: bool,
+    reason: str | None = None,
 ) -> NoReturn:
     """Run a preview, print its diff, ask whether to apply (the overwrite sentence), then apply it."""
     with open_engine(settings, work=True) as (service, rt):
-        run = service.submit(identifier_type, identifiers, requested_by, kind=RunKind.PREVIEW)
+        run = service.submit(identifier_type, identifiers, requested_by, kind=RunKind.PREVIEW, reason=reason)
         final = follow_run(console, service, rt, run.id)
         if final.status is not RunStatus.COMPLETED:
             print_outcome(console, final)

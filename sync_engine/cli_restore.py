@@ -11,6 +11,7 @@ from rich.console import Console
 
 from sync_engine.domain import RunStatus
 from sync_engine.restore_plan import RestorePlan, RestoreRefusedError, plan_restore
+from sync_engine.run_reason import clean_reason
 from sync_engine.settings import load_settings
 from sync_engine.startup import open_engine
 from sync_engine.store.previous_copies import KeptCustomer
@@ -43,6 +44,9 @@ def restore(
     requester: Annotated[
         str | None, typer.Option("--as", help="Who asks, for history (default: your login name).")
     ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (free text or a ticket), kept with the restore run.")
+    ] = None,
 ) -> None:
     """Put back the customers a run overwrote, as they were before it (each customer atomically).
 
@@ -50,6 +54,7 @@ def restore(
     status 0 when every customer asked for was restored, 1 otherwise.
     """
     settings = load_settings()
+    reason = clean_reason(reason, required=settings.resync_require_reason)  # before asking anything
     with open_engine(settings, work=False) as (_, rt):
         plan = plan_restore(rt.database, run_id, customers or [], force=force)
     _print_plan(plan)
@@ -63,7 +68,7 @@ def restore(
         raise typer.Exit(1)
     who = requester or getpass.getuser()
     with open_engine(settings, work=True) as (service, rt):
-        run = service.submit_restore(plan, requested_by=f"cli:{who}")
+        run = service.submit_restore(plan, requested_by=f"cli:{who}", reason=reason)
         console.print(f"Restore run {run.id} puts back run {run_id}'s previous copies.")
         final = follow_run(console, service, rt, run.id)
     print_outcome(console, final)

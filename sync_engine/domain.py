@@ -226,6 +226,8 @@ class BatchRun:
     source_run_id: int | None = None
     #: Until when the customers' previous copies this run kept are kept (the earliest); None if none.
     previous_kept_until: datetime | None = None
+    #: Why it was asked for (free text or a ticket), verbatim; None if not given.
+    reason: str | None = None
 
     @property
     def is_final(self) -> bool:

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     resync_keep_previous_days: int = Field(default=30, ge=0, le=3650)
     #: Seconds a preview's staged snapshot can be applied; then it is dropped.
     resync_preview_ttl: int = Field(default=3600, ge=60, le=7 * 86400)
+    #: Refuse a run asked for without a reason (or ticket), at every entry point.
+    resync_require_reason: bool = False
 
     #: Dramatiq worker threads per process (customers synced at once per process).
     worker_threads: int = Field(default=8, ge=1, le=64)

@@ -32,7 +32,9 @@ def open_engine(
     for observer in observers:
         rt.events.subscribe(observer)
     broker = build_broker(rt)
-    service = RunService(database, jobs.DramatiqDispatcher(), rt.events)
+    service = RunService(
+        database, jobs.DramatiqDispatcher(), rt.events, require_reason=settings.resync_require_reason
+    )
     try:
         if work and not settings.redis_url:
             with EmbeddedWorker(rt, broker, threads=settings.worker_threads, resume_all_at_start=resume_all):

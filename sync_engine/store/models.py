@@ -221,6 +221,8 @@ class BatchRunRow(Base):
     source_run_id: Mapped[int | None] = mapped_column(Integer)
     #: A restore that also puts back customers a later run has overwritten since.
     force: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Why it was asked for (free text or a ticket, as the requester wrote it, trimmed); None if not given.
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RunItemRow(Base):

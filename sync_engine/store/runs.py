@@ -56,6 +56,7 @@ def create_run(
     source_run_id: int | None = None,
     force: bool = False,
     resolved: bool = False,
+    reason: str | None = None,
 ) -> int:
     """Store a run (draft or received) and one pending item per identifier, in paste order.
 
@@ -74,6 +75,7 @@ def create_run(
         kind=kind.value,
         source_run_id=source_run_id,
         force=force,
+        reason=reason,
     )
     session.add(run)
     session.flush()
@@ -336,4 +338,5 @@ def _to_record(session: Session, run: BatchRunRow) -> BatchRun:
         kind=RunKind(run.kind),
         source_run_id=run.source_run_id,
         previous_kept_until=previous_copies.kept_until(session, run.id),
+        reason=run.reason,
     )

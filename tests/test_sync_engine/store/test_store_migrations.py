@@ -33,7 +33,7 @@ TABLES = {
 }
 
 #: The newest revision: the schema every process migrates to.
-HEAD = "0007"
+HEAD = "0008_run_reason"
 
 
 def schema_diff(connection: Connection) -> list[Any]:
