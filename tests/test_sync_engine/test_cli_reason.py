@@ -31,7 +31,9 @@ def test_the_reason_is_kept_shown_in_history_and_found_by_search(
     sandbox: Sandbox, environment: dict[str, str]
 ) -> None:
     first, second = (customer.customer_id or "" for customer in sandbox.data.customers[:2])
-    synced = cli(environment, "sync", "--type", "reference", first, "--reason", " INC-42 [b]50%[/b] ", "--yes")
+    synced = cli(
+        environment, "sync", "--type", "reference", first, "--reason", " INC-42 [b]50%[/b] ", "--yes"
+    )
     assert synced.returncode == 0, synced.stdout + synced.stderr
     other = cli(environment, "sync", "--type", "reference", second, "--yes")
     assert other.returncode == 0, other.stdout + other.stderr
