@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.block_budget import within_budget
 from bot.ids import ActionId, BlockId
-from bot.messages import STATUS_TITLE, error_preview, status_label
+from bot.messages import HISTORY_REASON_PREVIEW, STATUS_TITLE, error_preview, reason_line, status_label
 from bot.mrkdwn import date_token, escaped_chunks, user_ref
 from sync_engine import MAX_IDENTIFIERS, BatchRun
 
@@ -201,6 +201,8 @@ def _entry(run: BatchRun) -> list[JsonDict]:
         f"Customers *{counts.customers}* · Invoices *{counts.invoices}* · Payments *{counts.payments}* · "
         f"Credit notes *{counts.credit_notes}*",
     ]
+    if run.reason:
+        lines.append(reason_line(run.reason, HISTORY_REASON_PREVIEW))
     if links := _links(run):
         lines.append(links)
     quote, more = error_preview(run, ERROR_PREVIEW, BlockId.HOME_ERROR, ActionId.HOME_FULL_ERROR)

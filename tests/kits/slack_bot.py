@@ -151,7 +151,9 @@ def running_bot(
         client = build_workday_client(settings, retry=FAST_RETRY) if _workday_configured(settings) else None
         rt.workday_client = client
         broker = build_broker(rt)  # installs the Slack plugin: its actor and run observer
-        service = RunService(database, jobs.DramatiqDispatcher(), rt.events)
+        service = RunService(
+            database, jobs.DramatiqDispatcher(), rt.events, require_reason=settings.resync_require_reason
+        )
         with ExitStack() as stack:
             if embedded_worker:
                 stack.enter_context(EmbeddedWorker(rt, broker, threads=settings.worker_threads))
