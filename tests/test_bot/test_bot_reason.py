@@ -7,16 +7,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from kits.slack_bot import ADMIN, CHANNEL, Bot, final_status, running_bot, synchronize
 from sqlalchemy import func, select
 
+from bot import messages
+from bot.block_budget import BLOCKS_BUDGET, blocks_chars
+from bot.confirm_modal import confirmation_view
+from bot.home_blocks import HomeState, HomeTab, home_view
 from bot.ids import COMMAND, ActionId, BlockId, CallbackId
 from devtools.slack_emulator import ClientRejected, SlackEmulator
-from sync_engine.domain import IdentifierType
-from sync_engine.run_reason import REASON_REQUIRED
+from devtools.slack_emulator.limits import check_message, check_view
+from sync_engine.domain import BatchRun, IdentifierType, RunAnnouncement, RunCounts, RunStatus
+from sync_engine.run_reason import MAX_REASON_LENGTH, REASON_REQUIRED
 from sync_engine.store.database import Database
 from sync_engine.store.models import BatchRunRow
 from sync_engine.workday.sandbox import SandboxData
@@ -167,3 +174,41 @@ def test_a_slack_search_pages_through_its_matches_only(bot: Bot) -> None:
     assert run_numbers(first) == matching[:0:-1]  # the ten most recent matches
     assert run_numbers(second) == matching[:1]
     assert "Show more" not in text_of(second)
+
+
+def test_the_longest_reason_all_escapes_keeps_every_message_within_slacks_limits() -> None:
+    reason = "&" * MAX_REASON_LENGTH  # five characters each once escaped
+    error = "; ".join(f"{n:032x}: Workday said <no> & failed " + "x" * 300 for n in range(100))
+    run = BatchRun(
+        id=7,
+        status=RunStatus.ERROR,
+        identifier_type=IdentifierType.SOURCE_ID,
+        identifiers=[f"{n:032x}" for n in range(100)],
+        requested_by="U_ADMIN",
+        created_at=datetime(2026, 12, 7, 9, 0, tzinfo=UTC),
+        started_at=None,
+        finished_at=None,
+        counts=RunCounts(),
+        resolved=0,
+        unresolved=[f"{n:032x}" for n in range(100)],
+        failed=[],
+        error=error,
+        slack_channel="C_FIN",
+        slack_message_ts="1.1",
+        announcement=RunAnnouncement(link="https://x/p1", records_link="https://x/f1"),
+        reason=reason,
+    )
+
+    status = messages.status_message(run)
+    check_message(status.text, status.blocks)
+    assert blocks_chars(status.blocks) <= BLOCKS_BUDGET
+    assert f":memo: *Reason:* {'&amp;' * MAX_REASON_LENGTH}" in text_of(status.blocks)  # whole
+    page = messages.history_page([replace(run, id=n) for n in range(10)], offset=0, has_more=True)
+    check_message(page.text, page.blocks)
+    assert blocks_chars(page.blocks) <= BLOCKS_BUDGET
+    assert f":memo: *Reason:* {'&amp;' * 39}…" in text_of(page.blocks)  # cut to 200 characters
+    view = home_view(
+        HomeState(HomeTab.HISTORY), connection="ok", runs=[replace(run, id=n) for n in range(15)]
+    )
+    check_view(view)
+    check_view(confirmation_view(replace(run, status=RunStatus.DRAFT), channel_id="C_FIN"))
