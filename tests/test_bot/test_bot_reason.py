@@ -20,6 +20,7 @@ from bot.block_budget import BLOCKS_BUDGET, blocks_chars
 from bot.confirm_modal import confirmation_view
 from bot.home_blocks import HomeState, HomeTab, home_view
 from bot.ids import COMMAND, ActionId, BlockId, CallbackId
+from bot.modal import counter_text, shown_counter
 from devtools.slack_emulator import ClientRejected, SlackEmulator
 from devtools.slack_emulator.limits import check_message, check_view
 from sync_engine.domain import BatchRun, IdentifierType, RunAnnouncement, RunCounts, RunStatus
@@ -53,12 +54,14 @@ def reason_block(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def fill(bot: Bot, identifiers: list[str], reason: str | None) -> None:
+    """Open the form and fill it in, the reason first: the counter's update that follows must keep it."""
     ana = bot.user(ADMIN)
     bot.open_request(ana)
-    ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
-    ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(identifiers))
     if reason is not None:
         ana.type(BlockId.REASON, ActionId.REASON, reason)
+    ana.select_radio(BlockId.ID_TYPE, ActionId.ID_TYPE, "reference")
+    ana.type(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS, "\n".join(identifiers))
+    bot.wait_for(lambda: shown_counter(ana.open_view()) == counter_text(len(identifiers)))
 
 
 def test_the_reason_rides_from_the_form_to_the_status_message_and_history(bot: Bot) -> None:
