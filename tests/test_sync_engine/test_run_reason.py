@@ -16,6 +16,7 @@ from sync_engine.domain import IdentifierType, RunKind
 from sync_engine.errors import ResyncError
 from sync_engine.preview_plan import plan_apply
 from sync_engine.progress import RunEvents
+from sync_engine.restore_plan import plan_restore
 from sync_engine.run_reason import MAX_REASON_LENGTH, REASON_REQUIRED, ReasonError
 from sync_engine.service import RunService
 from sync_engine.store.database import Database
@@ -89,6 +90,20 @@ def test_an_apply_carries_its_previews_reason(stack: Stack) -> None:
     applied = stack.wait(service.submit_apply(plan_apply(stack.database, preview.id), "cli:ana").id)
 
     assert (applied.kind, applied.reason) == (RunKind.APPLY, "INC-9")
+
+
+def test_a_restore_needs_a_reason_too_when_one_is_required(stack: Stack) -> None:
+    service = RunService(stack.database, jobs.DramatiqDispatcher(), stack.rt.events, require_reason=True)
+    ids = [stack.sandbox.data.customers[0].customer_id or ""]
+    synced = stack.wait(service.submit(REFERENCE, ids, "cli:ana", reason="INC-10").id)
+    plan = plan_restore(stack.database, synced.id)
+
+    with pytest.raises(ReasonError, match="A reason is required"):
+        service.submit_restore(plan, "cli:ana")
+    assert [run.id for run in service.history()] == [synced.id]
+
+    restored = stack.wait(service.submit_restore(plan, "cli:ana", reason="INC-10 undo").id)
+    assert (restored.kind, restored.reason) == (RunKind.RESTORE, "INC-10 undo")
 
 
 @pytest.mark.parametrize(
