@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from kits.slack_bot import ADMIN, CHANNEL, Bot, final_status, running_bot, synchronize
+from kits.slack_bot import ADMIN, CHANNEL, PLAIN, Bot, final_status, running_bot, synchronize
 from sqlalchemy import func, select
 
 from bot import messages
@@ -29,6 +29,7 @@ from sync_engine.store.database import Database
 from sync_engine.store.models import BatchRunRow
 from sync_engine.workday.sandbox import SandboxData
 
+REFUSAL = messages.refusal().text
 #: What an admin may type: a ticket, and text Slack would read as a mention and a link if not escaped.
 REASON = "INC-42 <!channel> & <https://evil.example|bank> 100%"
 SHOWN = "INC-42 &lt;!channel&gt; &amp; &lt;https://evil.example|bank&gt; 100%"
@@ -215,3 +216,27 @@ def test_the_longest_reason_all_escapes_keeps_every_message_within_slacks_limits
     )
     check_view(view)
     check_view(confirmation_view(replace(run, status=RunStatus.DRAFT), channel_id="C_FIN"))
+
+
+def test_a_search_and_its_paging_are_for_admins_only(
+    sqlite_database: Database, slack: SlackEmulator, sandbox_data: SandboxData, fast_job_retries: None
+) -> None:
+    with running_bot(sqlite_database, slack, sandbox_data, None, admin_cache_seconds=0) as bot:
+        for _ in range(11):
+            bot.wait_run(
+                bot.service.submit(IdentifierType.REFERENCE, ["C-404404"], "cli:ops", reason="INC-5").id
+            )
+        slack.add_user(PLAIN, name="bob", is_admin=True)
+        bob = bot.user(PLAIN)
+        bob.slash_command(COMMAND, text="history inc-5", channel=CHANNEL)
+        [page] = bot.wait_for(lambda: [e for e in slack.ephemeral(PLAIN) if "Show more" in text_of(e)])
+
+        slack.add_user(PLAIN, name="bob")  # no longer an admin
+        bob.slash_command(COMMAND, text="history inc-5", channel=CHANNEL)
+        bob.click(ActionId.HISTORY_SEARCH_MORE, message=page)
+
+        refusals = bot.wait_for(
+            lambda: len(found := [e for e in slack.ephemeral(PLAIN) if e["text"] == REFUSAL]) >= 2 and found
+        )
+        assert len(refusals) == 2
+        assert [e for e in slack.ephemeral(PLAIN) if "matching" in e["text"]] == [page]  # no other page
