@@ -20,7 +20,7 @@ from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
 from sync_engine import cli_preview, cli_restore
-from sync_engine.cli_input import given_identifiers, run_json
+from sync_engine.cli_input import ReasonOption, SearchOption, given_identifiers, run_json
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import ResyncError
 from sync_engine.following import run_here
@@ -120,12 +120,7 @@ def sync(
     preview: Annotated[
         bool, typer.Option("--preview", help="Fetch and show what would change first; then ask to apply it.")
     ] = False,
-    reason: Annotated[
-        str | None,
-        typer.Option(
-            "--reason", help="Why (free text or a ticket), kept with the run; see RESYNC_REQUIRE_REASON."
-        ),
-    ] = None,
+    reason: ReasonOption = None,
 ) -> None:
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
     # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
@@ -185,12 +180,7 @@ def abandon(run_id: Annotated[int, typer.Argument(help="The run's number.")]) ->
 def history(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs to show.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON objects instead of a table.")] = False,
-    search: Annotated[
-        str | None,
-        typer.Option(
-            "--search", metavar="TEXT", help="Only runs whose reason, identifiers or requester contain TEXT."
-        ),
-    ] = None,
+    search: SearchOption = None,
 ) -> None:
     """Past runs, most recent first."""
     with open_engine(load_settings(), work=False) as (service, _):

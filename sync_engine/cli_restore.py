@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from sync_engine.cli_input import ReasonOption
 from sync_engine.domain import RunStatus
 from sync_engine.restore_plan import RestorePlan, RestoreRefusedError, plan_restore
 from sync_engine.run_reason import clean_reason
@@ -44,9 +45,7 @@ def restore(
     requester: Annotated[
         str | None, typer.Option("--as", help="Who asks, for history (default: your login name).")
     ] = None,
-    reason: Annotated[
-        str | None, typer.Option("--reason", help="Why (free text or a ticket), kept with the restore run.")
-    ] = None,
+    reason: ReasonOption = None,
 ) -> None:
     """Put back the customers a run overwrote, as they were before it (each customer atomically).
 
