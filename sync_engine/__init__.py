@@ -50,6 +50,7 @@ from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
 from sync_engine.results import CustomerResult, results_csv
+from sync_engine.run_reason import MAX_REASON_LENGTH, ReasonError, clean_reason
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import Settings, load_settings, read_settings
@@ -60,6 +61,7 @@ from sync_engine.stopping import stop_outcome
 __all__ = [
     "DOCUMENT_KINDS",
     "MAX_IDENTIFIERS",
+    "MAX_REASON_LENGTH",
     "TOO_MANY_MESSAGE",
     "WARNING",
     "AnnouncementService",
@@ -86,6 +88,7 @@ __all__ = [
     "Problem",
     "Readiness",
     "ReadinessCheck",
+    "ReasonError",
     "Refusal",
     "ResyncError",
     "RunAnnouncement",
@@ -102,6 +105,7 @@ __all__ = [
     "SetupError",
     "SlackOutcome",
     "bind_log_fields",
+    "clean_reason",
     "configure_logging",
     "load_settings",
     "metrics_exposition",

@@ -17,14 +17,16 @@ from sync_engine.approval import ApprovalService, hold_if_required
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
 from sync_engine.domain import BatchRun, IdentifierType, RunKind, RunStatus
+from sync_engine.errors import ResyncError
 from sync_engine.identifiers import parse_identifiers
 from sync_engine.preview_decisions import PreviewDecisions
 from sync_engine.preview_plan import ApplyPlan, PreviewRefusedError
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
 from sync_engine.restore_plan import RestorePlan, RestoreRefusedError
 from sync_engine.results import CustomerResult
+from sync_engine.run_reason import clean_reason
 from sync_engine.settings import Settings
-from sync_engine.store import runs
+from sync_engine.store import run_search, runs
 from sync_engine.store.database import Database
 from sync_engine.store.item_results import load_results
 
@@ -55,12 +57,15 @@ class RunService:
         events: RunEvents,
         *,
         approval_above: int | None = None,
+        require_reason: bool = False,
     ) -> None:
         self._database = database
         self._dispatcher = dispatcher
         self._events = events
         #: RESYNC_APPROVAL_ABOVE: a sync of more customers waits for a second admin (None: never).
         self._approval_above = approval_above
+        #: RESYNC_REQUIRE_REASON: checked here, so no front end can store a run without one.
+        self._require_reason = require_reason
 
     def connection(self, settings: Settings) -> ConnectionService:
         """The Workday connection status on this store (front ends never get the store itself)."""
@@ -81,9 +86,13 @@ class RunService:
         requested_by: str,
         *,
         slack_channel: str | None = None,
+        reason: str | None = None,
     ) -> BatchRun:
-        """Store a run awaiting confirmation; `IdentifierError` if the identifiers are unusable."""
-        return self._create(identifier_type, identifiers, requested_by, RunStatus.DRAFT, slack_channel)
+        """Store a run awaiting confirmation; `IdentifierError` if the identifiers are unusable,
+        `ReasonError` if the reason is (or, when required, is missing)."""
+        return self._create(
+            identifier_type, identifiers, requested_by, RunStatus.DRAFT, slack_channel, reason=reason
+        )
 
     def create_draft_once(
         self,
@@ -93,20 +102,30 @@ class RunService:
         requested_by: str,
         *,
         slack_channel: str | None = None,
+        reason: str | None = None,
     ) -> tuple[BatchRun, bool]:
         """`create_draft` for a front end's request named by `request_key` (e.g. a Slack form submission):
-        the same request again (same key, requester, channel and identifiers), however it arrives (a
+        the same request again (same key, requester, channel, identifiers and reason), however it arrives (a
         replay, a retry, at once from another process), returns the run it stored as it is now and stores
         nothing; any difference makes it a new request. The flag says whether this call stored the run.
         """
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
-        digest = _request_digest(request_key, requested_by, slack_channel, identifier_type, clean)
+        clean_reason_text = clean_reason(reason, required=self._require_reason)
+        digest = _request_digest(
+            request_key, requested_by, slack_channel, identifier_type, clean, clean_reason_text
+        )
         stored = self._run_with_digest(digest)
         if stored is not None:
             return stored, False
         try:
             run = self._create(
-                identifier_type, clean, requested_by, RunStatus.DRAFT, slack_channel, request_digest=digest
+                identifier_type,
+                clean,
+                requested_by,
+                RunStatus.DRAFT,
+                slack_channel,
+                request_digest=digest,
+                reason=clean_reason_text,
             )
         except IntegrityError:
             # The same request, at the same moment, through another thread or process: it stored it.
@@ -149,24 +168,31 @@ class RunService:
         requested_by: str,
         *,
         kind: RunKind = RunKind.SYNC,
+        reason: str | None = None,
     ) -> BatchRun:
         """Create and queue a run at once (the CLI asked for confirmation before calling); a `preview`
         fetches as a sync does and stages what it fetched instead of writing it. A sync above
         RESYNC_APPROVAL_ABOVE is held for approval instead of queued."""
         if kind is RunKind.SYNC and self._approval_above is not None:
             # Confirmed like a Slack draft, so that a run above the setting waits for approval.
-            draft = self._create(identifier_type, identifiers, requested_by, RunStatus.DRAFT, None, kind=kind)
+            draft = self._create(
+                identifier_type, identifiers, requested_by, RunStatus.DRAFT, None, kind=kind, reason=reason
+            )
             return self.confirm(draft.id)[0]
-        run = self._create(identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None, kind=kind)
+        run = self._create(
+            identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None, kind=kind, reason=reason
+        )
         self._queue(run.id)
         return run
 
-    def submit_restore(self, plan: RestorePlan, requested_by: str) -> BatchRun:
+    def submit_restore(self, plan: RestorePlan, requested_by: str, *, reason: str | None = None) -> BatchRun:
         """Create and queue a restore run putting back `plan.to_restore` (the caller confirmed it)."""
         if not plan.to_restore:
             raise RestoreRefusedError(f"Nothing to restore of run {plan.source_run_id}.")
         wids = [customer.customer_wid for customer in plan.to_restore]
-        return self._submit_derived(RunKind.RESTORE, plan.source_run_id, wids, requested_by, force=plan.force)
+        return self._submit_derived(
+            RunKind.RESTORE, plan.source_run_id, wids, requested_by, force=plan.force, reason=reason
+        )
 
     def submit_apply(
         self,
@@ -180,12 +206,15 @@ class RunService:
         `record(session, run_id)` runs in the transaction storing it (if it raises, nothing is stored)."""
         if not plan.to_apply:
             raise PreviewRefusedError(f"Nothing to apply of preview {plan.preview_run_id}.")
+        # The preview was the request: its reason is the apply's.
+        reason = self.get(plan.preview_run_id).reason
         return self._submit_derived(
             RunKind.APPLY,
             plan.preview_run_id,
             plan.to_apply,
             requested_by,
             force=False,
+            reason=reason,
             slack_channel=slack_channel,
             record=record,
         )
@@ -202,6 +231,7 @@ class RunService:
         requested_by: str,
         *,
         force: bool,
+        reason: str | None,
         slack_channel: str | None = None,
         record: Recorder | None = None,
     ) -> BatchRun:
@@ -217,6 +247,7 @@ class RunService:
             source_run_id=source_run_id,
             force=force,
             record=record,
+            reason=reason,
         )
         self._queue(run.id)
         return run
@@ -230,10 +261,22 @@ class RunService:
         with self._database.session() as session:
             return runs.get_run(session, run_id)
 
-    def history(self, *, limit: int = 10, offset: int = 0) -> list[BatchRun]:
-        """Confirmed runs, most recent first."""
+    def history(self, *, limit: int = 10, offset: int = 0, search: str | None = None) -> list[BatchRun]:
+        """Confirmed runs, most recent first; with `search`, only those whose reason, requester or an
+        identifier contains it (any case, `%` and `_` literal); `ResyncError` for an empty or overlong one."""
+        if search is None:
+            with self._database.session() as session:
+                return runs.list_runs(session, limit=limit, offset=offset)
+        text = search.strip()
+        if not text:
+            raise ResyncError("The search is empty: give words of a reason, an identifier or a requester.")
+        if len(text) > run_search.MAX_SEARCH_LENGTH:
+            raise ResyncError(
+                f"The search is {len(text)} characters long: at most {run_search.MAX_SEARCH_LENGTH}."
+            )
         with self._database.session() as session:
-            return runs.list_runs(session, limit=limit, offset=offset)
+            found = run_search.matching_runs(session, text, limit=limit, offset=offset)
+            return [runs.get_run(session, run_id) for run_id in found]
 
     def records_text(self, run_id: int) -> str:
         """The run's exact identifier list, one per line: the records file admins download."""
@@ -261,9 +304,12 @@ class RunService:
         source_run_id: int | None = None,
         force: bool = False,
         record: Recorder | None = None,
+        reason: str | None = None,
     ) -> BatchRun:
         # Same rules as the front ends' own checks, so no caller can store an oversized or dirty list.
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
+        # An apply carries its preview's reason (checked when the preview was asked for).
+        clean_reason_text = clean_reason(reason, required=self._require_reason and kind is not RunKind.APPLY)
         with self._database.session() as session:
             run_id = runs.create_run(
                 session,
@@ -279,6 +325,7 @@ class RunService:
                 force=force,
                 # A run working from another names its customers by wid: nothing to resolve.
                 resolved=source_run_id is not None,
+                reason=clean_reason_text,
             )
             if record is not None:
                 record(session, run_id)
@@ -293,6 +340,7 @@ class RunService:
                 "identifier_type": identifier_type.value,
                 "identifiers": len(clean),
                 "requested_by": requested_by,
+                "with_reason": clean_reason_text is not None,
             },
         )
         return run
@@ -311,8 +359,15 @@ class RunService:
 
 
 def _request_digest(
-    key: str, requested_by: str, channel: str | None, identifier_type: IdentifierType, identifiers: list[str]
+    key: str,
+    requested_by: str,
+    channel: str | None,
+    identifier_type: IdentifierType,
+    identifiers: list[str],
+    reason: str | None,
 ) -> str:
-    """What makes two requests the same one, as a fixed-size digest (nothing a front end sent is stored)."""
-    text = json.dumps([key, requested_by, channel, identifier_type.value, identifiers])
+    """What makes two requests the same one, as a fixed-size digest (nothing a front end sent is stored).
+    A request without a reason digests as it did before reasons existed."""
+    parts: list[object] = [key, requested_by, channel, identifier_type.value, identifiers]
+    text = json.dumps(parts if reason is None else [*parts, reason])
     return hashlib.sha256(text.encode()).hexdigest()
