@@ -18,7 +18,7 @@ from typing import Any
 from bot.approval_blocks import decision_line
 from bot.block_budget import within_budget
 from bot.ids import ActionId, BlockId
-from bot.messages import STATUS_TITLE, error_preview, status_label
+from bot.messages import HISTORY_REASON_PREVIEW, STATUS_TITLE, error_preview, reason_line, status_label
 from bot.mrkdwn import date_token, escaped_chunks, user_ref
 from bot.preview_blocks import kind_label
 from sync_engine import MAX_IDENTIFIERS, BatchRun
@@ -205,6 +205,8 @@ def _entry(run: BatchRun) -> list[JsonDict]:
         f"Customers *{counts.customers}* · Invoices *{counts.invoices}* · Payments *{counts.payments}* · "
         f"Credit notes *{counts.credit_notes}*",
     ]
+    if run.reason:
+        lines.append(reason_line(run.reason, HISTORY_REASON_PREVIEW))
     if links := _links(run):
         lines.append(links)
     if decided := decision_line(run):

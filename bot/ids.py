@@ -36,6 +36,7 @@ class BlockId(StrEnum):
     MORE_IDENTIFIERS = "identifiers_more"
     COUNTER = "counter"
     STATUS_CHANNEL = "status_channel"
+    REASON = "reason"
     CONFIRM_WARNING = "confirm_warning"
     CONFIRM_ACTIONS = "confirm_actions"
     QUEUED_LINKS = "queued_links"
@@ -64,12 +65,15 @@ class ActionId(StrEnum):
     IDENTIFIERS = "identifiers_input"
     MORE_IDENTIFIERS = "identifiers_more_input"
     STATUS_CHANNEL = "status_channel_choice"
+    REASON = "reason_input"
     #: The confirmation's way back to the filled form.
     BACK = "back_to_form"
     #: Link buttons of "Run #N is queued" (Slack still sends their clicks: acknowledged, nothing more).
     OPEN_HOME = "open_home_history"
     OPEN_STATUS = "open_status_message"
     HISTORY_MORE = "history_more"
+    #: "Show more" of a search (`/workday-resync history TEXT`): its value is "OFFSET TEXT".
+    HISTORY_SEARCH_MORE = "history_search_more"
     HISTORY_ERROR = "history_full_error"
     HOME_TAB_SYNCHRONIZE = "home_tab_synchronize"
     HOME_TAB_HISTORY = "home_tab_history"

@@ -51,6 +51,7 @@ from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
 from sync_engine.rerun import RerunPlan, RerunRefusedError
 from sync_engine.results import CustomerResult, results_csv
+from sync_engine.run_reason import MAX_REASON_LENGTH, ReasonError, clean_reason
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import Settings, load_settings, read_settings
@@ -61,6 +62,7 @@ from sync_engine.stopping import stop_outcome
 __all__ = [
     "DOCUMENT_KINDS",
     "MAX_IDENTIFIERS",
+    "MAX_REASON_LENGTH",
     "TOO_MANY_MESSAGE",
     "WARNING",
     "AnnouncementService",
@@ -87,6 +89,7 @@ __all__ = [
     "Problem",
     "Readiness",
     "ReadinessCheck",
+    "ReasonError",
     "Refusal",
     "RerunPlan",
     "RerunRefusedError",
@@ -105,6 +108,7 @@ __all__ = [
     "SetupError",
     "SlackOutcome",
     "bind_log_fields",
+    "clean_reason",
     "configure_logging",
     "load_settings",
     "metrics_exposition",

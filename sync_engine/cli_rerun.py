@@ -4,6 +4,7 @@ failed and unresolved customers); the run `sync` then stores records "re-run of 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,7 +15,13 @@ from sync_engine.rerun import RerunRefusedError
 from sync_engine.settings import load_settings
 from sync_engine.startup import open_engine
 
-__all__ = ["required_type", "rerun_input"]
+__all__ = ["RerunOption", "required_type", "rerun_input"]
+
+#: `sync --rerun RUN_ID`.
+RerunOption = Annotated[
+    int | None,
+    typer.Option(metavar="RUN_ID", help="Re-run the failed and unresolved customers of run RUN_ID."),
+]
 
 
 def required_type(identifier_type: str | None) -> str:

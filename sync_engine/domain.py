@@ -281,6 +281,8 @@ class BatchRun:
     #: Who stopped the run and when (None unless it was stopped).
     stopped_by: str | None = None
     stopped_at: datetime | None = None
+    #: Why it was asked for (free text or a ticket), verbatim; None if not given.
+    reason: str | None = None
 
     @property
     def is_final(self) -> bool:

@@ -181,6 +181,8 @@ def print_history(console: Console, runs: list[BatchRun]) -> None:
             )
             console.print(f"    {counts_text(run)} · Not found {len(run.unresolved)}", highlight=False)
     for run in runs:
+        if run.reason:
+            console.print(f"[bold]Run {run.id} reason:[/] {escape(run.reason)}", highlight=False)
         if approval := approval_summary(run):
             console.print(f"[bold]Run {run.id}:[/] {escape(approval)}", highlight=False)
         if run.error:

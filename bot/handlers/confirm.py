@@ -162,6 +162,7 @@ def register(app: App, deps: Deps, on_queued: Callable[[WebClient, str, BatchRun
                 identifiers=draft.identifiers,
                 default_channel=draft.slack_channel,
                 rerun_of=draft.rerun_of,
+                reason=draft.reason or "",
             )
             _update(client, view["id"], form, view.get("hash"))
 

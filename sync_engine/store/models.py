@@ -227,6 +227,8 @@ class BatchRunRow(Base):
     #: Who stopped the run before it finished (an admin's Stop), and when.
     stopped_by: Mapped[str | None] = mapped_column(String(255))
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Why it was asked for (free text or a ticket, as the requester wrote it, trimmed); None if not given.
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RunItemRow(Base):

@@ -57,6 +57,7 @@ def create_run(
     source_run_id: int | None = None,
     force: bool = False,
     resolved: bool = False,
+    reason: str | None = None,
 ) -> int:
     """Store a run (draft or received) and one pending item per identifier, in paste order.
 
@@ -75,6 +76,7 @@ def create_run(
         kind=kind.value,
         source_run_id=source_run_id,
         force=force,
+        reason=reason,
     )
     session.add(run)
     session.flush()
@@ -345,4 +347,5 @@ def _to_record(session: Session, run: BatchRunRow) -> BatchRun:
         skipped=summary.skipped,
         stopped_by=run.stopped_by,
         stopped_at=run.stopped_at,
+        reason=run.reason,
     )

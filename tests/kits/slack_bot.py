@@ -152,7 +152,11 @@ def running_bot(
         rt.workday_client = client
         broker = build_broker(rt)  # installs the Slack plugin: its actor and run observer
         service = RunService(
-            database, jobs.DramatiqDispatcher(), rt.events, approval_above=settings.resync_approval_above
+            database,
+            jobs.DramatiqDispatcher(),
+            rt.events,
+            approval_above=settings.resync_approval_above,
+            require_reason=settings.resync_require_reason,
         )
         with ExitStack() as stack:
             if embedded_worker:
