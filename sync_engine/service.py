@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from sync_engine import metrics
 from sync_engine.announcement_service import AnnouncementService
+from sync_engine.apply_approval import hold_or_receive_apply
 from sync_engine.approval import ApprovalService, hold_if_required
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
@@ -174,10 +175,19 @@ class RunService:
         slack_channel: str | None = None,
         record: Recorder | None = None,
     ) -> BatchRun:
-        """Create and queue an apply run writing the preview's staged snapshots of `plan.to_apply`;
-        `record(session, run_id)` runs in the transaction storing it (if it raises, nothing is stored)."""
+        """Create and queue an apply run writing the preview's staged snapshots of `plan.to_apply`, or hold
+        it for a second admin's approval as a sync is (RESYNC_APPROVAL_ABOVE); `record(session, run_id)`
+        runs in the transaction storing it (if it raises, nothing is stored)."""
         if not plan.to_apply:
             raise PreviewRefusedError(f"Nothing to apply of preview {plan.preview_run_id}.")
+        above = self._approval_above
+
+        def store(session: Session, run_id: int) -> None:
+            if record is not None:
+                record(session, run_id)
+            if above is not None:
+                hold_or_receive_apply(session, run_id, plan, above, utcnow())
+
         return self._submit_derived(
             RunKind.APPLY,
             plan.preview_run_id,
@@ -185,7 +195,8 @@ class RunService:
             requested_by,
             force=False,
             slack_channel=slack_channel,
-            record=record,
+            record=store,
+            status=RunStatus.RECEIVED if above is None else RunStatus.DRAFT,
         )
 
     def previews(self) -> PreviewDecisions:
@@ -202,21 +213,26 @@ class RunService:
         force: bool,
         slack_channel: str | None = None,
         record: Recorder | None = None,
+        status: RunStatus = RunStatus.RECEIVED,
     ) -> BatchRun:
         """A run working from another (a restore's, an apply's): its items name customers by wid, nothing
-        to resolve on Workday (see `sync_engine.item_work`)."""
+        to resolve on Workday (see `sync_engine.item_work`). A `status` of draft: `record` holds or receives
+        it (an apply under RESYNC_APPROVAL_ABOVE)."""
         run = self._create(
             IdentifierType.SOURCE_ID,
             wids,
             requested_by,
-            RunStatus.RECEIVED,
+            status,
             slack_channel,
             kind=kind,
             source_run_id=source_run_id,
             force=force,
             record=record,
         )
-        self._queue(run.id)
+        if run.status is RunStatus.PENDING_APPROVAL:
+            self._events.publish(RunEvent(run.id, RunEventKind.RECEIVED))  # its status message asks
+        else:
+            self._queue(run.id)
         return run
 
     def get(self, run_id: int) -> BatchRun:
