@@ -89,6 +89,7 @@ def build_app(
         forms=RequestForms(
             form_secret.get_secret_value(),
             RedisOpenedViews(shared) if shared is not None else MemoryOpenedViews(),
+            reason_required=settings.resync_require_reason,
         ),
     )
     if not socket_mode:

@@ -75,6 +75,7 @@ def confirmation_view(run: BatchRun, *, channel_id: str, connection: str | None 
         _section(
             f"*Identifier type:* {IDENTIFIER_TYPE_LABELS[run.identifier_type]}\n"
             f"*{'Identifiers' if count <= FIRST_SHOWN else 'First identifiers'}:* {shown}"
+            + (f"\n*Reason:* {escape(run.reason)}" if run.reason else "")
         ),
         {
             "type": "actions",

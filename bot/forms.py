@@ -34,9 +34,11 @@ _KEY_PURPOSE = b"workday-resync/request-form/private_metadata/v1"
 class RequestForms:
     """Opens and renders the request form for a user; tells a form it sent from a forged one."""
 
-    def __init__(self, secret: str, opened: OpenedViews) -> None:
+    def __init__(self, secret: str, opened: OpenedViews, *, reason_required: bool = False) -> None:
         self._key = hmac.new(secret.encode(), _KEY_PURPOSE, hashlib.sha256).digest()
         self._opened = opened
+        #: RESYNC_REQUIRE_REASON: every rendering of the form marks its reason required alike.
+        self._reason_required = reason_required
 
     def render(
         self,
@@ -48,6 +50,7 @@ class RequestForms:
         connection: str | None = None,
         identifiers: Sequence[str] = (),
         default_channel: str | None = None,
+        reason: str = "",
     ) -> JsonDict:
         """`request_modal` with its metadata sealed for `user_id`."""
         view = request_modal(
@@ -57,6 +60,8 @@ class RequestForms:
             connection=connection,
             identifiers=identifiers,
             default_channel=default_channel,
+            reason=reason,
+            reason_required=self._reason_required,
         )
         return self.sealed(user_id, view)
 

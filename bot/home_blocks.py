@@ -18,7 +18,7 @@ from typing import Any
 from bot.approval_blocks import decision_line
 from bot.block_budget import within_budget
 from bot.ids import ActionId, BlockId
-from bot.messages import STATUS_TITLE, error_preview, status_label
+from bot.messages import HISTORY_REASON_PREVIEW, STATUS_TITLE, error_preview, reason_line, status_label
 from bot.mrkdwn import date_token, escaped_chunks, user_ref
 from bot.preview_blocks import kind_label
 from sync_engine import MAX_IDENTIFIERS, BatchRun
@@ -180,8 +180,8 @@ def _synchronize(status_channel: str | None) -> list[JsonDict]:
 
 
 def _links(run: BatchRun) -> str:
-    """The records file and the status message. Without a link to the file itself (the status updater
-    keeps one only when Slack gave it), the file is reached through the thread it was posted in."""
+    """The records file, the status message and the results file. Without a link to the records file
+    itself (the status updater keeps one only when Slack gave it), it is reached through its thread."""
     records, thread = run.announcement.records_link, run.announcement.link
     links = []
     if records:
@@ -192,6 +192,8 @@ def _links(run: BatchRun) -> str:
         links.append("Records file: in the status message's thread")
     if thread:
         links.append(f"<{thread}|Status message>")
+    if run.announcement.results_link:
+        links.append(f"<{run.announcement.results_link}|Results (CSV)>")
     return " · ".join(links)
 
 
@@ -203,6 +205,8 @@ def _entry(run: BatchRun) -> list[JsonDict]:
         f"Customers *{counts.customers}* · Invoices *{counts.invoices}* · Payments *{counts.payments}* · "
         f"Credit notes *{counts.credit_notes}*",
     ]
+    if run.reason:
+        lines.append(reason_line(run.reason, HISTORY_REASON_PREVIEW))
     if links := _links(run):
         lines.append(links)
     if decided := decision_line(run):

@@ -36,6 +36,7 @@ class BlockId(StrEnum):
     MORE_IDENTIFIERS = "identifiers_more"
     COUNTER = "counter"
     STATUS_CHANNEL = "status_channel"
+    REASON = "reason"
     CONFIRM_WARNING = "confirm_warning"
     CONFIRM_ACTIONS = "confirm_actions"
     QUEUED_LINKS = "queued_links"
@@ -51,6 +52,8 @@ class BlockId(StrEnum):
     APPROVAL = "approval"
     #: A finished preview's Apply and Discard (its status message).
     PREVIEW_ACTIONS = "preview_actions"
+    #: The status message's Stop button, while the run works.
+    RUN_STOP = "run_stop"
 
 
 class ActionId(StrEnum):
@@ -58,12 +61,15 @@ class ActionId(StrEnum):
     IDENTIFIERS = "identifiers_input"
     MORE_IDENTIFIERS = "identifiers_more_input"
     STATUS_CHANNEL = "status_channel_choice"
+    REASON = "reason_input"
     #: The confirmation's way back to the filled form.
     BACK = "back_to_form"
     #: Link buttons of "Run #N is queued" (Slack still sends their clicks: acknowledged, nothing more).
     OPEN_HOME = "open_home_history"
     OPEN_STATUS = "open_status_message"
     HISTORY_MORE = "history_more"
+    #: "Show more" of a search (`/workday-resync history TEXT`): its value is "OFFSET TEXT".
+    HISTORY_SEARCH_MORE = "history_search_more"
     HISTORY_ERROR = "history_full_error"
     HOME_TAB_SYNCHRONIZE = "home_tab_synchronize"
     HOME_TAB_HISTORY = "home_tab_history"
@@ -78,3 +84,5 @@ class ActionId(StrEnum):
     PREVIEW_FIRST = "preview_changes_first"
     APPLY_PREVIEW = "apply_preview"
     DISCARD_PREVIEW = "discard_preview"
+    #: Stop a running run (its status message; the value is the run id).
+    STOP_RUN = "stop_run"

@@ -17,6 +17,7 @@ from bot.block_budget import within_budget
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
+from bot.stop_blocks import stop_blocks
 from sync_engine import MAX_IDENTIFIERS, BatchRun, PreviewView, RunStatus
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "full_error",
     "history_page",
     "not_configured",
+    "reason_line",
     "refusal",
     "status_message",
     "unavailable_run",
@@ -53,6 +55,7 @@ _STATUS_EMOJI = {
     RunStatus.PENDING_APPROVAL: ":raised_hand:",
     RunStatus.REJECTED: ":no_entry:",
     RunStatus.EXPIRED: ":hourglass:",
+    RunStatus.STOPPED: ":octagonal_sign:",
 }
 
 JsonDict = dict[str, Any]
@@ -129,7 +132,8 @@ def usage() -> Message:
         "You confirm before anything is changed.\n"
         f"*`{COMMAND} status`* shows whether Workday is connected (and why not), the tenant, when the "
         "connection was last verified and the last run's outcome.\n"
-        f"*`{COMMAND} history`* lists past runs, most recent first.\n"
+        f"*`{COMMAND} history`* lists past runs, most recent first; *`{COMMAND} history TEXT`* only those "
+        "whose reason, identifiers or requester contain TEXT (any case).\n"
         f"*`{COMMAND} help`* shows this message.\n"
         "The app's *Home* tab is the window: *Synchronize* opens the same form, *History* lists past runs. "
         "The shortcuts *Batch sync Workday* and, on a message, *Resync listed customers* open it too."
@@ -171,6 +175,8 @@ def status_message(run: BatchRun, preview: PreviewView | None = None) -> Message
         {"type": "header", "text": {"type": "plain_text", "text": STATUS_TITLE}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": text} for text in fields]},
     ]
+    if run.reason:
+        blocks.append(_context(reason_line(run.reason)))
     if run.status is RunStatus.COMPLETED and run.duration_seconds is not None:
         blocks.append(_context(f":stopwatch: Completed in {duration_text(run.duration_seconds)}"))
     if run.previous_kept_until is not None:
@@ -183,6 +189,7 @@ def status_message(run: BatchRun, preview: PreviewView | None = None) -> Message
         lead = ":x: *Error:* "
         more = " … (full message in the thread)"
         blocks.append(_section(lead + clip(run.error, SECTION_ROOM - len(lead), more=more)))
+    blocks.extend(stop_blocks(run))
     footer = _context(
         f"Run #{run.id} · {plural(len(run.identifiers), 'identifier')} · records file in the thread"
     )
@@ -197,6 +204,11 @@ def status_message(run: BatchRun, preview: PreviewView | None = None) -> Message
         f"Invoices {counts.invoices}, Payments {counts.payments}, Credit notes {counts.credit_notes}."
     )
     return Message(text=text, blocks=blocks)
+
+
+def reason_line(reason: str, limit: int | None = None) -> str:
+    """The run's reason as typed (escaped), cut to `limit` characters if given."""
+    return f":memo: *Reason:* {clip(reason, limit) if limit is not None else escape(reason)}"
 
 
 def unresolved_sections(unresolved: list[str]) -> list[JsonDict]:
@@ -225,6 +237,8 @@ def full_error(run: BatchRun) -> Message:
 
 #: Characters of a run's error shown in the history list (the full text is one click away).
 HISTORY_ERROR_PREVIEW = 300
+#: Characters of a run's reason shown in a history list (the status message shows it whole).
+HISTORY_REASON_PREVIEW = 200
 
 
 def _history_entry(run: BatchRun) -> list[JsonDict]:
@@ -236,6 +250,8 @@ def _history_entry(run: BatchRun) -> list[JsonDict]:
         f"Customers {counts.customers} · Invoices {counts.invoices} · Payments {counts.payments} · "
         f"Credit notes {counts.credit_notes}",
     ]
+    if run.reason:
+        lines.append(reason_line(run.reason, HISTORY_REASON_PREVIEW))
     links = []
     if run.announcement.link:
         links.append(f"<{run.announcement.link}|Status thread>")
@@ -266,22 +282,27 @@ def error_preview(
     return quote, [{"type": "actions", "block_id": f"{block.value}_{run.id}", "elements": [button]}]
 
 
-def history_page(runs: list[BatchRun], *, offset: int, has_more: bool) -> Message:
-    """One page of past runs, most recent first, with "Show more" when older runs remain."""
+def history_page(runs: list[BatchRun], *, offset: int, has_more: bool, search: str | None = None) -> Message:
+    """One page of past runs, most recent first, with "Show more" when older runs remain; with `search`,
+    the runs whose reason, identifiers or requester contain it."""
+    matching = f" matching “{escape(search)}”" if search is not None else ""
     if not runs:
         text = "No batch runs yet." if offset == 0 else "No older runs."
+        if search is not None:
+            text = f"No {'' if offset == 0 else 'older '}runs{matching}."
         return Message(text=text, blocks=[_section(text)])
     first, last = offset + 1, offset + len(runs)
-    blocks: list[JsonDict] = [_section(f"*Batch synchronizations* · runs {first}–{last}, most recent first")]
+    lead = f"*Batch synchronizations*{matching} · runs {first}–{last}, most recent first"
+    blocks: list[JsonDict] = [_section(lead)]
     for run in runs:
         blocks.append({"type": "divider"})
         blocks.extend(_history_entry(run))
     if has_more:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": BlockId.HISTORY_MORE.value,
-                "elements": [_button("Show more", ActionId.HISTORY_MORE, str(last))],
-            }
+        more = (
+            _button("Show more", ActionId.HISTORY_MORE, str(last))
+            if search is None
+            else _button("Show more", ActionId.HISTORY_SEARCH_MORE, f"{last} {search}")
         )
-    return Message(text=f"Batch synchronizations {first}–{last}", blocks=blocks[:MAX_BLOCKS])
+        blocks.append({"type": "actions", "block_id": BlockId.HISTORY_MORE.value, "elements": [more]})
+    text = f"Batch synchronizations{matching} {first}–{last}"
+    return Message(text=text, blocks=blocks[:MAX_BLOCKS])

@@ -18,6 +18,7 @@ from bot.ids import ActionId, BlockId, CallbackId
 from bot.mrkdwn import plural
 from sync_engine import (
     MAX_IDENTIFIERS,
+    MAX_REASON_LENGTH,
     TOO_MANY_MESSAGE,
     IdentifierError,
     IdentifierType,
@@ -95,6 +96,8 @@ class ModalInput:
     more_identifiers: str
     #: The conversation picked for the status (forms opened where no channel is given).
     status_channel: str | None = None
+    #: Why (free text or a ticket), as typed.
+    reason: str = ""
 
     @property
     def text(self) -> str:
@@ -123,7 +126,12 @@ def read_modal(values: JsonDict) -> ModalInput:
         identifiers=element(BlockId.IDENTIFIERS, ActionId.IDENTIFIERS).get("value") or "",
         more_identifiers=element(BlockId.MORE_IDENTIFIERS, ActionId.MORE_IDENTIFIERS).get("value") or "",
         status_channel=picked if isinstance(picked, str) and CHANNEL_ID.fullmatch(picked) else None,
+        reason=_text(element(BlockId.REASON, ActionId.REASON).get("value")),
     )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def validate(modal: ModalInput) -> tuple[list[str], dict[str, str]]:
@@ -173,6 +181,26 @@ def _channel_picker(default_channel: str | None) -> JsonDict:
             "text": "The run's status message and its records file (the identifier list) go there; "
             "invite the app to it.",
         },
+        "element": element,
+    }
+
+
+def _reason_input(initial: str, *, required: bool) -> JsonDict:
+    """*Reason or ticket*: one line kept with the run (required with RESYNC_REQUIRE_REASON)."""
+    element: JsonDict = {
+        "type": "plain_text_input",
+        "action_id": ActionId.REASON.value,
+        "max_length": MAX_REASON_LENGTH,
+        "placeholder": {"type": "plain_text", "text": "e.g. INC-1234: ledger fix asked by the auditors"},
+    }
+    if initial:
+        element["initial_value"] = initial[:MAX_REASON_LENGTH]
+    return {
+        "type": "input",
+        "block_id": BlockId.REASON.value,
+        "optional": not required,
+        "label": {"type": "plain_text", "text": "Reason or ticket"},
+        "hint": {"type": "plain_text", "text": "Kept with the run and shown on its status and in history."},
         "element": element,
     }
 
@@ -245,13 +273,16 @@ def request_modal(
     connection: str | None = None,
     identifiers: Sequence[str] = (),
     default_channel: str | None = None,
+    reason: str = "",
+    reason_required: bool = False,
 ) -> JsonDict:
     """The modal of `/workday-resync`; the same ids on every update, so typed text is kept.
 
     `connection`: the Workday connection badge (mrkdwn) shown in its header. `identifiers`: filled in
     (Back from the confirmation, a message shortcut); the counter then shows their number. An empty
     `channel_id` (opened from the Home tab or a global shortcut) adds a picker for the status's
-    conversation, set to `default_channel`.
+    conversation, set to `default_channel`. `reason`: the *Reason or ticket* filled in (Back);
+    `reason_required`: RESYNC_REQUIRE_REASON.
     """
     first, more = prefill(identifiers)
     picker = [] if channel_id else [_channel_picker(default_channel)]
@@ -315,6 +346,7 @@ def request_modal(
                 "block_id": BlockId.COUNTER.value,
                 "elements": [{"type": "mrkdwn", "text": counter_text(count or len(identifiers))}],
             },
+            _reason_input(reason, required=reason_required),
             *picker,
         ],
     }

@@ -49,15 +49,19 @@ from sync_engine.preview_plan import PreviewRefusedError, PreviewReport
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
+from sync_engine.results import CustomerResult, results_csv
+from sync_engine.run_reason import MAX_REASON_LENGTH, ReasonError, clean_reason
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import Settings, load_settings, read_settings
 from sync_engine.shared_state import shared_redis
 from sync_engine.startup import open_engine
+from sync_engine.stopping import stop_outcome
 
 __all__ = [
     "DOCUMENT_KINDS",
     "MAX_IDENTIFIERS",
+    "MAX_REASON_LENGTH",
     "TOO_MANY_MESSAGE",
     "WARNING",
     "AnnouncementService",
@@ -69,6 +73,7 @@ __all__ = [
     "ConnectionService",
     "ConnectionStatus",
     "CustomerDiff",
+    "CustomerResult",
     "DramatiqDispatcher",
     "IdentifierError",
     "IdentifierType",
@@ -83,6 +88,7 @@ __all__ = [
     "Problem",
     "Readiness",
     "ReadinessCheck",
+    "ReasonError",
     "Refusal",
     "ResyncError",
     "RunAnnouncement",
@@ -99,6 +105,7 @@ __all__ = [
     "SetupError",
     "SlackOutcome",
     "bind_log_fields",
+    "clean_reason",
     "configure_logging",
     "load_settings",
     "metrics_exposition",
@@ -106,10 +113,12 @@ __all__ = [
     "parse_identifiers",
     "read_settings",
     "register_actor",
+    "results_csv",
     "serve_metrics",
     "service_command",
     "shared_redis",
     "slack_request",
     "split_identifiers",
+    "stop_outcome",
     "utcnow",
 ]

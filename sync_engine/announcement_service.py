@@ -31,10 +31,20 @@ class AnnouncementService:
         with self._database.session() as session:
             return announcements.finish_step(session, run_id, step, owner, utcnow())
 
-    def save_links(self, run_id: int, *, link: str | None = None, records_link: str | None = None) -> None:
-        """Where admins open the announcement and the run's records file (None: left as it is)."""
+    def save_links(
+        self,
+        run_id: int,
+        *,
+        link: str | None = None,
+        records_link: str | None = None,
+        results_link: str | None = None,
+    ) -> None:
+        """Where admins open the announcement, the run's records file and its results file (None: left as
+        it is)."""
         with self._database.session() as session:
-            announcements.save_links(session, run_id, link=link, records_link=records_link)
+            announcements.save_links(
+                session, run_id, link=link, records_link=records_link, results_link=results_link
+            )
 
     def mark_final_shown(self, run_id: int, digest: str) -> bool:
         """The announcement shows the run's final state (`digest`) and all it owes; the first call counts."""

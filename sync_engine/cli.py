@@ -19,8 +19,8 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from sync_engine import cli_approval, cli_preview, cli_restore
-from sync_engine.cli_input import given_identifiers, run_json
+from sync_engine import cli_approval, cli_preview, cli_restore, cli_results, cli_stop
+from sync_engine.cli_input import ReasonOption, SearchOption, given_identifiers, run_json
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import ResyncError
 from sync_engine.following import run_here
@@ -30,6 +30,7 @@ from sync_engine.logs import LOG_LEVEL_VARIABLE, configure_logging, debugging
 from sync_engine.metrics import worker_environment
 from sync_engine.plugins import load_commands
 from sync_engine.resume import resume_runs
+from sync_engine.run_reason import clean_reason
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import load_settings
@@ -119,6 +120,7 @@ def sync(
     preview: Annotated[
         bool, typer.Option("--preview", help="Fetch and show what would change first; then ask to apply it.")
     ] = False,
+    reason: ReasonOption = None,
 ) -> None:
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
     # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
@@ -127,16 +129,19 @@ def sync(
     settings = load_settings()
     settings.workday()  # fail now, in one line, if Workday is not configured
     clean = parse_identifiers(text, kind)
+    reason = clean_reason(reason, required=settings.resync_require_reason)  # before asking anything
     console.print(selected(len(clean)))
     if kind is IdentifierType.REFERENCE and all(map(looks_like_wid, clean)):
         console.print(WID_HINT, style="yellow", highlight=False)
     if preview:
-        cli_preview.preview_then_apply(settings, kind, clean, f"cli:{getpass.getuser()}", yes=yes)
+        cli_preview.preview_then_apply(
+            settings, kind, clean, f"cli:{getpass.getuser()}", yes=yes, reason=reason
+        )
     if not yes and not typer.confirm(WARNING.format(n=len(clean)) + " Continue?", default=False):
         raise typer.Exit(1)
 
     def start(service: RunService, _rt: Runtime) -> int:
-        run = service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}")
+        run = service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}", reason=reason)
         if run.status is RunStatus.PENDING_APPROVAL:
             cli_approval.stop_awaiting_approval(run)
         return run.id
@@ -180,10 +185,11 @@ def abandon(run_id: Annotated[int, typer.Argument(help="The run's number.")]) ->
 def history(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs to show.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON objects instead of a table.")] = False,
+    search: SearchOption = None,
 ) -> None:
     """Past runs, most recent first."""
     with open_engine(load_settings(), work=False) as (service, _):
-        runs = service.history(limit=limit)
+        runs = service.history(limit=limit, search=search)
     if as_json:
         sys.stdout.write(json.dumps([run_json(run) for run in runs], indent=2) + "\n")
     else:
@@ -366,6 +372,8 @@ def demo(
 
 cli_restore.register(app)
 cli_approval.register(app)
+cli_results.register(app)
+cli_stop.register(app)
 
 
 def main() -> None:

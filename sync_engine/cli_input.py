@@ -1,18 +1,35 @@
-"""What the terminal CLI reads and writes as data: the identifiers given to `sync` (arguments and `--file`)
-and a run as `history --json` shows it."""
+"""What the terminal CLI reads and writes as data: the identifiers given to `sync` (arguments and `--file`),
+the options naming a run's reason and a history search, and a run as `history --json` shows it."""
 
 from __future__ import annotations
 
 import codecs
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from sync_engine.domain import ApprovalDecision, BatchRun, IdentifierType
 from sync_engine.errors import IdentifierError
 from sync_engine.identifiers import MAX_IDENTIFIERS, split_identifiers
 
-__all__ = ["given_identifiers", "run_json"]
+__all__ = ["ReasonOption", "SearchOption", "given_identifiers", "run_json"]
+
+#: `--reason` of the commands that start a run (checked by `sync_engine.run_reason`).
+ReasonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reason", help="Why (free text or a ticket), kept with the run; see RESYNC_REQUIRE_REASON."
+    ),
+]
+#: `history --search`.
+SearchOption = Annotated[
+    str | None,
+    typer.Option(
+        "--search", metavar="TEXT", help="Only runs whose reason, identifiers or requester contain TEXT."
+    ),
+]
 
 
 def given_identifiers(arguments: list[str], file: Path | None, kind: IdentifierType) -> str:
@@ -73,6 +90,7 @@ def run_json(run: BatchRun) -> dict[str, Any]:
         "identifier_type": run.identifier_type.value,
         "identifiers": run.identifiers,
         "requested_by": run.requested_by,
+        "reason": run.reason,
         "kind": run.kind.value,
         "source_run_id": run.source_run_id,
         "counts": {
@@ -84,6 +102,9 @@ def run_json(run: BatchRun) -> dict[str, Any]:
         "error": run.error,
         "unresolved": run.unresolved,
         "unresolved_count": len(run.unresolved),
+        "skipped": run.skipped,
+        "stopped_by": run.stopped_by,
+        "stopped_at": run.stopped_at.isoformat() if run.stopped_at else None,
         "approval": _approval_json(run),
         # The approver at the top level too: what an auditor's script asks first.
         "approved_by": approved.decided_by if approved else None,

@@ -38,13 +38,15 @@ def preview_then_apply(
     requested_by: str,
     *,
     yes: bool,
+    reason: str | None = None,
 ) -> NoReturn:
     """Run a preview, print its diff, ask whether to apply (the overwrite sentence), then apply it (or say
     how another admin approves it, exit 3, above RESYNC_APPROVAL_ABOVE). Ctrl-C while either run works
     says what became of it (`sync_engine.following`)."""
 
     def start_preview(service: RunService, _rt: Runtime) -> int:
-        return service.submit(identifier_type, identifiers, requested_by, kind=RunKind.PREVIEW).id
+        run = service.submit(identifier_type, identifiers, requested_by, kind=RunKind.PREVIEW, reason=reason)
+        return run.id
 
     preview = follow_here(console, settings, start_preview)
     if preview.status is not RunStatus.COMPLETED:

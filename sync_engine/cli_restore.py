@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from sync_engine.cli_input import ReasonOption
 from sync_engine.domain import RunStatus
 from sync_engine.following import follow_here
 from sync_engine.restore_plan import RestorePlan, RestoreRefusedError, plan_restore
+from sync_engine.run_reason import clean_reason
 from sync_engine.runtime import Runtime
 from sync_engine.service import RunService
 from sync_engine.settings import load_settings
@@ -45,6 +47,7 @@ def restore(
     requester: Annotated[
         str | None, typer.Option("--as", help="Who asks, for history (default: your login name).")
     ] = None,
+    reason: ReasonOption = None,
 ) -> None:
     """Put back the customers a run overwrote, as they were before it (each customer atomically).
 
@@ -52,6 +55,7 @@ def restore(
     status 0 when every customer asked for was restored, 1 otherwise.
     """
     settings = load_settings()
+    reason = clean_reason(reason, required=settings.resync_require_reason)  # before asking anything
     with open_engine(settings, work=False) as (_, rt):
         plan = plan_restore(rt.database, run_id, customers or [], force=force)
     _print_plan(plan)
@@ -66,7 +70,7 @@ def restore(
     who = requester or getpass.getuser()
 
     def start(service: RunService, _rt: Runtime) -> int:
-        run = service.submit_restore(plan, requested_by=f"cli:{who}")
+        run = service.submit_restore(plan, requested_by=f"cli:{who}", reason=reason)
         console.print(f"Restore run {run.id} puts back run {run_id}'s previous copies.")
         return run.id
 

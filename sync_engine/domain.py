@@ -132,7 +132,8 @@ class RunKind(StrEnum):
 
 
 class RunStatus(StrEnum):
-    """Life of a batch run: draft → received → in_progress → completed | error (or draft → cancelled).
+    """Life of a batch run: draft → received → in_progress → completed | error (or draft → cancelled);
+    an admin's stop ends a received or in-progress run as stopped (`sync_engine.stopping`).
 
     A run above RESYNC_APPROVAL_ABOVE goes draft → pending_approval → received (approved) | rejected |
     expired (`sync_engine.approval`).
@@ -147,6 +148,7 @@ class RunStatus(StrEnum):
     PENDING_APPROVAL = "pending_approval"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    STOPPED = "stopped"
 
     @property
     def label(self) -> str:
@@ -158,7 +160,14 @@ class RunStatus(StrEnum):
 
 #: Statuses a run never leaves.
 FINAL_STATUSES = frozenset(
-    {RunStatus.CANCELLED, RunStatus.COMPLETED, RunStatus.ERROR, RunStatus.REJECTED, RunStatus.EXPIRED}
+    {
+        RunStatus.CANCELLED,
+        RunStatus.COMPLETED,
+        RunStatus.ERROR,
+        RunStatus.REJECTED,
+        RunStatus.EXPIRED,
+        RunStatus.STOPPED,
+    }
 )
 
 
@@ -169,6 +178,8 @@ class ItemStatus(StrEnum):
     UNRESOLVED = "unresolved"
     SYNCED = "synced"
     FAILED = "failed"
+    #: Not started when an admin stopped its run: left as the store held it.
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +217,8 @@ class RunAnnouncement:
     link: str | None = None
     #: Where admins open the run's records file.
     records_link: str | None = None
+    #: Where admins open the run's per-customer results file (CSV).
+    results_link: str | None = None
     #: Digest of the final state the announcement shows, once it shows it and everything it owes.
     final_digest: str | None = None
     final_shown_at: datetime | None = None
@@ -262,6 +275,13 @@ class BatchRun:
     previous_kept_until: datetime | None = None
     #: Set when the run needed a second admin's approval.
     approval: RunApproval | None = None
+    #: Identifiers left unsynced because an admin stopped the run before their turn.
+    skipped: list[str] = field(default_factory=list)
+    #: Who stopped the run and when (None unless it was stopped).
+    stopped_by: str | None = None
+    stopped_at: datetime | None = None
+    #: Why it was asked for (free text or a ticket), verbatim; None if not given.
+    reason: str | None = None
 
     @property
     def is_final(self) -> bool:

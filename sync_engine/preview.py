@@ -18,7 +18,7 @@ from sync_engine.preview_diff import diff_customer
 from sync_engine.retention import keep_previous
 from sync_engine.runtime import Runtime
 from sync_engine.snapshot_codec import decode_snapshot, encode_snapshot
-from sync_engine.store import items, runs, staged_snapshots
+from sync_engine.store import items, runs, staged_snapshots, stops
 from sync_engine.store.customers import load_customer, lock_stored_customer, overwrite_customer
 from sync_engine.store.items import ItemByWid, ItemToSync
 from sync_engine.store_item_job import Counts, Refused, work_store_item
@@ -48,6 +48,9 @@ class _AlreadyStaged(Exception):
 
 def _stage(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot, now: datetime) -> None:
     with rt.database.session() as session:
+        # The item first: a stop waits for this staging, or this staging sees the item skipped.
+        if not stops.lock_pending_item(session, item.item_id):
+            raise _AlreadyStaged
         # Locked, so the stored customer read for the diff is one write's, not a mix of two.
         stored = lock_stored_customer(session, snapshot.customer.wid)
         current = load_customer(session, snapshot.customer.wid) if stored is not None else None
@@ -68,6 +71,7 @@ def _stage(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot, now: datet
             payments=len({payment.wid for payment in snapshot.payments}),
             credit_notes=len({note.wid for note in snapshot.credit_notes}),
             now=now,
+            customer_name=snapshot.customer.name,
         )
         if not completed:
             raise _AlreadyStaged

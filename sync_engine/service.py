@@ -11,21 +11,25 @@ from typing import Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sync_engine import metrics
+from sync_engine import metrics, stopping
 from sync_engine.announcement_service import AnnouncementService
 from sync_engine.apply_approval import hold_or_receive_apply
 from sync_engine.approval import ApprovalService, hold_if_required
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
 from sync_engine.domain import BatchRun, IdentifierType, RunKind, RunStatus
+from sync_engine.errors import ResyncError
 from sync_engine.identifiers import parse_identifiers
 from sync_engine.preview_decisions import PreviewDecisions
 from sync_engine.preview_plan import ApplyPlan, PreviewRefusedError
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
 from sync_engine.restore_plan import RestorePlan, RestoreRefusedError
+from sync_engine.results import CustomerResult
+from sync_engine.run_reason import clean_reason
 from sync_engine.settings import Settings
-from sync_engine.store import runs
+from sync_engine.store import run_search, runs
 from sync_engine.store.database import Database
+from sync_engine.store.item_results import load_results
 
 __all__ = ["Dispatcher", "RunService"]
 
@@ -54,12 +58,15 @@ class RunService:
         events: RunEvents,
         *,
         approval_above: int | None = None,
+        require_reason: bool = False,
     ) -> None:
         self._database = database
         self._dispatcher = dispatcher
         self._events = events
         #: RESYNC_APPROVAL_ABOVE: a sync of more customers waits for a second admin (None: never).
         self._approval_above = approval_above
+        #: RESYNC_REQUIRE_REASON: checked here, so no front end can store a run without one.
+        self._require_reason = require_reason
 
     def connection(self, settings: Settings) -> ConnectionService:
         """The Workday connection status on this store (front ends never get the store itself)."""
@@ -80,9 +87,13 @@ class RunService:
         requested_by: str,
         *,
         slack_channel: str | None = None,
+        reason: str | None = None,
     ) -> BatchRun:
-        """Store a run awaiting confirmation; `IdentifierError` if the identifiers are unusable."""
-        return self._create(identifier_type, identifiers, requested_by, RunStatus.DRAFT, slack_channel)
+        """Store a run awaiting confirmation; `IdentifierError` if the identifiers are unusable,
+        `ReasonError` if the reason is (or, when required, is missing)."""
+        return self._create(
+            identifier_type, identifiers, requested_by, RunStatus.DRAFT, slack_channel, reason=reason
+        )
 
     def create_draft_once(
         self,
@@ -92,20 +103,30 @@ class RunService:
         requested_by: str,
         *,
         slack_channel: str | None = None,
+        reason: str | None = None,
     ) -> tuple[BatchRun, bool]:
         """`create_draft` for a front end's request named by `request_key` (e.g. a Slack form submission):
-        the same request again (same key, requester, channel and identifiers), however it arrives (a
+        the same request again (same key, requester, channel, identifiers and reason), however it arrives (a
         replay, a retry, at once from another process), returns the run it stored as it is now and stores
         nothing; any difference makes it a new request. The flag says whether this call stored the run.
         """
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
-        digest = _request_digest(request_key, requested_by, slack_channel, identifier_type, clean)
+        clean_reason_text = clean_reason(reason, required=self._require_reason)
+        digest = _request_digest(
+            request_key, requested_by, slack_channel, identifier_type, clean, clean_reason_text
+        )
         stored = self._run_with_digest(digest)
         if stored is not None:
             return stored, False
         try:
             run = self._create(
-                identifier_type, clean, requested_by, RunStatus.DRAFT, slack_channel, request_digest=digest
+                identifier_type,
+                clean,
+                requested_by,
+                RunStatus.DRAFT,
+                slack_channel,
+                request_digest=digest,
+                reason=clean_reason_text,
             )
         except IntegrityError:
             # The same request, at the same moment, through another thread or process: it stored it.
@@ -148,24 +169,31 @@ class RunService:
         requested_by: str,
         *,
         kind: RunKind = RunKind.SYNC,
+        reason: str | None = None,
     ) -> BatchRun:
         """Create and queue a run at once (the CLI asked for confirmation before calling); a `preview`
         fetches as a sync does and stages what it fetched instead of writing it. A sync above
         RESYNC_APPROVAL_ABOVE is held for approval instead of queued."""
         if kind is RunKind.SYNC and self._approval_above is not None:
             # Confirmed like a Slack draft, so that a run above the setting waits for approval.
-            draft = self._create(identifier_type, identifiers, requested_by, RunStatus.DRAFT, None, kind=kind)
+            draft = self._create(
+                identifier_type, identifiers, requested_by, RunStatus.DRAFT, None, kind=kind, reason=reason
+            )
             return self.confirm(draft.id)[0]
-        run = self._create(identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None, kind=kind)
+        run = self._create(
+            identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None, kind=kind, reason=reason
+        )
         self._queue(run.id)
         return run
 
-    def submit_restore(self, plan: RestorePlan, requested_by: str) -> BatchRun:
+    def submit_restore(self, plan: RestorePlan, requested_by: str, *, reason: str | None = None) -> BatchRun:
         """Create and queue a restore run putting back `plan.to_restore` (the caller confirmed it)."""
         if not plan.to_restore:
             raise RestoreRefusedError(f"Nothing to restore of run {plan.source_run_id}.")
         wids = [customer.customer_wid for customer in plan.to_restore]
-        return self._submit_derived(RunKind.RESTORE, plan.source_run_id, wids, requested_by, force=plan.force)
+        return self._submit_derived(
+            RunKind.RESTORE, plan.source_run_id, wids, requested_by, force=plan.force, reason=reason
+        )
 
     def submit_apply(
         self,
@@ -180,6 +208,8 @@ class RunService:
         runs in the transaction storing it (if it raises, nothing is stored)."""
         if not plan.to_apply:
             raise PreviewRefusedError(f"Nothing to apply of preview {plan.preview_run_id}.")
+        # The preview was the request: its reason is the apply's.
+        reason = self.get(plan.preview_run_id).reason
         above = self._approval_above
 
         def store(session: Session, run_id: int) -> None:
@@ -194,6 +224,7 @@ class RunService:
             plan.to_apply,
             requested_by,
             force=False,
+            reason=reason,
             slack_channel=slack_channel,
             record=store,
             status=RunStatus.RECEIVED if above is None else RunStatus.DRAFT,
@@ -211,6 +242,7 @@ class RunService:
         requested_by: str,
         *,
         force: bool,
+        reason: str | None,
         slack_channel: str | None = None,
         record: Recorder | None = None,
         status: RunStatus = RunStatus.RECEIVED,
@@ -228,6 +260,7 @@ class RunService:
             source_run_id=source_run_id,
             force=force,
             record=record,
+            reason=reason,
         )
         if run.status is RunStatus.PENDING_APPROVAL:
             self._events.publish(RunEvent(run.id, RunEventKind.RECEIVED))  # its status message asks
@@ -235,18 +268,40 @@ class RunService:
             self._queue(run.id)
         return run
 
+    def stop(self, run_id: int, requested_by: str) -> tuple[BatchRun, bool]:
+        """Stop a received or in-progress run (`sync_engine.stopping`); the flag says whether this call
+        stopped it (a second click, or a run already final, changes nothing)."""
+        return stopping.stop_run(self._database, self._events, run_id, requested_by)
+
     def get(self, run_id: int) -> BatchRun:
         with self._database.session() as session:
             return runs.get_run(session, run_id)
 
-    def history(self, *, limit: int = 10, offset: int = 0) -> list[BatchRun]:
-        """Confirmed runs, most recent first."""
+    def history(self, *, limit: int = 10, offset: int = 0, search: str | None = None) -> list[BatchRun]:
+        """Confirmed runs, most recent first; with `search`, only those whose reason, requester or an
+        identifier contains it (any case, `%` and `_` literal); `ResyncError` for an empty or overlong one."""
+        if search is None:
+            with self._database.session() as session:
+                return runs.list_runs(session, limit=limit, offset=offset)
+        text = search.strip()
+        if not text:
+            raise ResyncError("The search is empty: give words of a reason, an identifier or a requester.")
+        if len(text) > run_search.MAX_SEARCH_LENGTH:
+            raise ResyncError(
+                f"The search is {len(text)} characters long: at most {run_search.MAX_SEARCH_LENGTH}."
+            )
         with self._database.session() as session:
-            return runs.list_runs(session, limit=limit, offset=offset)
+            found = run_search.matching_runs(session, text, limit=limit, offset=offset)
+            return [runs.get_run(session, run_id) for run_id in found]
 
     def records_text(self, run_id: int) -> str:
         """The run's exact identifier list, one per line: the records file admins download."""
         return "".join(f"{identifier}\n" for identifier in self.get(run_id).identifiers)
+
+    def results(self, run_id: int) -> list[CustomerResult]:
+        """What the run did for each identifier, in paste order (`results_csv` renders them)."""
+        with self._database.session() as session:
+            return load_results(session, run_id)
 
     def attach_slack_message(self, run_id: int, channel: str, ts: str) -> None:
         with self._database.session() as session:
@@ -265,9 +320,12 @@ class RunService:
         source_run_id: int | None = None,
         force: bool = False,
         record: Recorder | None = None,
+        reason: str | None = None,
     ) -> BatchRun:
         # Same rules as the front ends' own checks, so no caller can store an oversized or dirty list.
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
+        # An apply carries its preview's reason (checked when the preview was asked for).
+        clean_reason_text = clean_reason(reason, required=self._require_reason and kind is not RunKind.APPLY)
         with self._database.session() as session:
             run_id = runs.create_run(
                 session,
@@ -283,6 +341,7 @@ class RunService:
                 force=force,
                 # A run working from another names its customers by wid: nothing to resolve.
                 resolved=source_run_id is not None,
+                reason=clean_reason_text,
             )
             if record is not None:
                 record(session, run_id)
@@ -297,6 +356,7 @@ class RunService:
                 "identifier_type": identifier_type.value,
                 "identifiers": len(clean),
                 "requested_by": requested_by,
+                "with_reason": clean_reason_text is not None,
             },
         )
         return run
@@ -315,8 +375,15 @@ class RunService:
 
 
 def _request_digest(
-    key: str, requested_by: str, channel: str | None, identifier_type: IdentifierType, identifiers: list[str]
+    key: str,
+    requested_by: str,
+    channel: str | None,
+    identifier_type: IdentifierType,
+    identifiers: list[str],
+    reason: str | None,
 ) -> str:
-    """What makes two requests the same one, as a fixed-size digest (nothing a front end sent is stored)."""
-    text = json.dumps([key, requested_by, channel, identifier_type.value, identifiers])
+    """What makes two requests the same one, as a fixed-size digest (nothing a front end sent is stored).
+    A request without a reason digests as it did before reasons existed."""
+    parts: list[object] = [key, requested_by, channel, identifier_type.value, identifiers]
+    text = json.dumps(parts if reason is None else [*parts, reason])
     return hashlib.sha256(text.encode()).hexdigest()

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     resync_preview_ttl: int = Field(default=3600, ge=60, le=7 * 86400)
     #: A sync of more customers than this waits for a second admin's approval; unset: never.
     resync_approval_above: int | None = Field(default=None, ge=0)
+    #: Refuse a run asked for without a reason (or ticket), at every entry point.
+    resync_require_reason: bool = False
 
     #: Dramatiq worker threads per process (customers synced at once per process).
     worker_threads: int = Field(default=8, ge=1, le=64)

@@ -33,7 +33,11 @@ def open_engine(
         rt.events.subscribe(observer)
     broker = build_broker(rt)
     service = RunService(
-        database, jobs.DramatiqDispatcher(), rt.events, approval_above=settings.resync_approval_above
+        database,
+        jobs.DramatiqDispatcher(),
+        rt.events,
+        approval_above=settings.resync_approval_above,
+        require_reason=settings.resync_require_reason,
     )
     try:
         if work and not settings.redis_url:

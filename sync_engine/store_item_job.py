@@ -18,7 +18,7 @@ from sync_engine.leases import ITEM_LEASE
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.run_errors import attempts_unfinished
 from sync_engine.runtime import Runtime
-from sync_engine.store import items
+from sync_engine.store import items, stops
 from sync_engine.store.items import ItemByWid
 from sync_engine.sync import MAX_ITEM_ATTEMPTS, finish_if_done
 
@@ -82,8 +82,19 @@ def work_store_item(
 def _write_and_complete(rt: Runtime, item: ItemByWid, write: StoreWrite) -> Counts | None:
     try:
         with rt.database.session() as session:
+            # The item first: a stop waits for this write, or this write sees the item skipped.
+            if not stops.lock_pending_item(session, item.item_id):
+                raise _AlreadyDone
             counts = write(rt, session, item)
-            if not items.complete_item(session, item.item_id, now=utcnow(), **counts):
+            completed = items.complete_item(
+                session,
+                item.item_id,
+                invoices=counts["invoices"],
+                payments=counts["payments"],
+                credit_notes=counts["credit_notes"],
+                now=utcnow(),
+            )
+            if not completed:
                 raise _AlreadyDone
     except _AlreadyDone:
         return None

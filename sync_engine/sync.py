@@ -21,12 +21,13 @@ from sync_engine.errors import (
     WorkdayUnresponsiveError,
 )
 from sync_engine.leases import ITEM_LEASE
-from sync_engine.progress import RunEvent, RunEventKind
+from sync_engine.progress import RunEvent, RunEventKind, RunEvents
 from sync_engine.retention import keep_previous
 from sync_engine.run_errors import START_ATTEMPTS_EXHAUSTED, attempts_unfinished, describe_failure
 from sync_engine.runtime import Runtime
-from sync_engine.store import customers, items, runs
+from sync_engine.store import customers, items, runs, stops
 from sync_engine.store.customers import ConcurrentFirstImportError, overwrite_customer
+from sync_engine.store.database import Database
 from sync_engine.store.items import ItemToSync
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "WriteSnapshot",
     "finish_if_done",
     "plan_groups",
+    "report_finished",
     "resolve_run",
     "stop_run",
     "sync_group",
@@ -184,12 +186,17 @@ def sync_group(
 
     def hand_over(snapshot: CustomerSnapshot) -> None:
         for item in by_wid.get(snapshot.customer.wid, []):
-            _write_customer(rt, item, snapshot, write or _write, outcome)
+            written = _write_customer(rt, item, snapshot, write or _write, outcome)
             unwritten.pop(item.item_id, None)
             rt.leases.release(item.item_id)
+            if not written and _run_ended(rt, run_id):
+                raise _RunEnded  # stopped: the group's other customers were skipped, ask Workday no more
 
     try:
         rt.workday().fetch_customers([item.customer for item in claimed.values()], hand_over)
+    except _RunEnded:
+        log.info("Run ended while its customers were fetched; fetch abandoned", extra={"run_id": run_id})
+        return []
     except (WorkdayConfigurationError, WorkdayUnresponsiveError) as error:
         # Every other customer would fail (or, on a hung Workday, wait) the same way.
         stop_run(rt, run_id, str(error))
@@ -236,7 +243,7 @@ def _write_customer(
     snapshot: CustomerSnapshot,
     write: WriteSnapshot,
     outcome: metrics.CustomerOutcome,
-) -> None:
+) -> bool:
     customer = {"run_id": item.run_id, "wid": item.customer.wid}
     counts = {
         "invoices": len(snapshot.invoices),
@@ -244,10 +251,21 @@ def _write_customer(
         "credit_notes": len(snapshot.credit_notes),
     }
     log.info("Customer fetched", extra={**customer, **counts})
-    if write(rt, item, snapshot):
-        metrics.customer_done(outcome, **counts)
-        log.info("Customer written", extra={**customer, **counts, "outcome": outcome})
-        rt.events.publish(RunEvent(item.run_id, RunEventKind.PROGRESS))
+    if not write(rt, item, snapshot):
+        return False
+    metrics.customer_done(outcome, **counts)
+    log.info("Customer written", extra={**customer, **counts, "outcome": outcome})
+    rt.events.publish(RunEvent(item.run_id, RunEventKind.PROGRESS))
+    return True
+
+
+class _RunEnded(Exception):
+    """The run of a group being fetched ended (an admin stopped it): fetch no more of it."""
+
+
+def _run_ended(rt: Runtime, run_id: int) -> bool:
+    with rt.database.session() as session:
+        return runs.get_run(session, run_id).is_final
 
 
 def _release(rt: Runtime, held: dict[int, ItemToSync]) -> None:
@@ -261,7 +279,7 @@ def finish_if_done(rt: Runtime, run_id: int) -> None:
     with rt.database.session() as session:
         status = runs.finish_run_if_done(session, run_id, utcnow())
     if status is not None:
-        _finished(rt, run_id)
+        report_finished(rt.database, rt.events, run_id)
 
 
 class _AlreadySynced(Exception):
@@ -274,6 +292,9 @@ def _write(rt: Runtime, item: ItemToSync, snapshot: CustomerSnapshot) -> bool:
     for attempt in range(1, FIRST_IMPORT_WRITES + 1):
         try:
             with rt.database.session() as session:
+                # The item first: a stop waits for this write, or this write sees the item skipped.
+                if not stops.lock_pending_item(session, item.item_id):
+                    raise _AlreadySynced
                 keep = keep_previous(rt.settings, item.run_id)
                 outcome = overwrite_customer(session, snapshot, run_id=item.run_id, keep_previous=keep)
                 if not items.complete_item(
@@ -314,12 +335,12 @@ def stop_run(rt: Runtime, run_id: int, error: str) -> None:
     with rt.database.session() as session:
         stopped = runs.stop_run(session, run_id, error, utcnow())
     if stopped:
-        _finished(rt, run_id)
+        report_finished(rt.database, rt.events, run_id)
 
 
-def _finished(rt: Runtime, run_id: int) -> None:
+def report_finished(database: Database, events: RunEvents, run_id: int) -> None:
     """Count, log and publish a run that this process just closed."""
-    with rt.database.session() as session:
+    with database.session() as session:
         run = runs.get_run(session, run_id)
     assert run.finished_at is not None
     seconds = (run.finished_at - (run.started_at or run.created_at)).total_seconds()
@@ -340,4 +361,4 @@ def _finished(rt: Runtime, run_id: int) -> None:
             "error": run.error,
         },
     )
-    rt.events.publish(RunEvent(run_id, RunEventKind.FINISHED))
+    events.publish(RunEvent(run_id, RunEventKind.FINISHED))

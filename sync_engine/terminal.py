@@ -120,8 +120,11 @@ def duration_text(run: BatchRun) -> str:
 
 def print_outcome(console: Console, run: BatchRun) -> None:
     duration = f" in {duration_text(run)}" if run.duration_seconds is not None else ""
-    colour = "green" if run.status is RunStatus.COMPLETED else "red"
+    colour = {RunStatus.COMPLETED: "green", RunStatus.STOPPED: "yellow"}.get(run.status, "red")
     console.print(f"[{colour}]Run {run.id}: {run.status.label}{duration}.[/] {counts_text(run)}")
+    if run.stopped_by:
+        skipped = f"skipped ({len(run.skipped)}): {', '.join(run.skipped)}"
+        console.print(f"[yellow]Stopped by {escape(run.stopped_by)};[/] {escape(skipped)}", highlight=False)
     if run.unresolved:
         console.print(
             f"[yellow]Not found on Workday ({len(run.unresolved)}):[/] {escape(', '.join(run.unresolved))}"
@@ -178,6 +181,8 @@ def print_history(console: Console, runs: list[BatchRun]) -> None:
             )
             console.print(f"    {counts_text(run)} · Not found {len(run.unresolved)}", highlight=False)
     for run in runs:
+        if run.reason:
+            console.print(f"[bold]Run {run.id} reason:[/] {escape(run.reason)}", highlight=False)
         if approval := approval_summary(run):
             console.print(f"[bold]Run {run.id}:[/] {escape(approval)}", highlight=False)
         if run.error:

@@ -69,6 +69,18 @@ def int_value(body: dict[str, Any]) -> int | None:
     return number if number <= _MAX_VALUE else None
 
 
+def _search_page(body: dict[str, Any]) -> tuple[int, str] | None:
+    """The offset and search of a search's "Show more" (its value: "OFFSET TEXT")."""
+    try:
+        value = body["actions"][0]["value"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    offset, _, search = value.partition(" ") if isinstance(value, str) else ("", "", "")
+    if _WRITTEN_INT.fullmatch(offset) is None or int(offset) > _MAX_VALUE or not search.strip():
+        return None
+    return int(offset), search
+
+
 def register(app: App, deps: Deps) -> None:
     recent = _RecentViews()
     refused_views: set[str] = set()
@@ -153,6 +165,19 @@ def register(app: App, deps: Deps) -> None:
             refuse(respond)
             return
         send_history(deps, respond, offset=max(0, int_value(body) or 0))
+
+    @app.action(ActionId.HISTORY_SEARCH_MORE.value)
+    def on_search_more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        deps.after_ack(body, lambda: search_more(body, respond))
+
+    def search_more(body: dict[str, Any], respond: Respond) -> None:
+        if not deps.is_admin(body["user"]["id"]):
+            refuse(respond)
+            return
+        page = _search_page(body)
+        if page is not None:  # else not a value this app wrote
+            send_history(deps, respond, offset=page[0], search=page[1])
 
     @app.action(ActionId.HISTORY_ERROR.value)
     def on_history_error(ack: Ack, body: dict[str, Any], respond: Respond) -> None:

@@ -15,18 +15,23 @@ from bot.handlers.deps import Deps
 from bot.handlers.form_opening import open_request_form
 from bot.ids import COMMAND
 from bot.messages import HISTORY_PAGE_SIZE
-from sync_engine import ConnectionStatus
+from sync_engine import ConnectionStatus, ResyncError
 
 __all__ = ["register", "send_history"]
 
 log = logging.getLogger(__name__)
 
 
-def send_history(deps: Deps, respond: Respond, *, offset: int) -> None:
-    """Post one page of history as an ephemeral message (one more run is read to know if more remain)."""
-    runs = deps.service.history(limit=HISTORY_PAGE_SIZE + 1, offset=offset)
+def send_history(deps: Deps, respond: Respond, *, offset: int, search: str | None = None) -> None:
+    """Post one page of history (with `search`, of the runs matching it) as an ephemeral message (one
+    more run is read to know if more remain)."""
+    try:
+        runs = deps.service.history(limit=HISTORY_PAGE_SIZE + 1, offset=offset, search=search)
+    except ResyncError as error:  # a search too long
+        respond(text=str(error), response_type="ephemeral", replace_original=False)
+        return
     page = messages.history_page(
-        runs[:HISTORY_PAGE_SIZE], offset=offset, has_more=len(runs) > HISTORY_PAGE_SIZE
+        runs[:HISTORY_PAGE_SIZE], offset=offset, has_more=len(runs) > HISTORY_PAGE_SIZE, search=search
     )
     respond(**page.kwargs(), response_type="ephemeral", replace_original=False)
 
@@ -69,7 +74,9 @@ def register(app: App, deps: Deps) -> None:
                 respond(**connection_blocks.status_message(status).kwargs(), response_type="ephemeral")
                 return
             if words[0] == "history":
-                send_history(deps, respond, offset=0)
+                # The words after it, as typed: a search (`%` and `_` match themselves).
+                search = (body.get("text") or "").strip().split(maxsplit=1)[1:]
+                send_history(deps, respond, offset=0, search=search[0] if search else None)
                 return
             respond(**messages.usage().kwargs(), response_type="ephemeral")
 

@@ -23,7 +23,7 @@ from bot.handlers.deps import Deps
 from bot.ids import BlockId, CallbackId
 from bot.modal import read_modal, validate
 from bot.opened_views import OpenedViewsUnavailable
-from sync_engine import IdentifierError
+from sync_engine import IdentifierError, ReasonError, clean_reason
 
 __all__ = ["FORM_UNCHECKED", "FORM_UNREADABLE", "home_url", "register"]
 
@@ -59,6 +59,11 @@ def register(app: App, deps: Deps) -> None:
             return
         modal = read_modal((view.get("state") or {}).get("values") or {})
         identifiers, errors = validate(modal)
+        try:
+            # Checked with the list, so both errors show at once; the run service checks it again.
+            clean_reason(modal.reason, required=deps.settings.resync_require_reason)
+        except ReasonError as error:
+            errors = {**errors, BlockId.REASON.value: str(error)}
         if errors:
             ack(response_action="errors", errors=errors)
             return
@@ -74,9 +79,13 @@ def register(app: App, deps: Deps) -> None:
                 identifiers,
                 requested_by=user_id,
                 slack_channel=channel_id,
+                reason=modal.reason,
             )
         except IdentifierError as error:  # the engine's own check (the same rules as `validate`)
             ack(response_action="errors", errors={BlockId.IDENTIFIERS.value: str(error)})
+            return
+        except ReasonError as error:  # the run service's own check (its RESYNC_REQUIRE_REASON)
+            ack(response_action="errors", errors={BlockId.REASON.value: str(error)})
             return
         answer = step_view(
             run,

@@ -23,9 +23,12 @@ class Step(StrEnum):
     RECORDS_FILE = "records_file"
     ERROR_REPLY = "error_reply"
     COMPLETED_REPLY = "completed_reply"
+    STOPPED_REPLY = "stopped_reply"
     #: The .txt of what did not fit in the Completed or Error reply (a step of its own: a failed upload
     #: is tried again without posting the reply twice).
     REPLY_FILE = "reply_file"
+    #: The per-customer results CSV of a finished run (`bot.status.results_file`).
+    RESULTS_FILE = "results_file"
 
 
 def once(

@@ -87,16 +87,16 @@ class StatusPosts:
         # files.completeUploadExternal answers only the file's id and title: its permalink is files.info's.
         file_id = (response.get("file") or {}).get("id")
         if file_id:
-            self._announcements.save_links(run.id, records_link=self._file_permalink(run, str(file_id)))
+            self._announcements.save_links(run.id, records_link=self.file_permalink(run, str(file_id)))
 
-    def _file_permalink(self, run: BatchRun, file_id: str) -> str | None:
-        """The file's permalink (files.info, scope files:read); None if Slack will not tell: History
-        then links the file's thread."""
+    def file_permalink(self, run: BatchRun, file_id: str) -> str | None:
+        """The permalink of a file of the run's (files.info, scope files:read); None if Slack will not tell:
+        History then links the file's thread."""
         try:
             permalink = call(self._client.files_info, file=file_id)["file"].get("permalink")
         except SlackApiError as error:
             log.warning(
-                "Could not read the records file's link", extra={"run_id": run.id, "error": error_code(error)}
+                "Could not read a file's link", extra={"run_id": run.id, "error": error_code(error)}
             )
             return None
         return str(permalink) if permalink else None

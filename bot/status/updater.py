@@ -37,8 +37,10 @@ from bot.status.lock_heartbeat import LockHeartbeat
 from bot.status.once_only import Step, once
 from bot.status.posts import StatusPosts
 from bot.status.preview_state import preview_of
+from bot.status.results_file import ResultsFile
 from bot.status.slack_calls import RateLimited, call
 from bot.status.throttle import LastUpdate, Throttle
+from bot.stop_reply import stopped_reply
 from bot.web_api import error_code
 from sync_engine import AnnouncementService, BatchRun, RunNotFoundError, RunService, RunStatus
 
@@ -86,6 +88,7 @@ class StatusUpdater:
         self._announcements: AnnouncementService = service.announcements()
         self._client = client
         self._posts = StatusPosts(service, self._announcements, client)
+        self._results = ResultsFile(service, self._announcements, client, self._posts)
         self._throttle = throttle
         self._schedule = schedule
         self._policy = policy or StatusPolicy()
@@ -173,16 +176,20 @@ class StatusUpdater:
             # A records file that cannot be uploaded (retried later) must not hold the error back.
             self._ping(run, token)
         if shows_final and run.announcement.final_digest is None:
+            if run.started_at is not None:  # one that never started (rejected, expired) has no results
+                once(self._announcements, run, Step.RESULTS_FILE, token, lambda: self._results.upload(run))
             # Everything the final state owes the admin is done (see `bot.status.catch_up`).
             self._announcements.mark_final_shown(run.id, _digest(message))
         return True
 
     def _ping(self, run: BatchRun, token: str) -> None:
-        """The finished run's reply mentioning its requester, Error or Completed, once."""
+        """The finished run's reply mentioning its requester, Error, Completed or Stopped, once."""
         if run.status is RunStatus.ERROR:
             reply, step = thread_replies.error_reply(run), Step.ERROR_REPLY
         elif run.status is RunStatus.COMPLETED:
             reply, step = thread_replies.completed_reply(run), Step.COMPLETED_REPLY
+        elif run.status is RunStatus.STOPPED:
+            reply, step = stopped_reply(run), Step.STOPPED_REPLY
         else:
             return
         once(self._announcements, run, step, token, lambda: self._posts.thread_reply(run, reply))

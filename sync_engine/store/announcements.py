@@ -43,6 +43,7 @@ def load_announcement(session: Session, run_id: int) -> RunAnnouncement:
     return RunAnnouncement(
         link=row.link,
         records_link=row.records_link,
+        results_link=row.results_link,
         final_digest=row.final_digest,
         final_shown_at=row.final_shown_at,
         steps=steps,
@@ -85,12 +86,17 @@ def _held_by(run_id: int, step: str, owner: str) -> Update:
 
 
 def save_links(
-    session: Session, run_id: int, *, link: str | None = None, records_link: str | None = None
+    session: Session,
+    run_id: int,
+    *,
+    link: str | None = None,
+    records_link: str | None = None,
+    results_link: str | None = None,
 ) -> None:
-    """Remember where admins open the announcement and the records file (a None leaves a link as is)."""
-    values = {
-        name: value for name, value in (("link", link), ("records_link", records_link)) if value is not None
-    }
+    """Remember where admins open the announcement, the records file and the results file (a None leaves
+    a link as is)."""
+    links = (("link", link), ("records_link", records_link), ("results_link", results_link))
+    values = {name: value for name, value in links if value is not None}
     if values:
         _ensure_row(session, run_id)
         session.execute(
@@ -112,9 +118,9 @@ def mark_final_shown(session: Session, run_id: int, digest: str, now: datetime) 
 def finished_runs_not_shown(
     session: Session, *, finished_after: datetime, finished_before: datetime, limit: int
 ) -> list[tuple[int, datetime]]:
-    """(id, finished_at) of runs that ended (Completed, Error, Rejected…; not cancelled drafts) announced
-    in a channel, finished within the bounds, whose announcement does not show the final state yet,
-    oldest first, at most `limit`: one query."""
+    """(id, finished_at) of runs that ended (Completed, Error, Stopped, Rejected…; not cancelled drafts)
+    announced in a channel, finished within the bounds, whose announcement does not show the final state
+    yet, oldest first, at most `limit`: one query."""
     finished = session.execute(
         select(BatchRunRow.id, BatchRunRow.finished_at)
         .outerjoin(RunAnnouncementRow, RunAnnouncementRow.run_id == BatchRunRow.id)

@@ -20,7 +20,7 @@ from sync_engine.domain import Customer, ItemStatus, RunKind, RunStatus
 from sync_engine.run_errors import NOT_FOUND_ON_WORKDAY
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.database import Database
-from sync_engine.store.models import BatchRunRow, RunItemRow
+from sync_engine.store.models import BatchRunRow, CustomerRow, RunItemRow
 
 __all__ = [
     "ItemByWid",
@@ -82,7 +82,11 @@ def record_resolution(
                 RunItemRow.identifier == identifier,
                 RunItemRow.status == ItemStatus.PENDING.value,
             )
-            .values(customer_wid=customer.wid, resolved_customer=_customer_to_json(customer))
+            .values(
+                customer_wid=customer.wid,
+                customer_name=customer.name,
+                resolved_customer=_customer_to_json(customer),
+            )
         )
     if unresolved:
         session.execute(
@@ -236,12 +240,18 @@ def customer_wids(session: Session, item_ids: Sequence[int]) -> dict[int, str]:
 
 
 def renew_leases(session: Session, owner: str, item_ids: Sequence[int], until: datetime) -> None:
-    """Extend the leases `owner` still holds (a live worker keeps its items)."""
+    """Extend the leases `owner` still holds (a live worker keeps its items).
+
+    Items locked by their customer's write under way (`store.stops.lock_pending_item`) are passed over
+    rather than waited for: that write ends them, and the other items' renewals must not wait on it."""
     if item_ids:
-        session.execute(
-            update(RunItemRow)
+        free = (
+            select(RunItemRow.id)
             .where(RunItemRow.id.in_(list(item_ids)), RunItemRow.lease_owner == owner)
-            .values(lease_until=until)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(
+            update(RunItemRow).where(RunItemRow.id.in_(free.scalar_subquery())).values(lease_until=until)
         )
 
 
@@ -255,9 +265,22 @@ def release_item(session: Session, item_id: int, owner: str) -> None:
 
 
 def complete_item(
-    session: Session, item_id: int, *, invoices: int, payments: int, credit_notes: int, now: datetime
+    session: Session,
+    item_id: int,
+    *,
+    invoices: int,
+    payments: int,
+    credit_notes: int,
+    now: datetime,
+    customer_name: str | None = None,
 ) -> bool:
-    """Pending → synced with its counts; False if another delivery completed it first."""
+    """Pending → synced with its counts; False if another delivery completed it first.
+
+    The item keeps its customer's name: `customer_name`, or else the stored customer's, which the caller's
+    transaction has just written (a sync, an apply, a restore), or else the name it resolved with."""
+    written_name = (
+        select(CustomerRow.name).where(CustomerRow.wid == RunItemRow.customer_wid).scalar_subquery()
+    )
     return _close_item(
         session,
         item_id,
@@ -268,6 +291,9 @@ def complete_item(
         credit_notes=credit_notes,
         error=None,
         resolved_customer=None,
+        customer_name=customer_name
+        if customer_name is not None
+        else func.coalesce(written_name, RunItemRow.customer_name),
     )
 
 

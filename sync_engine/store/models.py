@@ -198,8 +198,8 @@ class BatchRunRow(Base):
     __tablename__ = "batch_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: draft (awaiting confirmation), cancelled, received, in_progress, completed, error; pending_approval,
-    #: rejected, expired (a run that needed a second admin's approval)
+    #: draft (awaiting confirmation), cancelled, received, in_progress, completed, error, stopped;
+    #: pending_approval, rejected, expired (a run that needed a second admin's approval)
     status: Mapped[str] = mapped_column(String(16), index=True)
     identifier_type: Mapped[str] = mapped_column(String(16))
     requested_by: Mapped[str] = mapped_column(String(255))
@@ -224,6 +224,11 @@ class BatchRunRow(Base):
     source_run_id: Mapped[int | None] = mapped_column(Integer)
     #: A restore that also puts back customers a later run has overwritten since.
     force: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Who stopped the run before it finished (an admin's Stop), and when.
+    stopped_by: Mapped[str | None] = mapped_column(String(255))
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Why it was asked for (free text or a ticket, as the requester wrote it, trimmed); None if not given.
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RunItemRow(Base):
@@ -241,9 +246,11 @@ class RunItemRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     identifier: Mapped[str] = mapped_column(String(255))
     customer_wid: Mapped[str | None] = mapped_column(String(32))
+    #: The customer's name as the run resolved it, then as it wrote it (the per-customer results).
+    customer_name: Mapped[str | None] = mapped_column(Text)
     #: The customer as Workday resolved it (a `Customer` record as JSON), kept until its sync commits.
     resolved_customer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    #: pending (to resolve or to sync), unresolved, synced, failed
+    #: pending (to resolve or to sync), unresolved, synced, failed, skipped (its run was stopped)
     status: Mapped[str] = mapped_column(String(16))
     invoices: Mapped[int] = mapped_column(Integer, default=0)
     payments: Mapped[int] = mapped_column(Integer, default=0)
@@ -266,6 +273,7 @@ class RunAnnouncementRow(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True)
     link: Mapped[str | None] = mapped_column(Text)
     records_link: Mapped[str | None] = mapped_column(Text)
+    results_link: Mapped[str | None] = mapped_column(Text)
     #: Digest of the final state shown; runs that ended without it are still owed their final state.
     final_digest: Mapped[str | None] = mapped_column(String(64))
     final_shown_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

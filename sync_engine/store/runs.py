@@ -1,5 +1,5 @@
 """Batch runs in the store, as a state machine: draft → received → in progress → completed or error
-(or draft → cancelled), and the run as front ends read it.
+(or draft → cancelled; an admin's stop: `store.stops`), and the run as front ends read it.
 
 Each transition is one conditional UPDATE (`updated`, `WHERE status = 'draft'`...), so a step repeated by
 a second delivery (Dramatiq delivers at least once) changes nothing. A run's items: `store.items`; its
@@ -57,6 +57,7 @@ def create_run(
     source_run_id: int | None = None,
     force: bool = False,
     resolved: bool = False,
+    reason: str | None = None,
 ) -> int:
     """Store a run (draft or received) and one pending item per identifier, in paste order.
 
@@ -75,6 +76,7 @@ def create_run(
         kind=kind.value,
         source_run_id=source_run_id,
         force=force,
+        reason=reason,
     )
     session.add(run)
     session.flush()
@@ -175,7 +177,8 @@ def stop_run(session: Session, run_id: int, error: str, now: datetime) -> bool:
 
     Pending items become failed with `error`; what already synced stays synced and counted.
     """
-    run = session.get(BatchRunRow, run_id, with_for_update=True)
+    # FOR NO KEY UPDATE: a customer's write holding its item's lock still takes its KEY SHARE on the run.
+    run = session.get(BatchRunRow, run_id, with_for_update={"key_share": True})
     if run is None or RunStatus(run.status) not in (RunStatus.RECEIVED, RunStatus.IN_PROGRESS):
         return False
     session.execute(
@@ -281,6 +284,7 @@ class _Summary:
     resolved: int
     unresolved: list[str]
     failed: list[tuple[str, str]]
+    skipped: list[str]
     identifiers: list[str]
 
 
@@ -312,6 +316,7 @@ def _summarise(session: Session, run_id: int) -> _Summary:
         failed=[
             (item.identifier, item.error or "") for item in items if item.status == ItemStatus.FAILED.value
         ],
+        skipped=[item.identifier for item in items if item.status == ItemStatus.SKIPPED.value],
         identifiers=[item.identifier for item in items],
     )
 
@@ -339,4 +344,8 @@ def _to_record(session: Session, run: BatchRunRow) -> BatchRun:
         source_run_id=run.source_run_id,
         previous_kept_until=previous_copies.kept_until(session, run.id),
         approval=load_approval(session, run.id),
+        skipped=summary.skipped,
+        stopped_by=run.stopped_by,
+        stopped_at=run.stopped_at,
+        reason=run.reason,
     )

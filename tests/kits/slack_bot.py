@@ -152,7 +152,11 @@ def running_bot(
         rt.workday_client = client
         broker = build_broker(rt)  # installs the Slack plugin: its actor and run observer
         service = RunService(
-            database, jobs.DramatiqDispatcher(), rt.events, approval_above=settings.resync_approval_above
+            database,
+            jobs.DramatiqDispatcher(),
+            rt.events,
+            approval_above=settings.resync_approval_above,
+            require_reason=settings.resync_require_reason,
         )
         with ExitStack() as stack:
             if embedded_worker:
@@ -196,6 +200,11 @@ def synchronize(user: SlackUser) -> int:
 def status_posts(slack: SlackEmulator) -> list[RecordedCall]:
     """chat.postMessage calls that post a message of its own (not a reply in a thread)."""
     return [call for call in slack.calls_to("chat.postMessage") if "thread_ts" not in call.params]
+
+
+def records_files(slack: SlackEmulator) -> list[dict[str, Any]]:
+    """The records files uploaded (each run's identifier list), not the other files of the threads."""
+    return [upload for upload in slack.files if upload["name"].endswith("-identifiers.txt")]
 
 
 def error_replies(bot: Bot, channel: str = CHANNEL) -> list[dict[str, Any]]:

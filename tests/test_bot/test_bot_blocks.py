@@ -29,6 +29,7 @@ from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, 
 from devtools.slack_emulator.limits import LimitError, check_message, check_view
 from sync_engine.domain import BatchRun, IdentifierType, RunAnnouncement, RunCounts, RunStatus
 from sync_engine.identifiers import TOO_MANY_MESSAGE
+from sync_engine.run_reason import MAX_REASON_LENGTH
 
 SRC = IdentifierType.SOURCE_ID
 REF = IdentifierType.REFERENCE
@@ -83,10 +84,11 @@ def test_the_modal_is_within_slacks_limits_and_carries_only_the_channel() -> Non
     assert view["callback_id"] == CallbackId.REQUEST_MODAL
     assert json.loads(view["private_metadata"]) == {"channel_id": "C_FIN"}
     inputs = [block["element"] for block in view["blocks"] if block["type"] == "input"]
-    texts = [element for element in inputs if element["type"] == "plain_text_input"]
+    *texts, reason = [element for element in inputs if element["type"] == "plain_text_input"]
     assert (
         [element["max_length"] for element in texts] == [INPUT_MAX_LENGTH, INPUT_MAX_LENGTH] == [3000, 3000]
     )
+    assert (reason["action_id"], reason["max_length"]) == (ActionId.REASON, MAX_REASON_LENGTH)
     assert all(e["dispatch_action_config"]["trigger_actions_on"] == ["on_character_entered"] for e in texts)
     radio = next(element for element in inputs if element["type"] == "radio_buttons")
     assert [option["text"]["text"] for option in radio["options"]] == [

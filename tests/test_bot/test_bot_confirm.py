@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kits.slack_bot import ADMIN, CHANNEL, PLAIN, Bot, running_bot, synchronize
+from kits.slack_bot import ADMIN, CHANNEL, PLAIN, Bot, records_files, running_bot, synchronize
 
 from bot import messages
 from bot.ids import ActionId, BlockId, CallbackId
@@ -110,8 +110,8 @@ def test_a_double_confirm_makes_one_run(bot: Bot) -> None:
     assert [run.id for run in bot.service.history()] == [draft_id]
     assert f"Run #{draft_id} is queued" in text_of(ana.open_view())
     assert bot.wait_run(draft_id).status is RunStatus.COMPLETED
-    bot.wait_for(lambda: "Completed" in json.dumps(bot.status_messages()) and bot.slack.files)
-    assert len(bot.status_messages()) == 1 and len(bot.slack.files) == 1
+    bot.wait_for(lambda: "Completed" in json.dumps(bot.status_messages()) and records_files(bot.slack))
+    assert len(bot.status_messages()) == 1 and len(records_files(bot.slack)) == 1
     bot.wait_for(lambda: "Status message" in text_of(ana.open_view()))
 
 

@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from kits.slack_bot import ADMIN, CHANNEL, PLAIN, Bot, running_bot, synchronize
+from kits.slack_bot import ADMIN, CHANNEL, PLAIN, Bot, records_files, running_bot, synchronize
 
 from bot.connection_blocks import CHECKING
 from bot.home_blocks import HISTORY_PAGE
@@ -171,7 +171,7 @@ def test_history_links_the_records_file_and_the_status_message(bot: Bot) -> None
     view = home_of(bot, ADMIN, showing="|Records file>")
     text = text_of(view["blocks"])
     # The upload answers only the file's id and title: the link is the one files.info gives.
-    [records] = bot.slack.files
+    [records] = records_files(bot.slack)
     [info] = [call for call in bot.slack.calls_to("files.info") if call.params["file"] == records["id"]]
     assert run.announcement.records_link == info.response["file"]["permalink"]
     assert f"<{run.announcement.records_link}|Records file>" in text

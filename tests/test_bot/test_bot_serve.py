@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from kits.metrics import free_port, scrape
-from kits.slack_bot import ADMIN, CHANNEL
+from kits.slack_bot import ADMIN, CHANNEL, records_files
 from pydantic import SecretStr
 
 import bot.serve
@@ -123,9 +123,9 @@ def test_serve_over_http_runs_the_whole_journey_and_stops_cleanly(
         return None
 
     message = slack.wait_for(completed, timeout=20)
-    slack.wait_for(lambda: slack.files)
-    assert [f["content"] for f in slack.files] == [b"C-000002\nC-000003\n"]
-    assert slack.files[0]["thread_ts"] == message["ts"]
+    [records] = slack.wait_for(lambda: records_files(slack))
+    assert records["content"] == b"C-000002\nC-000003\n"
+    assert records["thread_ts"] == message["ts"]
 
     served.process.send_signal(signal.SIGTERM)
     assert served.process.wait(timeout=15) == 0

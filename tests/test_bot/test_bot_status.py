@@ -13,6 +13,7 @@ from kits.slack_bot import (
     error_replies,
     fields,
     final_status,
+    records_files,
     request_run,
     status_posts,
     synchronize,
@@ -72,7 +73,7 @@ def test_a_run_from_command_to_completed(bot_both: Bot) -> None:
     assert any(update["Status"] == ":hourglass_flowing_sand: In progress" for update in updates)
 
     # The records file: the exact identifier list, one per line, in the status message's thread.
-    [records] = bot.slack.files
+    [records] = records_files(bot.slack)
     assert records["content"].decode() == "".join(f"{identifier}\n" for identifier in identifiers)
     assert (records["channel"], records["thread_ts"]) == (CHANNEL, message["ts"])
     assert records["name"] == f"workday-resync-run-{run.id}-identifiers.txt"
@@ -91,7 +92,7 @@ def test_a_run_ending_in_error_says_so_in_the_message_and_the_thread(bot_both: B
     assert reply_message["thread_ts"] == message["ts"]
     assert reply_message["blocks"][0]["text"]["text"] == f"<@{ADMIN}> run #{run.id} ended in error:"
     assert reply_message["blocks"][1]["text"]["text"] == NOTHING_RESOLVED
-    assert [f["content"] for f in bot.slack.files] == [b"C-404404\nC-505505\n"]
+    assert [f["content"] for f in records_files(bot.slack)] == [b"C-404404\nC-505505\n"]
 
 
 def test_a_fatal_error_arrives_whole_in_the_thread(bot: Bot) -> None:
@@ -117,8 +118,8 @@ def test_the_status_goes_to_a_dm_when_the_app_is_not_in_the_channel(bot: Bot) ->
 
     assert fields(message["blocks"])["Status"] == ":white_check_mark: Completed"
     assert bot.status_messages(OUTSIDE) == [] and bot.slack.messages(OUTSIDE) == []
-    bot.wait_for(lambda: bot.slack.files)
-    assert [(f["channel"], f["thread_ts"]) for f in bot.slack.files] == [(dm, message["ts"])]
+    bot.wait_for(lambda: len(bot.slack.files) == 2)  # the records file, then the results file
+    assert [(f["channel"], f["thread_ts"]) for f in bot.slack.files] == [(dm, message["ts"])] * 2
     assert bot.service.get(run.id).slack_channel == dm
 
 
@@ -136,9 +137,10 @@ def test_the_status_goes_to_a_dm_when_posting_in_the_channel_fails(bot: Bot) -> 
 def test_redelivered_updates_repeat_nothing(bot: Bot) -> None:
     run = request_run(bot, ["C-404404"])
     final_status(bot, run.id)
-    bot.wait_for(lambda: bot.slack.files and error_replies(bot))
-    # The Confirm switched the admin's Home to History, which shows the run's end too.
-    bot.wait_for(lambda: ":x: Error" in json.dumps(bot.slack.home(ADMIN) or {}, ensure_ascii=False))
+    bot.wait_for(lambda: len(bot.slack.files) == 2 and error_replies(bot))  # records, results
+    # The Confirm switched the admin's Home to History, which shows the run's end too, last its results
+    # file's link (published once the final update is done).
+    bot.wait_for(lambda: "|Results (CSV)>" in json.dumps(bot.slack.home(ADMIN) or {}, ensure_ascii=False))
     calls = len(bot.slack.calls)
 
     for _ in range(3):  # as if Dramatiq delivered the last messages again
@@ -146,7 +148,7 @@ def test_redelivered_updates_repeat_nothing(bot: Bot) -> None:
         bot.deliver_status_update(run.id)
 
     assert [c.method for c in bot.slack.calls[calls:]] == []
-    assert len(bot.slack.files) == 1 and len(error_replies(bot)) == 1 and len(bot.status_messages()) == 1
+    assert len(bot.slack.files) == 2 and len(error_replies(bot)) == 1 and len(bot.status_messages()) == 1
 
 
 def test_a_claim_left_by_a_dead_worker_is_taken_over(bot: Bot) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kits.slack_bot import Bot, fields, final_status, request_run, running_bot, status_posts
+from kits.slack_bot import Bot, fields, final_status, records_files, request_run, running_bot, status_posts
 from kits.stack import expected_counts
 from kits.workers import start_worker_command
 
@@ -104,5 +104,5 @@ def test_across_worker_processes_one_updater_and_the_final_state(remote_bot: Bot
 
     ok, limited = updates(bot)
     assert ok <= duration / bot.settings.slack_status_interval + 2 and limited == 0
-    assert len(bot.status_messages()) == 1 and len(bot.slack.files) == 1
+    assert len(bot.status_messages()) == 1 and len(records_files(bot.slack)) == 1
     assert len(status_posts(bot.slack)) == 1

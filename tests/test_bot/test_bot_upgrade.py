@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 from kits.old_store import NOTES_REVISION, insert_noted_run, migrate_to
-from kits.slack_bot import ADMIN, CHANNEL, error_replies, final_status, running_bot
+from kits.slack_bot import ADMIN, CHANNEL, error_replies, final_status, records_files, running_bot
 from slack_sdk import WebClient
 
 from bot.ids import COMMAND
@@ -72,7 +72,7 @@ def test_runs_in_flight_keep_their_status_message_across_the_upgrade(
             "final_shown": "0" * 64,
         },
     )
-    old_files = len(slack.files)
+    old_records = len(records_files(slack))
 
     # The upgrade: the new release migrates at start, then resumes the run and sweeps final states.
     database = Database(url)
@@ -84,7 +84,9 @@ def test_runs_in_flight_keep_their_status_message_across_the_upgrade(
         assert bot.service.get(in_flight).status is RunStatus.COMPLETED
         assert message["ts"] == in_flight_ts  # the same message, updated
         assert [m["ts"] for m in bot.status_messages()] == [in_flight_ts, ended_ts]
-        assert len(slack.files) == old_files  # no records file again
+        assert len(records_files(slack)) == old_records  # no records file again
+        # A run whose end was shown before the upgrade gets no results file afterwards.
+        assert not [f for f in slack.files if f["name"] == f"workday-resync-run-{ended}-results.csv"]
         assert len(error_replies(bot)) == 1  # the ended run's, not posted again
         assert [m["edited"] for m in bot.status_messages() if m["ts"] == ended_ts] == [0]
         ana = bot.user(ADMIN)

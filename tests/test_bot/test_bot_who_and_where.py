@@ -93,7 +93,7 @@ def test_status_messages_and_records_files_always_go_to_the_status_channel(chann
     )
     assert bot.wait_run(run_id).slack_channel == STATUS
     assert bot.slack.messages(OUTSIDE) == [] and bot.slack.messages(CHANNEL) == []
-    assert [f["channel"] for f in bot.slack.files] == [STATUS]
+    assert {f["channel"] for f in bot.slack.files} == {STATUS}
 
     # The global shortcut and Home ask no channel: they say where the status goes.
     ana.global_shortcut(ShortcutId.GLOBAL)

@@ -8,7 +8,7 @@ from typing import Any
 
 from kits.hostile import WireRecorder
 from kits.paste_corpus import CASES
-from kits.slack_bot import ADMIN, CHANNEL, Bot, fields, request_run
+from kits.slack_bot import ADMIN, CHANNEL, Bot, fields, records_files, request_run
 from lxml import etree
 
 from bot.ids import COMMAND
@@ -114,7 +114,7 @@ def test_mentions_links_and_markup_are_shown_escaped_and_kept_exact_in_the_recor
     [history] = bot.wait_for(
         lambda: [e for e in bot.slack.ephemeral(ADMIN) if e["text"].startswith("Batch synchronizations")]
     )
-    records = bot.wait_for(lambda: [f for f in bot.slack.files if f["thread_ts"] == status["ts"]])
+    records = bot.wait_for(lambda: [f for f in records_files(bot.slack) if f["thread_ts"] == status["ts"]])
 
     assert final.status is RunStatus.COMPLETED and final.unresolved == hostile
     shown = _texts(status["blocks"])

@@ -3,7 +3,7 @@ until when they can be approved. The statuses themselves (pending_approval, reje
 `batch_runs.status` as it is.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 # Revision identifiers, used by Alembic.
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | tuple[str, ...] | None = None
 depends_on: str | tuple[str, ...] | None = None
 

@@ -2,7 +2,7 @@
 preview, so a double click or a redelivered click decides once.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 # Revision identifiers, used by Alembic.
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | tuple[str, ...] | None = None
 depends_on: str | tuple[str, ...] | None = None
 
