@@ -229,12 +229,18 @@ def _ending(preview: PreviewView) -> list[JsonDict]:
                 f":wastebasket: *Discarded* by {user_ref(decision.decided_by)} {when}: nothing was written."
             )
         ]
-    blocks = [
-        _section(
+    if preview.apply_awaits_approval:
+        applied = (
+            f":raised_hand: *Apply requested* by {user_ref(decision.decided_by)} {when}: "
+            f"run #{decision.apply_run_id} awaits another admin's approval before it writes this preview "
+            "(its status message asks)."
+        )
+    else:
+        applied = (
             f":arrow_forward: *Applied* by {user_ref(decision.decided_by)} {when}: "
             f"run #{decision.apply_run_id} writes this preview."
         )
-    ]
+    blocks = [_section(applied)]
     if preview.left_out:
         labels = ", ".join(escape(diff.label) for diff in preview.left_out)
         blocks.append(

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy.orm import Session
+
 from sync_engine.clock import utcnow
 from sync_engine.domain import ApprovalDecision, BatchRun, RunStatus
 from sync_engine.errors import ResyncError
@@ -32,6 +34,7 @@ __all__ = [
     "Refusal",
     "approval_summary",
     "hold_if_required",
+    "hold_in",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,7 +69,12 @@ def hold_if_required(database: Database, run_id: int, above: int | None, now: da
     if above is None:
         return False
     with database.session() as session:
-        held = approvals.hold(session, run_id, now, above=above, expires_at=now + APPROVAL_TTL)
+        return hold_in(session, run_id, above, now)
+
+
+def hold_in(session: Session, run_id: int, above: int, now: datetime) -> bool:
+    """`hold_if_required` in the caller's transaction (that storing the run, for an apply run)."""
+    held = approvals.hold(session, run_id, now, above=above, expires_at=now + APPROVAL_TTL)
     if held:
         log.info("Run awaits approval", extra={"run_id": run_id, "above": above})
     return held

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sync_engine.cli_approval import stop_awaiting_approval
 from sync_engine.domain import IdentifierType, RunKind, RunStatus
 from sync_engine.following import follow_here
 from sync_engine.identifiers import WARNING
@@ -39,8 +40,9 @@ def preview_then_apply(
     yes: bool,
     reason: str | None = None,
 ) -> NoReturn:
-    """Run a preview, print its diff, ask whether to apply (the overwrite sentence), then apply it. Ctrl-C
-    while either run works says what became of it (`sync_engine.following`)."""
+    """Run a preview, print its diff, ask whether to apply (the overwrite sentence), then apply it (or say
+    how another admin approves it, exit 3, above RESYNC_APPROVAL_ABOVE). Ctrl-C while either run works
+    says what became of it (`sync_engine.following`)."""
 
     def start_preview(service: RunService, _rt: Runtime) -> int:
         run = service.submit(identifier_type, identifiers, requested_by, kind=RunKind.PREVIEW, reason=reason)
@@ -64,7 +66,10 @@ def preview_then_apply(
         left_out.extend(diff.label for diff in plan.written_since)
         for label in left_out:
             console.print(f"[yellow]Written since the preview, left out:[/] {escape(label)}")
-        return service.submit_apply(plan, requested_by).id
+        run = service.submit_apply(plan, requested_by)
+        if run.status is RunStatus.PENDING_APPROVAL:
+            stop_awaiting_approval(run)
+        return run.id
 
     done = follow_here(console, settings, start_apply)
     raise typer.Exit(0 if done.status is RunStatus.COMPLETED and not left_out else 1)

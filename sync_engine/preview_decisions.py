@@ -67,6 +67,8 @@ class PreviewView:
     decision: PreviewDecision | None = None
     #: Customers another run wrote since the preview, which its apply left out.
     left_out: list[CustomerDiff] = field(default_factory=list)
+    #: Its apply run waits for a second admin's approval (RESYNC_APPROVAL_ABOVE).
+    apply_awaits_approval: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +101,14 @@ class PreviewDecisions:
         report = preview_report(self._database, run_id)
         decision = self.decision(run_id)
         left_out: list[CustomerDiff] = []
+        awaits_approval = False
         if decision is not None and decision.apply_run_id is not None:
             with self._database.session() as session:
-                applied = set(runs.get_run(session, decision.apply_run_id).identifiers)
+                apply_run = runs.get_run(session, decision.apply_run_id)
+            applied = set(apply_run.identifiers)
             left_out = [diff for diff in report.customers if diff.customer_wid not in applied]
-        return PreviewView(report, decision, left_out)
+            awaits_approval = apply_run.status is RunStatus.PENDING_APPROVAL
+        return PreviewView(report, decision, left_out, awaits_approval)
 
     def decision(self, run_id: int) -> PreviewDecision | None:
         with self._database.session() as session:

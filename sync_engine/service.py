@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from sync_engine import metrics, stopping
 from sync_engine.announcement_service import AnnouncementService
+from sync_engine.apply_approval import hold_or_receive_apply
 from sync_engine.approval import ApprovalService, hold_if_required
 from sync_engine.clock import utcnow
 from sync_engine.connection_status import ConnectionService
@@ -220,12 +221,21 @@ class RunService:
         slack_channel: str | None = None,
         record: Recorder | None = None,
     ) -> BatchRun:
-        """Create and queue an apply run writing the preview's staged snapshots of `plan.to_apply`;
-        `record(session, run_id)` runs in the transaction storing it (if it raises, nothing is stored)."""
+        """Create and queue an apply run writing the preview's staged snapshots of `plan.to_apply`, or hold
+        it for a second admin's approval as a sync is (RESYNC_APPROVAL_ABOVE); `record(session, run_id)`
+        runs in the transaction storing it (if it raises, nothing is stored)."""
         if not plan.to_apply:
             raise PreviewRefusedError(f"Nothing to apply of preview {plan.preview_run_id}.")
         # The preview was the request: its reason is the apply's.
         reason = self.get(plan.preview_run_id).reason
+        above = self._approval_above
+
+        def store(session: Session, run_id: int) -> None:
+            if record is not None:
+                record(session, run_id)
+            if above is not None:
+                hold_or_receive_apply(session, run_id, plan, above, utcnow())
+
         return self._submit_derived(
             RunKind.APPLY,
             plan.preview_run_id,
@@ -234,7 +244,8 @@ class RunService:
             force=False,
             reason=reason,
             slack_channel=slack_channel,
-            record=record,
+            record=store,
+            status=RunStatus.RECEIVED if above is None else RunStatus.DRAFT,
         )
 
     def previews(self) -> PreviewDecisions:
@@ -252,14 +263,16 @@ class RunService:
         reason: str | None,
         slack_channel: str | None = None,
         record: Recorder | None = None,
+        status: RunStatus = RunStatus.RECEIVED,
     ) -> BatchRun:
         """A run working from another (a restore's, an apply's): its items name customers by wid, nothing
-        to resolve on Workday (see `sync_engine.item_work`)."""
+        to resolve on Workday (see `sync_engine.item_work`). A `status` of draft: `record` holds or receives
+        it (an apply under RESYNC_APPROVAL_ABOVE)."""
         run = self._create(
             IdentifierType.SOURCE_ID,
             wids,
             requested_by,
-            RunStatus.RECEIVED,
+            status,
             slack_channel,
             kind=kind,
             source_run_id=source_run_id,
@@ -268,7 +281,10 @@ class RunService:
             record=record,
             reason=reason,
         )
-        self._queue(run.id)
+        if run.status is RunStatus.PENDING_APPROVAL:
+            self._events.publish(RunEvent(run.id, RunEventKind.RECEIVED))  # its status message asks
+        else:
+            self._queue(run.id)
         return run
 
     def stop(self, run_id: int, requested_by: str) -> tuple[BatchRun, bool]:

@@ -2,9 +2,10 @@
 
 Each is acknowledged at once; the work comes after the ack. The store decides (one decision a preview:
 `RunService.previews()`), so a double click or a redelivered click applies once; the clicker who did not
-decide is told what was decided. Apply queues an apply run, which gets its own status message like any
-run; both show what was decided in the preview's message. An expired or unfinished preview, or a user
-who is not an admin, gets a private answer and nothing changes.
+decide is told what was decided. Apply queues an apply run (or holds it for another admin's approval,
+above RESYNC_APPROVAL_ABOVE), which gets its own status message like any run; both show what was
+decided in the preview's message. An expired or unfinished preview, or a user who is not an admin, gets
+a private answer and nothing changes.
 """
 
 from __future__ import annotations

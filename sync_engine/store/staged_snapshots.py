@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sync_engine.store.models import Base, CustomerRow, StagedSnapshotRow
 
-__all__ = ["Staged", "drop_expired_staged", "drop_staged_of_run", "load_staged", "stage", "staged_of_run"]
+__all__ = [
+    "Staged",
+    "drop_expired_staged",
+    "drop_staged_of_run",
+    "keep_staged",
+    "load_staged",
+    "stage",
+    "staged_of_run",
+]
 
 _staged = Base.metadata.tables[StagedSnapshotRow.__tablename__]
 _customers = Base.metadata.tables[CustomerRow.__tablename__]
@@ -106,6 +115,20 @@ def drop_expired_staged(session: Session, now: datetime) -> int:
     if ids:
         session.execute(delete(_staged).where(_staged.c.id.in_(ids)))
     return len(ids)
+
+
+def keep_staged(session: Session, run_id: int, customer_wids: Sequence[str], *, beyond: datetime) -> None:
+    """Keep the snapshots of `customer_wids` that preview `run_id` staged until `beyond` plus the time they
+    were given to live (staging to expiry), when that is later than their expiry."""
+    rows = session.execute(
+        select(_staged.c.id, _staged.c.staged_at, _staged.c.expires_at).where(
+            _staged.c.run_id == run_id, _staged.c.customer_wid.in_(list(customer_wids))
+        )
+    )
+    for row_id, staged_at, expires_at in rows.all():
+        until = beyond + (expires_at - staged_at)
+        if until > expires_at:
+            session.execute(update(_staged).where(_staged.c.id == row_id).values(expires_at=until))
 
 
 def drop_staged_of_run(session: Session, run_id: int) -> None:

@@ -70,3 +70,27 @@ def test_reject_ends_the_run_and_a_later_approval_is_refused(
     unknown = cli(env, "approve", "7", "--as", "cli:bob")
     assert unknown.returncode == 2 and "There is no batch run 7." in unknown.stderr
     assert json.loads(cli(env, "history", "--json").stdout)[0]["status"] == "rejected"
+
+
+def test_sync_preview_above_the_setting_holds_the_apply_until_another_admin_approves_it(
+    sandbox: Sandbox, environment: dict[str, str]
+) -> None:
+    env = {**environment, "RESYNC_APPROVAL_ABOVE": "1"}
+
+    held = cli(env, "sync", "--type", "reference", "--preview", *references(sandbox, 2), stdin="y\n")
+
+    assert held.returncode == 3, held.stdout + held.stderr
+    said = " ".join(held.stdout.split())
+    assert "Run 2 awaits approval: it names 2 customers, more than 1 (RESYNC_APPROVAL_ABOVE)" in said
+    assert "workday-resync approve 2 --as USER" in said and "Nothing was written." in said
+    assert [(run["kind"], run["status"]) for run in history(env)] == [
+        ("apply", "pending_approval"),
+        ("preview", "completed"),
+    ]
+    assert cli(env, "approve", "2").returncode == 2  # not by its requester
+
+    approved = cli(env, "approve", "2", "--as", "cli:bob")
+
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    [apply, _] = history(env)
+    assert apply["status"] == "completed" and apply["counts"]["customers"] == 2  # type: ignore[index]
