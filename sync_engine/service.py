@@ -108,10 +108,9 @@ class RunService:
         rerun_of: int | None = None,
     ) -> tuple[BatchRun, bool]:
         """`create_draft` for a front end's request named by `request_key` (e.g. a Slack form submission):
-        the same request again (same key, requester, channel, identifiers, reason and run it re-runs),
-        however it arrives (a replay, a retry, at once from another process), returns the run it stored as
-        it is now and stores nothing; any difference makes it a new request. The flag says whether this
-        call stored the run. `rerun_of`: the run whose failed customers this one re-runs (`rerun_plan`).
+        the same request again (same key, requester, channel, identifiers, reason, run re-run), however it
+        arrives (a replay, a retry, at once from another process), returns the run it stored as it is now and
+        stores nothing; any difference makes it a new request. The flag says whether this call stored it.
         """
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
         clean_reason_text = clean_reason(reason, required=self._require_reason)
@@ -178,30 +177,19 @@ class RunService:
     ) -> BatchRun:
         """Create and queue a run at once (the CLI asked for confirmation before calling); a `preview`
         fetches as a sync does and stages what it fetched instead of writing it. A sync above
-        RESYNC_APPROVAL_ABOVE is held for approval instead of queued. `rerun_of`: the run whose failed
-        customers this sync re-runs (`rerun_plan`)."""
-        # A sync that may need approval is stored as a draft and confirmed like a Slack draft, so that a
-        # run above the setting waits for approval.
+        RESYNC_APPROVAL_ABOVE is held for approval instead of queued; `rerun_of`: the run it re-runs."""
+        # Held: stored as a draft, confirmed like a Slack draft, so that a run above the setting waits.
         held = kind is RunKind.SYNC and self._approval_above is not None
         status = RunStatus.DRAFT if held else RunStatus.RECEIVED
-        run = self._create(
-            identifier_type,
-            identifiers,
-            requested_by,
-            status,
-            None,
-            kind=kind,
-            reason=reason,
-            source_run_id=rerun_of,
-        )
+        request = (identifier_type, identifiers, requested_by, status, None)
+        run = self._create(*request, kind=kind, reason=reason, source_run_id=rerun_of)
         if held:
             return self.confirm(run.id)[0]
         self._queue(run.id)
         return run
 
     def rerun_plan(self, run_id: int) -> RerunPlan:
-        """The identifiers (and their type) a re-run of finished run `run_id` takes: exactly its failed
-        and unresolved customers as they were typed. `RerunRefusedError` or `RunNotFoundError` if none."""
+        """What re-running finished run `run_id` takes: its failed and unresolved customers, as typed."""
         return plan_rerun(self._database, run_id)
 
     def submit_restore(self, plan: RestorePlan, requested_by: str, *, reason: str | None = None) -> BatchRun:
@@ -405,9 +393,6 @@ def _request_digest(
     """What makes two requests the same one, as a fixed-size digest (nothing a front end sent is stored).
     A request without a reason, re-running no run, digests as it did before reasons and re-runs existed."""
     parts: list[object] = [key, requested_by, channel, identifier_type.value, identifiers]
-    if reason is not None:
-        parts.append(reason)
-    if rerun_of is not None:
-        parts.append({"rerun_of": rerun_of})
-    text = json.dumps(parts)
+    rerun = [] if rerun_of is None else [{"rerun_of": rerun_of}]
+    text = json.dumps([*parts, *([] if reason is None else [reason]), *rerun])
     return hashlib.sha256(text.encode()).hexdigest()
