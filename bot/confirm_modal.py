@@ -98,6 +98,8 @@ def confirmation_view(run: BatchRun, *, channel_id: str, connection: str | None 
     ]
     if where := _where(run.slack_channel or channel_id):
         blocks.append(_context(where))
+    if run.rerun_of is not None:
+        blocks.append(_context(f":repeat: Re-run of #{run.rerun_of}: its failed and unresolved customers."))
     metadata = ModalMetadata(channel_id, connection, run.id)
     return _modal(blocks, metadata, submit=CONFIRM, close="Cancel")
 

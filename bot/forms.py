@@ -50,6 +50,7 @@ class RequestForms:
         connection: str | None = None,
         identifiers: Sequence[str] = (),
         default_channel: str | None = None,
+        rerun_of: int | None = None,
         reason: str = "",
     ) -> JsonDict:
         """`request_modal` with its metadata sealed for `user_id`."""
@@ -60,6 +61,7 @@ class RequestForms:
             connection=connection,
             identifiers=identifiers,
             default_channel=default_channel,
+            rerun_of=rerun_of,
             reason=reason,
             reason_required=self._reason_required,
         )

@@ -54,6 +54,10 @@ class BlockId(StrEnum):
     PREVIEW_ACTIONS = "preview_actions"
     #: The status message's Stop button, while the run works.
     RUN_STOP = "run_stop"
+    #: A finished run's status message: Re-run its failed and unresolved customers.
+    RERUN = "rerun_failed"
+    #: The request form opened for a re-run: which run it re-runs.
+    RERUN_OF = "rerun_of"
 
 
 class ActionId(StrEnum):
@@ -86,3 +90,4 @@ class ActionId(StrEnum):
     DISCARD_PREVIEW = "discard_preview"
     #: Stop a running run (its status message; the value is the run id).
     STOP_RUN = "stop_run"
+    RERUN = "rerun_failed"

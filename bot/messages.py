@@ -17,6 +17,7 @@ from bot.block_budget import within_budget
 from bot.ids import COMMAND, ActionId, BlockId
 from bot.modal import IDENTIFIER_TYPE_LABELS
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, plural, user_ref
+from bot.rerun_blocks import rerun_actions, rerun_of_suffix
 from bot.stop_blocks import stop_blocks
 from sync_engine import MAX_IDENTIFIERS, BatchRun, PreviewView, RunStatus
 
@@ -191,10 +192,12 @@ def status_message(run: BatchRun, preview: PreviewView | None = None) -> Message
         blocks.append(_section(lead + clip(run.error, SECTION_ROOM - len(lead), more=more)))
     blocks.extend(stop_blocks(run))
     footer = _context(
-        f"Run #{run.id} · {plural(len(run.identifiers), 'identifier')} · records file in the thread"
+        f"Run #{run.id}{rerun_of_suffix(run)} · {plural(len(run.identifiers), 'identifier')} · "
+        "records file in the thread"
     )
     blocks.extend(preview_blocks.run_blocks(run, preview, around=[*blocks, footer]))
     blocks.append(footer)
+    blocks.extend(rerun_actions(run))
     if not within_budget(blocks):
         # Long identifiers: Slack would refuse the message; the list is in the thread's reply or its file.
         lead = f":warning: *Not found on Workday ({len(run.unresolved)}):* the list is in the thread."

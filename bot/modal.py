@@ -64,6 +64,8 @@ class ModalMetadata:
     connection: str | None = None
     #: The draft run the confirmation step shows (only its id travels through Slack).
     run_id: int | None = None
+    #: The finished run whose failed and unresolved customers the form re-runs (opened by Re-run).
+    rerun_of: int | None = None
 
     def dumps(self) -> str:
         data: JsonDict = {"channel_id": self.channel_id}
@@ -71,17 +73,20 @@ class ModalMetadata:
             data["connection"] = self.connection
         if self.run_id is not None:
             data["run_id"] = self.run_id
+        if self.rerun_of is not None:
+            data["rerun_of"] = self.rerun_of
         return json.dumps(data)
 
     @classmethod
     def loads(cls, text: str | None) -> ModalMetadata:
         try:
             data = json.loads(text or "{}")
-            connection, run_id = data.get("connection"), data.get("run_id")
+            connection, run_id, rerun_of = data.get("connection"), data.get("run_id"), data.get("rerun_of")
             return cls(
                 channel_id=str(data["channel_id"]),
                 connection=connection if isinstance(connection, str) else None,
                 run_id=run_id if type(run_id) is int else None,
+                rerun_of=rerun_of if type(rerun_of) is int else None,
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return cls(channel_id="")
@@ -241,6 +246,19 @@ def prefill(identifiers: Sequence[str]) -> tuple[str, str]:
     return "\n".join(first), "\n".join(more)[:INPUT_MAX_LENGTH]
 
 
+def _rerun_note(rerun_of: int | None) -> list[JsonDict]:
+    if rerun_of is None:
+        return []
+    text = f":repeat: *Re-run of #{rerun_of}*: its failed and unresolved customers, as they were typed."
+    return [
+        {
+            "type": "context",
+            "block_id": BlockId.RERUN_OF.value,
+            "elements": [{"type": "mrkdwn", "text": text}],
+        }
+    ]
+
+
 def _identifiers_input(
     block: BlockId, action: ActionId, label: str, hint: str, *, optional: bool, initial: str = ""
 ) -> JsonDict:
@@ -273,16 +291,17 @@ def request_modal(
     connection: str | None = None,
     identifiers: Sequence[str] = (),
     default_channel: str | None = None,
+    rerun_of: int | None = None,
     reason: str = "",
     reason_required: bool = False,
 ) -> JsonDict:
     """The modal of `/workday-resync`; the same ids on every update, so typed text is kept.
 
     `connection`: the Workday connection badge (mrkdwn) shown in its header. `identifiers`: filled in
-    (Back from the confirmation, a message shortcut); the counter then shows their number. An empty
+    (Back from the confirmation, a message shortcut, Re-run); the counter then shows their number. An empty
     `channel_id` (opened from the Home tab or a global shortcut) adds a picker for the status's
     conversation, set to `default_channel`. `reason`: the *Reason or ticket* filled in (Back);
-    `reason_required`: RESYNC_REQUIRE_REASON.
+    `reason_required`: RESYNC_REQUIRE_REASON. `rerun_of`: the run whose failed customers the form re-runs.
     """
     first, more = prefill(identifiers)
     picker = [] if channel_id else [_channel_picker(default_channel)]
@@ -300,7 +319,7 @@ def request_modal(
         "title": {"type": "plain_text", "text": TITLE},
         "submit": {"type": "plain_text", "text": SUBMIT},
         "close": {"type": "plain_text", "text": CLOSE},
-        "private_metadata": ModalMetadata(channel_id, connection).dumps(),
+        "private_metadata": ModalMetadata(channel_id, connection, rerun_of=rerun_of).dumps(),
         "blocks": [
             *badge,
             {
@@ -313,6 +332,7 @@ def request_modal(
                     ),
                 },
             },
+            *_rerun_note(rerun_of),
             {
                 "type": "input",
                 "block_id": BlockId.ID_TYPE.value,

@@ -41,9 +41,10 @@ SECTION_ROOM = 2900
 
 
 def kind_label(run: BatchRun) -> str | None:
-    """How history names a run that is not a plain sync: "Preview", "Apply of #N", "Restore of #N"."""
+    """How history names a run that is not a plain sync: "Preview", "Apply of #N", "Restore of #N",
+    "Re-run of #N"."""
     if run.kind is RunKind.SYNC:
-        return None
+        return f"Re-run of #{run.rerun_of}" if run.rerun_of is not None else None
     if run.source_run_id is not None:
         return f"{run.kind.label} of #{run.source_run_id}"
     return run.kind.label

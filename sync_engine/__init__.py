@@ -49,6 +49,7 @@ from sync_engine.preview_plan import PreviewRefusedError, PreviewReport
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.readiness import Readiness, ReadinessCheck
 from sync_engine.repeating_task import Periodic
+from sync_engine.rerun import RerunPlan, RerunRefusedError
 from sync_engine.results import CustomerResult, results_csv
 from sync_engine.run_reason import MAX_REASON_LENGTH, ReasonError, clean_reason
 from sync_engine.runtime import Runtime
@@ -90,6 +91,8 @@ __all__ = [
     "ReadinessCheck",
     "ReasonError",
     "Refusal",
+    "RerunPlan",
+    "RerunRefusedError",
     "ResyncError",
     "RunAnnouncement",
     "RunApproval",

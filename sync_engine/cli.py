@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from sync_engine import cli_approval, cli_preview, cli_restore, cli_results, cli_stop
+from sync_engine import cli_approval, cli_preview, cli_rerun, cli_restore, cli_results, cli_stop
 from sync_engine.cli_input import ReasonOption, SearchOption, given_identifiers, run_json
 from sync_engine.domain import IdentifierType, RunStatus
 from sync_engine.errors import ResyncError
@@ -82,11 +82,11 @@ class CliIdentifierType(StrEnum):
         return IdentifierType.SOURCE_ID if self is CliIdentifierType.SOURCE_ID else IdentifierType.REFERENCE
 
 
-def _identifier_type(value: str) -> str:
+def _identifier_type(value: str | None) -> str | None:
     choices = [kind.value for kind in CliIdentifierType]
-    if value.strip().lower() not in choices:
+    if value is not None and value.strip().lower() not in choices:  # None: `sync --rerun` (or missing)
         raise typer.BadParameter(f"{value!r} is not one of {' or '.join(map(repr, choices))}.")
-    return value.strip().lower()
+    return value and value.strip().lower()
 
 
 @app.callback()
@@ -103,7 +103,7 @@ def options(
 @app.command()
 def sync(
     identifier_type: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--type",
             # Checked here, not by an Enum annotation: Typer's message for that starts "Value error, ".
@@ -111,7 +111,7 @@ def sync(
             metavar="source-id|reference",
             help="How the customers are named: source-id (Workday ID) or reference (customer number).",
         ),
-    ],
+    ] = None,
     identifiers: Annotated[list[str] | None, typer.Argument(help="Identifiers (or use --file).")] = None,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="A file of identifiers, one per line ('-' = stdin).")
@@ -120,12 +120,15 @@ def sync(
     preview: Annotated[
         bool, typer.Option("--preview", help="Fetch and show what would change first; then ask to apply it.")
     ] = False,
+    rerun: cli_rerun.RerunOption = None,
     reason: ReasonOption = None,
 ) -> None:
     """Re-import customers with all their invoices, payments and credit notes, overwriting the store."""
-    # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
-    kind = CliIdentifierType(identifier_type).engine
-    text = given_identifiers(identifiers or [], file, kind)
+    if rerun is not None:
+        kind, text = cli_rerun.rerun_input(console, rerun, identifiers or [], file, identifier_type, preview)
+    else:  # Arguments first, then the file's lines: a file alone keeps its own line numbers in messages.
+        kind = CliIdentifierType(cli_rerun.required_type(identifier_type)).engine
+        text = given_identifiers(identifiers or [], file, kind)
     settings = load_settings()
     settings.workday()  # fail now, in one line, if Workday is not configured
     clean = parse_identifiers(text, kind)
@@ -141,7 +144,9 @@ def sync(
         raise typer.Exit(1)
 
     def start(service: RunService, _rt: Runtime) -> int:
-        run = service.submit(kind, clean, requested_by=f"cli:{getpass.getuser()}", reason=reason)
+        run = service.submit(
+            kind, clean, requested_by=f"cli:{getpass.getuser()}", reason=reason, rerun_of=rerun
+        )
         if run.status is RunStatus.PENDING_APPROVAL:
             cli_approval.stop_awaiting_approval(run)
         return run.id

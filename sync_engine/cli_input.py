@@ -93,6 +93,7 @@ def run_json(run: BatchRun) -> dict[str, Any]:
         "reason": run.reason,
         "kind": run.kind.value,
         "source_run_id": run.source_run_id,
+        "rerun_of": run.rerun_of,
         "counts": {
             "customers": run.counts.customers,
             "invoices": run.counts.invoices,

@@ -269,7 +269,8 @@ class BatchRun:
     slack_message_ts: str | None
     announcement: RunAnnouncement = field(default_factory=RunAnnouncement)
     kind: RunKind = RunKind.SYNC
-    #: The run this one works from: the run a restore puts back, the preview an apply writes.
+    #: The run this one works from: the run a restore puts back, the preview an apply writes, the run
+    #: whose failed and unresolved customers a sync re-runs.
     source_run_id: int | None = None
     #: Until when the customers' previous copies this run kept are kept (the earliest); None if none.
     previous_kept_until: datetime | None = None
@@ -286,6 +287,20 @@ class BatchRun:
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def rerun_of(self) -> int | None:
+        """The run whose failed and unresolved customers this sync re-runs, if it is a re-run."""
+        return self.source_run_id if self.kind is RunKind.SYNC else None
+
+    @property
+    def rerun_identifiers(self) -> list[str]:
+        """What a re-run of this run takes: a finished sync's failed and unresolved identifiers, in the
+        order they were given (each once: the list was cleaned of duplicates when stored); else none."""
+        if not self.is_final or self.kind is not RunKind.SYNC:
+            return []
+        wanted = {*self.failed, *self.unresolved}
+        return [identifier for identifier in self.identifiers if identifier in wanted]
 
     @property
     def duration_seconds(self) -> float | None:

@@ -23,6 +23,7 @@ from sync_engine.identifiers import parse_identifiers
 from sync_engine.preview_decisions import PreviewDecisions
 from sync_engine.preview_plan import ApplyPlan, PreviewRefusedError
 from sync_engine.progress import RunEvent, RunEventKind, RunEvents
+from sync_engine.rerun import RerunPlan, plan_rerun
 from sync_engine.restore_plan import RestorePlan, RestoreRefusedError
 from sync_engine.results import CustomerResult
 from sync_engine.run_reason import clean_reason
@@ -104,16 +105,17 @@ class RunService:
         *,
         slack_channel: str | None = None,
         reason: str | None = None,
+        rerun_of: int | None = None,
     ) -> tuple[BatchRun, bool]:
         """`create_draft` for a front end's request named by `request_key` (e.g. a Slack form submission):
-        the same request again (same key, requester, channel, identifiers and reason), however it arrives (a
-        replay, a retry, at once from another process), returns the run it stored as it is now and stores
-        nothing; any difference makes it a new request. The flag says whether this call stored the run.
+        the same request again (same key, requester, channel, identifiers, reason, run re-run), however it
+        arrives (a replay, a retry, at once from another process), returns the run it stored as it is now and
+        stores nothing; any difference makes it a new request. The flag says whether this call stored it.
         """
         clean = parse_identifiers("\n".join(identifiers), identifier_type)
         clean_reason_text = clean_reason(reason, required=self._require_reason)
         digest = _request_digest(
-            request_key, requested_by, slack_channel, identifier_type, clean, clean_reason_text
+            request_key, requested_by, slack_channel, identifier_type, clean, clean_reason_text, rerun_of
         )
         stored = self._run_with_digest(digest)
         if stored is not None:
@@ -127,6 +129,7 @@ class RunService:
                 slack_channel,
                 request_digest=digest,
                 reason=clean_reason_text,
+                source_run_id=rerun_of,
             )
         except IntegrityError:
             # The same request, at the same moment, through another thread or process: it stored it.
@@ -170,21 +173,24 @@ class RunService:
         *,
         kind: RunKind = RunKind.SYNC,
         reason: str | None = None,
+        rerun_of: int | None = None,
     ) -> BatchRun:
         """Create and queue a run at once (the CLI asked for confirmation before calling); a `preview`
         fetches as a sync does and stages what it fetched instead of writing it. A sync above
-        RESYNC_APPROVAL_ABOVE is held for approval instead of queued."""
-        if kind is RunKind.SYNC and self._approval_above is not None:
-            # Confirmed like a Slack draft, so that a run above the setting waits for approval.
-            draft = self._create(
-                identifier_type, identifiers, requested_by, RunStatus.DRAFT, None, kind=kind, reason=reason
-            )
-            return self.confirm(draft.id)[0]
-        run = self._create(
-            identifier_type, identifiers, requested_by, RunStatus.RECEIVED, None, kind=kind, reason=reason
-        )
+        RESYNC_APPROVAL_ABOVE is held for approval instead of queued; `rerun_of`: the run it re-runs."""
+        # Held: stored as a draft, confirmed like a Slack draft, so that a run above the setting waits.
+        held = kind is RunKind.SYNC and self._approval_above is not None
+        status = RunStatus.DRAFT if held else RunStatus.RECEIVED
+        request = (identifier_type, identifiers, requested_by, status, None)
+        run = self._create(*request, kind=kind, reason=reason, source_run_id=rerun_of)
+        if held:
+            return self.confirm(run.id)[0]
         self._queue(run.id)
         return run
+
+    def rerun_plan(self, run_id: int) -> RerunPlan:
+        """What re-running finished run `run_id` takes: its failed and unresolved customers, as typed."""
+        return plan_rerun(self._database, run_id)
 
     def submit_restore(self, plan: RestorePlan, requested_by: str, *, reason: str | None = None) -> BatchRun:
         """Create and queue a restore run putting back `plan.to_restore` (the caller confirmed it)."""
@@ -259,6 +265,7 @@ class RunService:
             kind=kind,
             source_run_id=source_run_id,
             force=force,
+            resolved=True,
             record=record,
             reason=reason,
         )
@@ -319,6 +326,7 @@ class RunService:
         kind: RunKind = RunKind.SYNC,
         source_run_id: int | None = None,
         force: bool = False,
+        resolved: bool = False,
         record: Recorder | None = None,
         reason: str | None = None,
     ) -> BatchRun:
@@ -339,8 +347,7 @@ class RunService:
                 kind=kind,
                 source_run_id=source_run_id,
                 force=force,
-                # A run working from another names its customers by wid: nothing to resolve.
-                resolved=source_run_id is not None,
+                resolved=resolved,
                 reason=clean_reason_text,
             )
             if record is not None:
@@ -381,9 +388,11 @@ def _request_digest(
     identifier_type: IdentifierType,
     identifiers: list[str],
     reason: str | None,
+    rerun_of: int | None,
 ) -> str:
     """What makes two requests the same one, as a fixed-size digest (nothing a front end sent is stored).
-    A request without a reason digests as it did before reasons existed."""
+    A request without a reason, re-running no run, digests as it did before reasons and re-runs existed."""
     parts: list[object] = [key, requested_by, channel, identifier_type.value, identifiers]
-    text = json.dumps(parts if reason is None else [*parts, reason])
+    rerun = [] if rerun_of is None else [{"rerun_of": rerun_of}]
+    text = json.dumps([*parts, *([] if reason is None else [reason]), *rerun])
     return hashlib.sha256(text.encode()).hexdigest()

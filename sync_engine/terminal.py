@@ -194,7 +194,9 @@ def _kind(run: BatchRun) -> str:
 
 
 def _run_kind(run: BatchRun) -> str:
-    """The run's kind as history shows it: "Sync", or what it works from: "Restore of #42"."""
+    """The run's kind as history shows it: "Sync", or what it works from: "Restore of #42", "Re-run of #7"."""
+    if run.rerun_of is not None:
+        return f"Re-run of #{run.rerun_of}"
     return run.kind.label + (f" of #{run.source_run_id}" if run.source_run_id is not None else "")
 
 

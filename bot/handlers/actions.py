@@ -132,6 +132,7 @@ def register(app: App, deps: Deps) -> None:
                 count=count,
                 identifier_type=modal.identifier_type,
                 connection=badge_text,
+                rerun_of=metadata.rerun_of,
             )
 
         try:

@@ -161,6 +161,7 @@ def register(app: App, deps: Deps, on_queued: Callable[[WebClient, str, BatchRun
                 connection=metadata.connection,
                 identifiers=draft.identifiers,
                 default_channel=draft.slack_channel,
+                rerun_of=draft.rerun_of,
                 reason=draft.reason or "",
             )
             _update(client, view["id"], form, view.get("hash"))

@@ -38,12 +38,13 @@ def open_request_form(
     blocked: Callable[[ConnectionStatus], None],
     identifiers: Sequence[str] = (),
     identifier_type: IdentifierType = IdentifierType.SOURCE_ID,
+    rerun_of: int | None = None,
 ) -> None:
     """Open the form for `user_id`, or call `blocked` with the status when Workday is not connected.
 
     `channel_id`: where the status goes, unless RESYNC_STATUS_CHANNEL is set (then always there); ""
     opens the form with a channel picker. `arrived`:
-    `time.monotonic()` when Slack's request came in.
+    `time.monotonic()` when Slack's request came in. `rerun_of`: the run the form re-runs (Re-run).
     """
     channel_id = deps.settings.resync_status_channel or channel_id
     status = deps.connection.status_within(max(0.0, CHECK_DEADLINE - (time.monotonic() - arrived)))
@@ -58,6 +59,7 @@ def open_request_form(
             connection=badge,
             identifiers=identifiers,
             identifier_type=identifier_type,
+            rerun_of=rerun_of,
         )
 
     opened = deps.forms.open(client, user_id, trigger_id, render(connection_blocks.badge(status)))

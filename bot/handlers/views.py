@@ -79,6 +79,7 @@ def register(app: App, deps: Deps) -> None:
                 identifiers,
                 requested_by=user_id,
                 slack_channel=channel_id,
+                rerun_of=metadata.rerun_of,
                 reason=modal.reason,
             )
         except IdentifierError as error:  # the engine's own check (the same rules as `validate`)

@@ -95,9 +95,7 @@ class StatusPosts:
         try:
             permalink = call(self._client.files_info, file=file_id)["file"].get("permalink")
         except SlackApiError as error:
-            log.warning(
-                "Could not read a file's link", extra={"run_id": run.id, "error": error_code(error)}
-            )
+            log.warning("Could not read a file's link", extra={"run_id": run.id, "error": error_code(error)})
             return None
         return str(permalink) if permalink else None
 

@@ -73,7 +73,8 @@ def test_the_slack_demo_plays_the_request_and_ends_on_the_completed_message() ->
     # It ends on the Completed message, with the sandbox's counts and the unknown reference.
     last_title, last = titles[-1], steps[titles[-1]]
     assert last_title.startswith("The status message in #finance")
-    assert shown.stdout.rstrip().endswith("records file in the thread")
+    # The unknown reference can be re-run from the message.
+    assert shown.stdout.rstrip().endswith("records file in the thread\n    │ [Re-run 1]")
     shown = _fields(last)
     assert shown.pop("Requested").endswith(("PST", "PDT"))  # in Ana's time zone
     # The ":file_cabinet: What this run overwrote is kept until …" line, read as a label by `_fields`.

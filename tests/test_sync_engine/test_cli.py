@@ -63,11 +63,11 @@ def test_sync_shows_the_warning_syncs_and_history_and_records_tell_the_run(
     assert set(run) == {
         "id", "created_at", "started_at", "finished_at", "duration_seconds", "status", "identifier_type",
         "identifiers", "requested_by", "counts", "error", "unresolved", "unresolved_count", "kind",
-        "source_run_id", "approval", "approved_by", "approved_at", "skipped", "stopped_by", "stopped_at",
-        "reason",
+        "source_run_id", "rerun_of", "approval", "approved_by", "approved_at", "skipped", "stopped_by",
+        "stopped_at", "reason",
     }  # fmt: skip
     assert (run["skipped"], run["stopped_by"], run["stopped_at"]) == ([], None, None)
-    assert (run["kind"], run["source_run_id"]) == ("sync", None)
+    assert (run["kind"], run["source_run_id"], run["rerun_of"]) == ("sync", None, None)
     assert cli(environment, "records", str(run["id"])).stdout == "".join(f"{i}\n" for i in ids)
 
 
