@@ -202,10 +202,11 @@ def test_identifiers_never_travel_in_slack_state(bot: Bot) -> None:
     assert sent_by_app
     for call in sent_by_app:
         assert not any(wid in json.dumps(call.params) for wid in wids), call.method
-    # Only the draft's id travels in its metadata and its Back button (the first identifiers are shown).
-    [back] = [b for b in confirmation["blocks"] if b.get("block_id") == BlockId.CONFIRM_ACTIONS]
+    # Only the draft's id travels in its metadata and its buttons, Back and Preview changes first (the
+    # first identifiers are shown).
+    [actions] = [b for b in confirmation["blocks"] if b.get("block_id") == BlockId.CONFIRM_ACTIONS]
     run_id = json.loads(confirmation["private_metadata"])["run_id"]
-    assert [button["value"] for button in back["elements"]] == [str(run_id)]
+    assert [button["value"] for button in actions["elements"]] == [str(run_id), str(run_id)]
     assert not any(wid in confirmation["private_metadata"] for wid in wids)
 
 
