@@ -291,9 +291,9 @@ class Transport:
             raise _Aborted
         # Failures after the request went out: what Workday does to a page that holds too much data.
         broken_off = _BrokenOff if shrinkable else _Retry
-        with self._gate.slot():
+        with self._gate.slot() as contended:
             timeout = self._settings.timeout
-            if self._gate.waiting():
+            if contended:
                 # Others wait for this slot: a Workday that answers nothing in this long holds them all.
                 timeout = min(timeout, self._settings.contended_timeout)
             if until is not None:
