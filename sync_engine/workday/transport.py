@@ -247,8 +247,9 @@ class Transport:
                 ) from None
             if isinstance(last, _OutOfTime) or (until is not None and time.monotonic() >= until):
                 raise WorkdayTransientError(
-                    f"Workday {operation} did not succeed within the customer's time limit "
-                    f"(WORKDAY_CUSTOMER_DEADLINE, {self._settings.customer_deadline:g} s) after "
+                    f"Workday {operation} did not succeed within the fetch's time limit "
+                    f"(WORKDAY_CUSTOMER_DEADLINE, {self._settings.customer_deadline:g} s for every request of "
+                    "the customers fetched together, retries included) after "
                     f"{tally.attempts} attempt(s); Workday is throttling us or slow, try again later.",
                 ) from None
             raise WorkdayTransientError(
