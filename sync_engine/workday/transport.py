@@ -248,9 +248,9 @@ class Transport:
             if isinstance(last, _OutOfTime) or (until is not None and time.monotonic() >= until):
                 raise WorkdayTransientError(
                     f"Workday {operation} did not succeed within the fetch's time limit "
-                    f"(WORKDAY_CUSTOMER_DEADLINE, {self._settings.customer_deadline:g} s for every request of "
-                    "the customers fetched together, retries included) after "
-                    f"{tally.attempts} attempt(s); Workday is throttling us or slow, try again later.",
+                    f"(WORKDAY_CUSTOMER_DEADLINE, {self._settings.customer_deadline:g} s for every request "
+                    f"of the customers fetched together, retries included) after {tally.attempts} "
+                    "attempt(s); Workday is throttling us or slow, try again later.",
                 ) from None
             raise WorkdayTransientError(
                 f"Workday {operation} failed {tally.attempts} times in a row (last: {last}); Workday is "
