@@ -41,7 +41,7 @@ class WorkdaySettings:
     #: Seconds before now that a payments snapshot is pinned at, so a clock ahead of Workday's never asks
     #: for a moment Workday has not reached yet (pages would drift). 0 in the sandbox's settings.
     as_of_lag: float = 5.0
-    #: Seconds one customer's fetch may take in all, every retry included.
+    #: Seconds one fetch of the customers fetched together (a group) may take in all, every retry included.
     customer_deadline: float = 600.0
     #: Seconds an attempt waits for Workday when other requests are waiting for an in-flight slot.
     contended_timeout: float = 30.0
@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     workday_customers_per_group: int = Field(default=50, ge=1, le=50)
     #: Seconds before now that a payments snapshot is pinned at (clock skew against Workday).
     workday_as_of_lag: float = Field(default=5.0, ge=0, le=300)
-    #: Seconds one customer's fetch may take in all, retries included.
+    #: Seconds one fetch of a group of customers (or of one alone) may take in all, retries included.
     workday_customer_deadline: float = Field(default=600.0, gt=0)
     #: Seconds an attempt waits for Workday while other requests wait for an in-flight slot.
     workday_contended_timeout: float = Field(default=30.0, gt=0)

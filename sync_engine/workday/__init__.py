@@ -18,7 +18,8 @@ from sync_engine.workday.client import (
     PAYMENTS_PAGE_SIZE,
     WorkdayClient,
 )
-from sync_engine.workday.gate import LocalGate, RedisGate, RequestGate
+from sync_engine.workday.gate import LocalGate, RequestGate
+from sync_engine.workday.redis_gate import RedisGate
 from sync_engine.workday.transport import RetryPolicy
 
 __all__ = [

@@ -57,8 +57,8 @@ def as_of(now: datetime, lag: float) -> str:
 
 
 class GroupFetch:
-    """One fetch of a group of customers (run it once). Every request, retries included, ends within the
-    settings' `customer_deadline`."""
+    """One fetch of a group of customers (run it once). Every request of the group, retries included, ends
+    within the settings' `customer_deadline` (one limit for the whole group's fetch)."""
 
     def __init__(
         self,

@@ -247,9 +247,10 @@ class Transport:
                 ) from None
             if isinstance(last, _OutOfTime) or (until is not None and time.monotonic() >= until):
                 raise WorkdayTransientError(
-                    f"Workday {operation} did not succeed within the customer's time limit "
-                    f"(WORKDAY_CUSTOMER_DEADLINE, {self._settings.customer_deadline:g} s) after "
-                    f"{tally.attempts} attempt(s); Workday is throttling us or slow, try again later.",
+                    f"Workday {operation} did not succeed within the fetch's time limit "
+                    f"(WORKDAY_CUSTOMER_DEADLINE, {self._settings.customer_deadline:g} s for every request "
+                    f"of the customers fetched together, retries included) after {tally.attempts} "
+                    "attempt(s); Workday is throttling us or slow, try again later.",
                 ) from None
             raise WorkdayTransientError(
                 f"Workday {operation} failed {tally.attempts} times in a row (last: {last}); Workday is "
@@ -291,9 +292,9 @@ class Transport:
             raise _Aborted
         # Failures after the request went out: what Workday does to a page that holds too much data.
         broken_off = _BrokenOff if shrinkable else _Retry
-        with self._gate.slot():
+        with self._gate.slot() as contended:
             timeout = self._settings.timeout
-            if self._gate.waiting():
+            if contended:
                 # Others wait for this slot: a Workday that answers nothing in this long holds them all.
                 timeout = min(timeout, self._settings.contended_timeout)
             if until is not None:

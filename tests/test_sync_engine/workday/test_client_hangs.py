@@ -75,3 +75,22 @@ def test_a_customers_retries_end_at_its_deadline(sandbox: Sandbox) -> None:
         elapsed = time.monotonic() - started
     print(f"\nthrottled for good, deadline 1 s: customer given up after {elapsed:.2f} s")
     assert not isinstance(raised.value, WorkdayUnresponsiveError)
+
+
+def test_a_groups_deadline_is_named_as_the_groups(sandbox: Sandbox) -> None:
+    # One limit for all the requests of the customers fetched together: the message must not say it is
+    # one customer's.
+    sandbox.knobs.soap_500_rate = 1.0
+    patient = RetryPolicy(attempts=10_000, initial_wait=0.01, max_wait=0.02)
+    written: list[str] = []
+    with (
+        make_client(sandbox, retry=patient, customer_deadline=1.0) as client,
+        pytest.raises(WorkdayTransientError) as raised,
+    ):
+        client.fetch_customers(
+            sandbox.data.customers[:3], lambda snapshot: written.append(snapshot.customer.wid)
+        )
+    message = str(raised.value)
+    assert "(WORKDAY_CUSTOMER_DEADLINE, 1 s for every request of the customers fetched together" in message
+    assert "customer's" not in message
+    assert written == []  # nothing half-fetched was handed on
