@@ -226,12 +226,16 @@ def test_socket_mode_when_an_app_token_is_set(
     monkeypatch.setattr(bot.serve, "configure_logging", lambda: None)
 
     settings = _settings(
-        tmp_path, slack, slack_app_token=SecretStr("xapp-1-test"), metrics_host="127.0.0.1", metrics_port=port
+        tmp_path,
+        slack,
+        slack_app_token=SecretStr(slack.app_token),
+        metrics_host="127.0.0.1",
+        metrics_port=port,
     )
     bot.serve.serve(settings, http=False, host="", port=0)
 
     [(app, token)] = started
-    assert token == "xapp-1-test"
+    assert token == slack.app_token
     assert type(app).__name__ == "App"
     with pytest.raises(ConnectionRefusedError):  # stopped, `serve` let the port go
         socket.create_connection(("127.0.0.1", port), timeout=5)
