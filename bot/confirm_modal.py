@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.modal import IDENTIFIER_TYPE_LABELS, TITLE, ModalMetadata
-from bot.mrkdwn import escape, plural
+from bot.mrkdwn import clip, escape, plural
 from sync_engine import WARNING, BatchRun, RunKind, RunStatus
 
 __all__ = [
@@ -29,6 +29,8 @@ CONFIRM = "Confirm"
 PREVIEW_FIRST = "Preview changes first"
 #: Identifiers the confirmation lists; the rest are counted.
 FIRST_SHOWN = 10
+#: Characters of the reason shown (a section holds 3,000; the lead-in takes the rest).
+REASON_ROOM = 2900
 
 JsonDict = dict[str, Any]
 
@@ -75,8 +77,9 @@ def confirmation_view(run: BatchRun, *, channel_id: str, connection: str | None 
         _section(
             f"*Identifier type:* {IDENTIFIER_TYPE_LABELS[run.identifier_type]}\n"
             f"*{'Identifiers' if count <= FIRST_SHOWN else 'First identifiers'}:* {shown}"
-            + (f"\n*Reason:* {escape(run.reason)}" if run.reason else "")
         ),
+        # A section of its own: with ten of the longest identifiers, one section would pass 3,000 characters.
+        *([_section(f"*Reason:* {clip(run.reason, REASON_ROOM)}")] if run.reason else []),
         {
             "type": "actions",
             "block_id": BlockId.CONFIRM_ACTIONS.value,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from bot.mrkdwn import unescape
 from sync_engine import IdentifierType, split_identifiers
 
 __all__ = ["identifiers_in_message"]
@@ -20,7 +21,7 @@ _WID = re.compile(r"[0-9a-fA-F]{32}")
 def identifiers_in_message(text: str) -> tuple[IdentifierType, list[str]]:
     """The identifier type and the distinct identifiers of a message's `text`, in order."""
     plain = _BARE_LINK.sub(r"\1", _LINK.sub(r"\2", text))
-    plain = _MARKUP.sub(" ", plain).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    plain = unescape(_MARKUP.sub(" ", plain))
     tokens = split_identifiers(plain, IdentifierType.REFERENCE)
     kind = (
         IdentifierType.SOURCE_ID

@@ -294,6 +294,18 @@ def history_page(runs: list[BatchRun], *, offset: int, has_more: bool, search: s
         if search is not None:
             text = f"No {'' if offset == 0 else 'older '}runs{matching}."
         return Message(text=text, blocks=[_section(text)])
+    shown = list(runs)
+    while True:
+        # Long errors and reasons: as many runs as fit in Slack's total size of blocks; "Show more" the rest.
+        message = _history_blocks(shown, offset, has_more or len(shown) < len(runs), search, matching)
+        if len(shown) <= 1 or within_budget(message.blocks):
+            return message
+        shown.pop()
+
+
+def _history_blocks(
+    runs: list[BatchRun], offset: int, has_more: bool, search: str | None, matching: str
+) -> Message:
     first, last = offset + 1, offset + len(runs)
     lead = f"*Batch synchronizations*{matching} · runs {first}–{last}, most recent first"
     blocks: list[JsonDict] = [_section(lead)]

@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-__all__ = ["clip", "date_token", "duration_text", "escape", "escaped_chunks", "plural", "user_ref"]
+__all__ = [
+    "clip",
+    "date_token",
+    "duration_text",
+    "escape",
+    "escaped_chunks",
+    "plural",
+    "unescape",
+    "user_ref",
+]
 
 #: Date format shown in each reader's own time zone: "Today at 14:05", "Nov 26, 2026 at 9:30 AM".
 DATE_FORMAT = "{date_short_pretty} at {time}"
@@ -21,6 +30,11 @@ _SLACK_USER = re.compile(r"[UW][A-Z0-9_]{2,}")
 def escape(text: str) -> str:
     """Text shown as written: Slack's three control characters escaped."""
     return "".join(_ESCAPES.get(character, character) for character in text)
+
+
+def unescape(text: str) -> str:
+    """Text as the user typed it, from text Slack sent (it sends `&`, `<` and `>` as entities)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def date_token(moment: datetime, date_format: str = DATE_FORMAT) -> str:

@@ -45,7 +45,11 @@ def stop_awaiting_approval(run: BatchRun) -> NoReturn:
         f"{approval.expires_at:%Y-%m-%d %H:%M} UTC. Nothing was written.",
         highlight=False,
     )
-    console.print(f"  Approve it:  workday-resync approve {run.id} --as USER   (not you: {run.requested_by})")
+    console.print(
+        f"  Approve it:  workday-resync approve {run.id}   (another admin, logged in as themselves; "
+        f"not {run.requested_by})",
+        highlight=False,
+    )
     console.print(f"  Reject it:   workday-resync reject {run.id}", highlight=False)
     console.print("  In Slack, its status message has Approve and Reject buttons.", highlight=False)
     raise typer.Exit(AWAITING_APPROVAL_EXIT)
@@ -56,18 +60,17 @@ def refuse_if_awaiting(run: BatchRun, command: str) -> None:
     if run.status is RunStatus.PENDING_APPROVAL:
         raise ResyncError(
             f"Run {run.id} awaits approval, so there is nothing to {command}: another admin runs it with "
-            f"`workday-resync approve {run.id} --as USER`, or ends it with `workday-resync reject {run.id}`."
+            f"`workday-resync approve {run.id}`, or ends it with `workday-resync reject {run.id}`."
         )
 
 
-def approve(
-    run_id: Annotated[int, typer.Argument(help="The run awaiting approval.")],
-    approver: Annotated[str | None, typer.Option("--as", help=_AS_HELP)] = None,
-) -> None:
-    """Approve a run awaiting approval: it is queued and followed here to its end (not by its requester)."""
+def approve(run_id: Annotated[int, typer.Argument(help="The run awaiting approval.")]) -> None:
+    """Approve a run awaiting approval as your login (not its requester's): it is queued and followed here
+    to its end."""
     settings = load_settings()
     settings.workday()  # the approved run works here (without REDIS_URL): fail now if it cannot
-    who = approver or cli_user()
+    # The login, never a name given: a second pair of eyes is another person, not another spelling.
+    who = cli_user()
 
     def start(service: RunService, _rt: Runtime) -> int:
         run = service.approvals().approve(run_id, who)

@@ -15,6 +15,7 @@ from bot.handlers.deps import Deps
 from bot.handlers.form_opening import open_request_form
 from bot.ids import COMMAND
 from bot.messages import HISTORY_PAGE_SIZE
+from bot.mrkdwn import unescape
 from sync_engine import ConnectionStatus, ResyncError
 
 __all__ = ["register", "send_history"]
@@ -75,7 +76,7 @@ def register(app: App, deps: Deps) -> None:
                 return
             if words[0] == "history":
                 # The words after it, as typed: a search (`%` and `_` match themselves).
-                search = (body.get("text") or "").strip().split(maxsplit=1)[1:]
+                search = unescape(body.get("text") or "").strip().split(maxsplit=1)[1:]
                 send_history(deps, respond, offset=0, search=search[0] if search else None)
                 return
             respond(**messages.usage().kwargs(), response_type="ephemeral")

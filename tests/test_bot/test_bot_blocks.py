@@ -27,7 +27,15 @@ from bot.modal import (
 )
 from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, user_ref
 from devtools.slack_emulator.limits import LimitError, check_message, check_view
-from sync_engine.domain import BatchRun, IdentifierType, RunAnnouncement, RunCounts, RunStatus
+from sync_engine.domain import (
+    ApprovalDecision,
+    BatchRun,
+    IdentifierType,
+    RunAnnouncement,
+    RunApproval,
+    RunCounts,
+    RunStatus,
+)
 from sync_engine.identifiers import TOO_MANY_MESSAGE
 from sync_engine.run_reason import MAX_REASON_LENGTH
 
@@ -330,6 +338,38 @@ def test_history_pages_stay_within_fifty_blocks() -> None:
 
     full = messages.full_error(runs[0])
     check_message(full.text, full.blocks)
+
+
+def test_a_history_page_of_long_errors_and_reasons_shows_what_fits_and_the_rest_after_show_more() -> None:
+    approved = RunApproval(
+        above=10,
+        held_at=T0,
+        expires_at=T0 + timedelta(days=1),
+        decision=ApprovalDecision.APPROVED,
+        decided_by="U_OWNER",
+        decided_at=T0 + timedelta(minutes=5),
+    )
+    runs = [
+        make_run(
+            id=30 - n,
+            status=RunStatus.ERROR,
+            error="Customer <x> failed: " + "boom & bust " * 50,
+            reason="Ticket FIN-1234 & <b>: " + "corrected invoices " * 25,
+            approval=approved,
+            announcement=RunAnnouncement(link="https://x/p", records_link="https://x/f"),
+        )
+        for n in range(messages.HISTORY_PAGE_SIZE)
+    ]
+
+    page = messages.history_page(runs, offset=10, has_more=False)
+
+    check_message(page.text, page.blocks)
+    assert blocks_chars(page.blocks) <= BLOCKS_BUDGET
+    shown = len(re.findall(r"\*Run #\d+\*", json.dumps(page.blocks)))
+    assert 0 < shown < messages.HISTORY_PAGE_SIZE
+    assert page.blocks[0]["text"]["text"].endswith(f"runs 11–{10 + shown}, most recent first")
+    more = page.blocks[-1]["elements"][0]
+    assert (more["action_id"], more["value"]) == (ActionId.HISTORY_MORE, str(10 + shown))
 
 
 def test_short_notes_are_within_limits() -> None:

@@ -158,6 +158,20 @@ def test_history_search_in_slack_finds_runs_by_reason(bot: Bot) -> None:
     assert "quarter_end close" in text
 
 
+def test_a_slack_search_takes_the_text_as_typed_not_as_slack_encodes_it(bot: Bot) -> None:
+    wanted = bot.service.submit(IdentifierType.REFERENCE, ["C-404404"], "cli:ops", reason="R&D <Q3> fix").id
+    bot.wait_run(wanted)
+    ana = bot.user(ADMIN)
+
+    # Slack sends `&`, `<` and `>` of a command's text as entities.
+    ana.slash_command(COMMAND, text="history r&amp;d &lt;q3&gt;", channel=CHANNEL)
+    [page] = bot.wait_for(lambda: [e for e in bot.slack.ephemeral(ADMIN) if "matching" in e["text"]])
+
+    text = text_of(page["blocks"])
+    assert f"*Run #{wanted}*" in text
+    assert "matching “r&amp;d &lt;q3&gt;”" in text  # shown as typed (escaped once, as mrkdwn needs)
+
+
 def test_a_slack_search_pages_through_its_matches_only(bot: Bot) -> None:
     matching = [
         bot.service.submit(IdentifierType.REFERENCE, ["C-404404"], "cli:ops", reason=f"Audit 2026/{n}").id
@@ -216,6 +230,11 @@ def test_the_longest_reason_all_escapes_keeps_every_message_within_slacks_limits
     )
     check_view(view)
     check_view(confirmation_view(replace(run, status=RunStatus.DRAFT), channel_id="C_FIN"))
+    longest = [f"{n}" + "R" * 254 for n in range(10)]  # ten identifiers of the most characters allowed
+    draft = replace(
+        run, status=RunStatus.DRAFT, identifier_type=IdentifierType.REFERENCE, identifiers=longest
+    )
+    check_view(confirmation_view(draft, channel_id="C_FIN"))
 
 
 def test_a_search_and_its_paging_are_for_admins_only(
