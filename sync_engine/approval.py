@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from sync_engine.clock import utcnow
 from sync_engine.domain import ApprovalDecision, BatchRun, RunStatus
 from sync_engine.errors import ResyncError
-from sync_engine.progress import RunEvent, RunEventKind, RunEvents
+from sync_engine.progress import RunEvents
 from sync_engine.repeating_task import Periodic
 from sync_engine.store import approvals, runs
 from sync_engine.store.database import Database
+from sync_engine.sync import report_finished
 
 __all__ = [
     "APPROVAL_TTL",
@@ -117,7 +118,7 @@ class ApprovalService:
         if not rejected:
             raise self._why_not(run_id, now, "reject")
         log.info("Run rejected", extra={"run_id": run_id, "rejected_by": by})
-        self._events.publish(RunEvent(run_id, RunEventKind.FINISHED))
+        report_finished(self._database, self._events, run_id)  # counted and logged as every run that ends
         return self._get(run_id)
 
     def expire_overdue(self, now: datetime | None = None) -> list[int]:
@@ -134,7 +135,7 @@ class ApprovalService:
         with self._database.session() as session:
             expired = approvals.expire(session, run_id, now)
         if expired:
-            self._events.publish(RunEvent(run_id, RunEventKind.FINISHED))
+            report_finished(self._database, self._events, run_id)
         return expired
 
     def _why_not(self, run_id: int, now: datetime, verb: str) -> ApprovalRefusedError:

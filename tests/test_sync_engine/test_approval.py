@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from kits.stack import Stack, assert_store_matches_workday, expected_counts
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
 from sync_engine import jobs
@@ -16,6 +17,7 @@ from sync_engine.approval import APPROVAL_TTL, ApprovalExpiry, ApprovalRefusedEr
 from sync_engine.clock import utcnow
 from sync_engine.domain import ApprovalDecision, BatchRun, IdentifierType, RunStatus
 from sync_engine.errors import SettingsError
+from sync_engine.metrics import exposition
 from sync_engine.progress import RunEvent, RunEventKind
 from sync_engine.service import RunService
 from sync_engine.settings import Settings, read_settings
@@ -79,9 +81,20 @@ def test_another_admin_approves_and_the_run_completes(stack: Stack) -> None:
     assert done.approval.decided_at <= done.started_at
 
 
+def _runs_finished(status: str) -> float:
+    """This process's count of runs finished with `status` (the engine runs in it)."""
+    samples = {
+        (sample.name, tuple(sample.labels.values())): sample.value
+        for family in text_string_to_metric_families(exposition().decode())
+        for sample in family.samples
+    }
+    return samples.get(("workday_resync_runs_total", (status,)), 0.0)
+
+
 def test_a_rejected_run_ends_and_writes_nothing(stack: Stack) -> None:
     service = approving(stack)
     run, wids = held(stack, service)
+    counted = _runs_finished("rejected")
 
     rejected = service.approvals().reject(run.id, "cli:bob")
 
@@ -93,6 +106,7 @@ def test_a_rejected_run_ends_and_writes_nothing(stack: Stack) -> None:
     stack.drain()
     assert service.get(run.id).status is RunStatus.REJECTED
     assert all(stack.stored(wid) is None for wid in wids)
+    assert _runs_finished("rejected") == counted + 1  # counted as every run that ends
 
 
 def test_its_requester_may_reject_it_to_withdraw_it(stack: Stack) -> None:
