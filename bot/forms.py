@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +28,8 @@ __all__ = ["RequestForms"]
 
 JsonDict = dict[str, Any]
 
+#: Seconds a submitted form the app sealed for its user may wait to be known as opened (the ack has 3).
+OPENED_WAIT_SECONDS = 1.0
 #: Derives the sealing key from the app's secret, so the secret itself signs nothing but Slack's requests.
 _KEY_PURPOSE = b"workday-resync/request-form/private_metadata/v1"
 
@@ -98,7 +101,14 @@ class RequestForms:
         view_id = view.get("id")
         if metadata is None or not isinstance(view_id, str):
             return None
-        return metadata if self._opened.opened_for(user_id, view_id) else None
+        # The app remembers a form once views.open has answered it; a form it sealed for this user may be
+        # submitted a moment before that (a fast client, a slow Redis): give it that moment.
+        deadline = time.monotonic() + OPENED_WAIT_SECONDS
+        while not self._opened.opened_for(user_id, view_id):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+        return metadata
 
     def _seal(self, user_id: str, text: str) -> str:
         data = json.loads(text)
