@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from kits.cli import history_json as history
+from kits.cli import run_cli as cli
 
 from sync_engine.workday.sandbox import Sandbox
 
 WARNING_START = (
     "This re-imports and overwrites 2 customers and all their invoices, payments and credit notes."
 )
-
-
-def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sync_engine", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def history(env: dict[str, str]) -> list[dict[str, object]]:
-    result = cli(env, "history", "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
 def test_sync_shows_the_warning_syncs_and_history_and_records_tell_the_run(

@@ -7,7 +7,8 @@ from __future__ import annotations
 import getpass
 import json
 
-from test_sync_engine.test_cli import cli, history
+from kits.cli import history_json as history
+from kits.cli import run_cli as cli
 
 from sync_engine.workday.sandbox import Sandbox
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kits.cli import run_cli as cli
 
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
@@ -31,16 +30,6 @@ def environment(sandbox: Sandbox, tmp_path: Path) -> Iterator[dict[str, str]]:
     )
     yield env
     sandbox.knobs.unauthorized_operations = set()
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sync_engine", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_connected_shows_tenant_version_last_verified_and_then_the_last_run(

@@ -4,15 +4,13 @@ and a SQLite store."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kits.changes import change_on_workday
-from kits.cli import cli_environment
+from kits.cli import cli_environment, run_cli
 from kits.stack import stored_customer, without_fetched_at
 
 from sync_engine.store.database import Database
@@ -29,17 +27,6 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def env(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
     return cli_environment(sandbox, tmp_path)
-
-
-def run_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sync_engine", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def store(env: dict[str, str], wids: list[str]) -> dict[str, Any]:

@@ -3,28 +3,10 @@ real process against the sandbox and a SQLite store."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from kits.cli import history_json as history
+from kits.cli import run_cli as cli
 
 from sync_engine.workday.sandbox import Sandbox
-
-
-def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sync_engine", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def history(env: dict[str, str], *args: str) -> list[dict[str, object]]:
-    result = cli(env, "history", "--json", *args)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
 def test_the_reason_is_kept_shown_in_history_and_found_by_search(

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
+
+from kits.cli import run_cli as cli
 
 from sync_engine.results import CSV_HEADER
 from sync_engine.run_errors import NOT_FOUND_ON_WORKDAY
 from sync_engine.workday.sandbox import Sandbox
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sync_engine", *args], env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_results_print_each_customer_as_a_table_and_as_csv(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from kits.cli import run_cli as _cli
 from kits.terminal import in_terminal
 
 from sync_engine.domain import IdentifierType
@@ -18,10 +18,6 @@ from sync_engine.startup import open_engine
 from sync_engine.workday.sandbox import Sandbox
 
 CLI = [sys.executable, "-m", "sync_engine"]
-
-
-def _cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120)
 
 
 def _runs(env: dict[str, str]) -> dict[int, dict[str, Any]]:

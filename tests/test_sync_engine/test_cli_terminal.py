@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from datetime import timedelta
 from typing import Any
 
+from kits.cli import run_cli as _cli
 from kits.terminal import Shown, in_terminal
 from sqlalchemy import select
 
@@ -33,10 +33,6 @@ def _counts_text(sandbox: Sandbox, references: list[str]) -> str:
     )
     counts = f"Customers {len(customers)} · Invoices {invoices} · Payments {payments}"
     return f"{counts} · Credit notes {credit_notes}"
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 def _runs(env: dict[str, str]) -> dict[int, dict[str, Any]]:

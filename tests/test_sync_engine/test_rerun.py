@@ -3,15 +3,13 @@ the sandbox and a SQLite store), and what the run service refuses to re-run, on 
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from kits.cli import cli_environment
+from kits.cli import cli_environment, run_cli
+from kits.cli import history_json as history
 from kits.stack import Stack
 
 from sync_engine.domain import IdentifierType, RunKind, RunStatus
@@ -30,23 +28,6 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def env(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
     return cli_environment(sandbox, tmp_path)
-
-
-def run_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sync_engine", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def history(env: dict[str, str]) -> list[dict[str, Any]]:
-    result = run_cli(env, "history", "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
 def said(result: subprocess.CompletedProcess[str]) -> str:

@@ -10,14 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kits.cli import run_cli as _cli
+
 ROOT = Path(__file__).resolve().parents[3]
 OPTIONS = ["--customers", "8", "--seed", "5"]
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sync_engine", *args], env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_the_listed_references_and_wids_sync_with_the_listed_counts(tmp_path: Path) -> None:
