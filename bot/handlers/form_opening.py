@@ -35,12 +35,13 @@ def open_request_form(
     trigger_id: str,
     channel_id: str,
     arrived: float,
-    blocked: Callable[[ConnectionStatus], None],
+    blocked: Callable[[ConnectionStatus], None] | None = None,
     identifiers: Sequence[str] = (),
     identifier_type: IdentifierType = IdentifierType.SOURCE_ID,
     rerun_of: int | None = None,
 ) -> None:
-    """Open the form for `user_id`, or call `blocked` with the status when Workday is not connected.
+    """Open the form for `user_id`, or, when Workday is not connected, call `blocked` with the status
+    (by default: open a modal that says so, through the same trigger).
 
     `channel_id`: where the status goes, unless RESYNC_STATUS_CHANNEL is set (then always there); ""
     opens the form with a channel picker. `arrived`:
@@ -49,7 +50,10 @@ def open_request_form(
     channel_id = deps.settings.resync_status_channel or channel_id
     status = deps.connection.status_within(max(0.0, CHECK_DEADLINE - (time.monotonic() - arrived)))
     if status is not None and status.blocks_runs:
-        blocked(status)
+        if blocked is None:
+            client.views_open(trigger_id=trigger_id, view=connection_blocks.not_connected_view(status))
+        else:
+            blocked(status)
         return
 
     def render(badge: str) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import connection_blocks
 from bot.handlers.actions import int_value
 from bot.handlers.deps import Deps
 from bot.handlers.form_opening import open_request_form
@@ -23,7 +22,7 @@ from bot.home_blocks import HomeState, HomeTab, error_modal
 from bot.home_publisher import HomePublisher
 from bot.home_watchers import history_watchers
 from bot.ids import ActionId
-from sync_engine import ConnectionStatus, RunNotFoundError, shared_redis
+from sync_engine import RunNotFoundError, shared_redis
 
 __all__ = ["register"]
 
@@ -86,9 +85,6 @@ def register(app: App, deps: Deps) -> HomePublisher:
                 return
             trigger_id = body["trigger_id"]
 
-            def blocked(status: ConnectionStatus) -> None:
-                client.views_open(trigger_id=trigger_id, view=connection_blocks.not_connected_view(status))
-
             open_request_form(
                 deps,
                 client,
@@ -96,7 +92,6 @@ def register(app: App, deps: Deps) -> HomePublisher:
                 trigger_id=trigger_id,
                 channel_id="",  # the form asks where the status goes
                 arrived=arrived,
-                blocked=blocked,
             )
 
         deps.after_ack(body, work)

@@ -16,12 +16,12 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot import connection_blocks, messages
+from bot import messages
 from bot.handlers.actions import int_value
 from bot.handlers.deps import Deps
 from bot.handlers.form_opening import open_request_form
 from bot.ids import ActionId
-from sync_engine import ConnectionStatus, RerunRefusedError, RunNotFoundError
+from sync_engine import RerunRefusedError, RunNotFoundError
 
 __all__ = ["register"]
 
@@ -56,9 +56,6 @@ def register(app: App, deps: Deps) -> None:
             return
         trigger_id = body["trigger_id"]
 
-        def blocked(status: ConnectionStatus) -> None:
-            client.views_open(trigger_id=trigger_id, view=connection_blocks.not_connected_view(status))
-
         open_request_form(
             deps,
             client,
@@ -67,7 +64,6 @@ def register(app: App, deps: Deps) -> None:
             # Where the run it re-runs reported; a run without one (none in Slack) gets the picker.
             channel_id=source.slack_channel or "",
             arrived=arrived,
-            blocked=blocked,
             identifiers=plan.identifiers,
             identifier_type=plan.identifier_type,
             rerun_of=plan.source_run_id,

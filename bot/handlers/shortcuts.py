@@ -12,13 +12,11 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import connection_blocks
 from bot.confirm_modal import notice_view
 from bot.handlers.deps import Deps
 from bot.handlers.form_opening import open_request_form
 from bot.ids import ShortcutId
 from bot.message_identifiers import identifiers_in_message
-from sync_engine import ConnectionStatus
 
 __all__ = ["register"]
 
@@ -32,9 +30,6 @@ def register(app: App, deps: Deps) -> None:
             client.views_open(trigger_id=trigger_id, view=notice_view(deps.refusal().text))
             return
 
-        def blocked(status: ConnectionStatus) -> None:
-            client.views_open(trigger_id=trigger_id, view=connection_blocks.not_connected_view(status))
-
         identifier_type, identifiers = identifiers_in_message(text)
         open_request_form(
             deps,
@@ -43,7 +38,6 @@ def register(app: App, deps: Deps) -> None:
             trigger_id=trigger_id,
             channel_id=channel_id,
             arrived=arrived,
-            blocked=blocked,
             identifiers=identifiers,
             identifier_type=identifier_type,
         )
