@@ -7,6 +7,7 @@ conditional update names the owner it replaces), so of two callers one wins, acr
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import Update, select, update
@@ -21,33 +22,34 @@ __all__ = [
     "claim_step",
     "finish_step",
     "finished_runs_not_shown",
-    "load_announcement",
+    "load_announcements",
     "mark_final_shown",
     "save_links",
 ]
 
 
-def load_announcement(session: Session, run_id: int) -> RunAnnouncement:
-    """The run's announcement as far as it got (empty before a front end recorded anything)."""
-    row = session.get(RunAnnouncementRow, run_id)
-    steps = {
-        step.step: AnnouncementStep(
+def load_announcements(session: Session, run_ids: Collection[int]) -> dict[int, RunAnnouncement]:
+    """Each run's announcement as far as it got (empty before a front end recorded anything), in two
+    queries however many runs: a page of history must not cost a round trip per run."""
+    steps: dict[int, dict[str, AnnouncementStep]] = {run_id: {} for run_id in run_ids}
+    for step in session.scalars(
+        select(RunAnnouncementStepRow).where(RunAnnouncementStepRow.run_id.in_(run_ids))
+    ):
+        steps[step.run_id][step.step] = AnnouncementStep(
             attempt=step.attempt, owner=step.owner, claimed_at=step.claimed_at, done_at=step.done_at
         )
-        for step in session.scalars(
-            select(RunAnnouncementStepRow).where(RunAnnouncementStepRow.run_id == run_id)
+    rows = session.scalars(select(RunAnnouncementRow).where(RunAnnouncementRow.run_id.in_(run_ids)))
+    announcements = {run_id: RunAnnouncement(steps=steps[run_id]) for run_id in run_ids}
+    for row in rows:
+        announcements[row.run_id] = RunAnnouncement(
+            link=row.link,
+            records_link=row.records_link,
+            results_link=row.results_link,
+            final_digest=row.final_digest,
+            final_shown_at=row.final_shown_at,
+            steps=steps[row.run_id],
         )
-    }
-    if row is None:
-        return RunAnnouncement(steps=steps)
-    return RunAnnouncement(
-        link=row.link,
-        records_link=row.records_link,
-        results_link=row.results_link,
-        final_digest=row.final_digest,
-        final_shown_at=row.final_shown_at,
-        steps=steps,
-    )
+    return announcements
 
 
 def claim_step(session: Session, run_id: int, step: str, owner: str, now: datetime) -> bool:

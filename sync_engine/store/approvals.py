@@ -7,6 +7,7 @@ exactly one changes the run; only that one records the decision.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, exists, func, select, update
@@ -16,7 +17,7 @@ from sync_engine.domain import ApprovalDecision, RunApproval, RunStatus
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.models import BatchRunRow, RunApprovalRow, RunItemRow
 
-__all__ = ["approve", "expire", "hold", "load_approval", "overdue", "reject"]
+__all__ = ["approve", "expire", "hold", "load_approvals", "overdue", "reject"]
 
 _PENDING = RunStatus.PENDING_APPROVAL.value
 
@@ -96,18 +97,20 @@ def overdue(session: Session, now: datetime) -> list[int]:
     )
 
 
-def load_approval(session: Session, run_id: int) -> RunApproval | None:
-    row = session.get(RunApprovalRow, run_id)
-    if row is None:
-        return None
-    return RunApproval(
-        above=row.above,
-        held_at=row.held_at,
-        expires_at=row.expires_at,
-        decision=ApprovalDecision(row.decision) if row.decision else None,
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-    )
+def load_approvals(session: Session, run_ids: Collection[int]) -> dict[int, RunApproval]:
+    """The approvals of those of `run_ids` that were held for one, in one query."""
+    rows = session.scalars(select(RunApprovalRow).where(RunApprovalRow.run_id.in_(run_ids)))
+    return {
+        row.run_id: RunApproval(
+            above=row.above,
+            held_at=row.held_at,
+            expires_at=row.expires_at,
+            decision=ApprovalDecision(row.decision) if row.decision else None,
+            decided_by=row.decided_by,
+            decided_at=row.decided_at,
+        )
+        for row in rows
+    }
 
 
 def _decide(session: Session, run_id: int, decision: ApprovalDecision, by: str | None, now: datetime) -> None:

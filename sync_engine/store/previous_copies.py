@@ -8,6 +8,7 @@ Copies are kept until `keep_until` and dropped by `drop_expired` (a periodic tas
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -177,12 +178,14 @@ def kept_customers(session: Session, run_id: int) -> list[KeptCustomer]:
     return [KeptCustomer(*row) for row in rows]
 
 
-def kept_until(session: Session, run_id: int) -> datetime | None:
-    """Until when every copy `run_id` kept is kept (the earliest expiry), or None if it kept none."""
-    until: datetime | None = session.scalar(
-        select(func.min(_copies.c.keep_until)).where(_copies.c.run_id == run_id)
+def kept_until(session: Session, run_ids: Collection[int]) -> dict[int, datetime]:
+    """Per run of `run_ids` that kept copies, until when every one of them is kept (the earliest expiry)."""
+    rows = session.execute(
+        select(_copies.c.run_id, func.min(_copies.c.keep_until))
+        .where(_copies.c.run_id.in_(run_ids))
+        .group_by(_copies.c.run_id)
     )
-    return until
+    return {run_id: until for run_id, until in rows}
 
 
 def drop_expired(session: Session, now: datetime) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -19,8 +20,8 @@ from sync_engine.domain import BatchRun, IdentifierType, ItemStatus, RunCounts, 
 from sync_engine.errors import RunNotFoundError
 from sync_engine.run_errors import NOTHING_RESOLVED, failure_message, fatal_message
 from sync_engine.store import previous_copies
-from sync_engine.store.announcements import load_announcement
-from sync_engine.store.approvals import load_approval
+from sync_engine.store.announcements import load_announcements
+from sync_engine.store.approvals import load_approvals
 from sync_engine.store.conditional_update import updated
 from sync_engine.store.models import BatchRunRow, RunItemRow
 
@@ -262,7 +263,7 @@ def get_run(session: Session, run_id: int) -> BatchRun:
     run = session.get(BatchRunRow, run_id)
     if run is None:
         raise RunNotFoundError(f"There is no batch run {run_id}.")
-    return _to_record(session, run)
+    return _to_records(session, [run])[0]
 
 
 def list_runs(session: Session, *, limit: int, offset: int = 0) -> list[BatchRun]:
@@ -273,8 +274,8 @@ def list_runs(session: Session, *, limit: int, offset: int = 0) -> list[BatchRun
         .order_by(BatchRunRow.created_at.desc(), BatchRunRow.id.desc())
         .limit(limit)
         .offset(offset)
-    )
-    return [_to_record(session, run) for run in runs]
+    ).all()
+    return _to_records(session, runs)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -289,8 +290,14 @@ class _Summary:
 
 
 def _summarise(session: Session, run_id: int) -> _Summary:
+    return _summaries(session, [run_id])[run_id]
+
+
+def _summaries(session: Session, run_ids: list[int]) -> dict[int, _Summary]:
+    """Each run's items summed up, in one query for all of them."""
     items = session.execute(
         select(
+            RunItemRow.run_id,
             RunItemRow.identifier,
             RunItemRow.status,
             RunItemRow.customer_wid,
@@ -299,9 +306,16 @@ def _summarise(session: Session, run_id: int) -> _Summary:
             RunItemRow.credit_notes,
             RunItemRow.error,
         )
-        .where(RunItemRow.run_id == run_id)
-        .order_by(RunItemRow.position)
+        .where(RunItemRow.run_id.in_(run_ids))
+        .order_by(RunItemRow.run_id, RunItemRow.position)
     ).all()
+    by_run: dict[int, list[Any]] = {run_id: [] for run_id in run_ids}
+    for item in items:
+        by_run[item.run_id].append(item)
+    return {run_id: _summary(run_items) for run_id, run_items in by_run.items()}
+
+
+def _summary(items: list[Any]) -> _Summary:
     synced = [item for item in items if item.status == ItemStatus.SYNCED.value]
     return _Summary(
         counts=RunCounts(
@@ -321,31 +335,42 @@ def _summarise(session: Session, run_id: int) -> _Summary:
     )
 
 
-def _to_record(session: Session, run: BatchRunRow) -> BatchRun:
-    summary = _summarise(session, run.id)
-    return BatchRun(
-        id=run.id,
-        status=RunStatus(run.status),
-        identifier_type=IdentifierType(run.identifier_type),
-        identifiers=summary.identifiers,
-        requested_by=run.requested_by,
-        created_at=run.created_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        counts=summary.counts,
-        resolved=summary.resolved,
-        unresolved=summary.unresolved,
-        failed=[identifier for identifier, _ in summary.failed],
-        error=run.error,
-        slack_channel=run.slack_channel,
-        slack_message_ts=run.slack_message_ts,
-        announcement=load_announcement(session, run.id),
-        kind=RunKind(run.kind),
-        source_run_id=run.source_run_id,
-        previous_kept_until=previous_copies.kept_until(session, run.id),
-        approval=load_approval(session, run.id),
-        skipped=summary.skipped,
-        stopped_by=run.stopped_by,
-        stopped_at=run.stopped_at,
-        reason=run.reason,
-    )
+def _to_records(session: Session, runs: Sequence[BatchRunRow]) -> list[BatchRun]:
+    """The runs as front ends show them, in five queries however many runs (a page of history)."""
+    run_ids = [run.id for run in runs]
+    summaries = _summaries(session, run_ids)
+    announcements = load_announcements(session, run_ids)
+    kept_until = previous_copies.kept_until(session, run_ids)
+    approvals = load_approvals(session, run_ids)
+    records = []
+    for run in runs:
+        summary = summaries[run.id]
+        records.append(
+            BatchRun(
+                id=run.id,
+                status=RunStatus(run.status),
+                identifier_type=IdentifierType(run.identifier_type),
+                identifiers=summary.identifiers,
+                requested_by=run.requested_by,
+                created_at=run.created_at,
+                started_at=run.started_at,
+                finished_at=run.finished_at,
+                counts=summary.counts,
+                resolved=summary.resolved,
+                unresolved=summary.unresolved,
+                failed=[identifier for identifier, _ in summary.failed],
+                error=run.error,
+                slack_channel=run.slack_channel,
+                slack_message_ts=run.slack_message_ts,
+                announcement=announcements[run.id],
+                kind=RunKind(run.kind),
+                source_run_id=run.source_run_id,
+                previous_kept_until=kept_until.get(run.id),
+                approval=approvals.get(run.id),
+                skipped=summary.skipped,
+                stopped_by=run.stopped_by,
+                stopped_at=run.stopped_at,
+                reason=run.reason,
+            )
+        )
+    return records

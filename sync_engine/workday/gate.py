@@ -11,10 +11,13 @@ Polite by measurement: requests are spaced `JITTER_MARGIN` wider than the rate a
 our send time and Workday's arrival time does not put rate + 1 arrivals in one of Workday's sliding
 seconds; a send that leaves late (a thread woken late on a busy CPU) holds back the ones after it until it
 is a window behind them, so lateness costs throughput, never a throttle; and a throttled answer
-(`throttled()`) lowers the tenant's rate for every caller sharing the gate (AIMD, `Pace`): halved at once,
-then back up additively each quiet second to just under the rate that was throttled, and after
-`CEILING_MEMORY_SECONDS` without a throttle gradually past it to the configured rate. So a tenant whose
-real limit is below our setting converges instead of being hammered.
+(`throttled()`) lowers the tenant's rate for every caller sharing the gate (AIMD, `Pace`). A lone one (none
+for `CEILING_MEMORY_SECONDS`) is most likely one arrival that jitter put early, or a moment's load on the
+tenant: the rate drops by a fifth and is back at the setting within seconds. One that follows another
+says the tenant's limit is below our rate: halved at once, then back up additively each quiet second to
+just under the rate that was throttled, and after `CEILING_MEMORY_SECONDS` without a throttle gradually
+past it to the configured rate. So a tenant whose real limit is below our setting converges instead of
+being hammered, and a lone throttle does not cost a long run a tenth of its time.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "FLOOR_SHARE",
     "INCREASE_SHARE",
     "JITTER_MARGIN",
+    "LONE_DECREASE",
     "LocalGate",
     "Pace",
     "RequestGate",
@@ -44,8 +48,12 @@ __all__ = [
 #: Sends are spaced this much wider than the rate: arrivals jitter (thread wake-ups, connections), and a
 #: strict tenant refuses the (rate + 1)-th arrival in any sliding second.
 JITTER_MARGIN = 0.05
-#: A throttled answer multiplies the tenant's rate by this (once per `DECREASE_HOLD_SECONDS`: the
-#: requests already on their way when the first throttle came back do not lower it again).
+#: A lone throttled answer (no other for `CEILING_MEMORY_SECONDS`) multiplies the tenant's rate by this,
+#: and the rate climbs back to the configured one (no ceiling).
+LONE_DECREASE = 0.8
+#: A throttled answer that follows another multiplies the tenant's rate by this (once per
+#: `DECREASE_HOLD_SECONDS`: the requests already on their way when a throttle came back do not lower it
+#: again).
 DECREASE = 0.5
 DECREASE_HOLD_SECONDS = 1.0
 #: Each quiet second (no throttle) gives back this share of the configured rate...
@@ -61,20 +69,23 @@ FLOOR_SHARE = 0.02
 @dataclass(frozen=True, slots=True)
 class Pace:
     """A tenant's rate after its last throttle (AIMD): `after` (the cut rate) from `since`, climbing back
-    by `INCREASE_SHARE` of the configured rate each quiet second up to `CEILING_SHARE` of `ceiling` (the
-    rate that was throttled), past it after `CEILING_MEMORY_SECONDS`. `redis_gate`'s Lua `_PACE` is the
-    same."""
+    by `INCREASE_SHARE` of the configured rate each quiet second, up to `CEILING_SHARE` of `ceiling` (the
+    rate that was throttled, when the throttle followed another) and past it after
+    `CEILING_MEMORY_SECONDS`. `redis_gate`'s Lua `_PACE` is the same (a ceiling of 0 there is None)."""
 
     after: float
-    ceiling: float
+    #: None after a lone throttle: the rate climbs straight back to the configured one.
+    ceiling: float | None
     #: When the rate was cut (seconds, the gate's clock).
     since: float
 
     def rate(self, configured: float, now: float) -> float:
         quiet = now - self.since
         step = INCREASE_SHARE * configured
-        rate = min(CEILING_SHARE * self.ceiling, self.after + math.floor(quiet) * step)
-        if quiet >= CEILING_MEMORY_SECONDS:
+        rate = self.after + math.floor(quiet) * step
+        if self.ceiling is not None and quiet < CEILING_MEMORY_SECONDS:
+            rate = min(CEILING_SHARE * self.ceiling, rate)
+        elif self.ceiling is not None:
             rate = CEILING_SHARE * self.ceiling + math.floor(quiet - CEILING_MEMORY_SECONDS) * step
         return max(self.after, min(configured, rate))
 
@@ -83,7 +94,10 @@ class Pace:
         """The pace after a throttled answer at `now`; None when the rate was cut moments ago."""
         if previous is not None and now - previous.since < DECREASE_HOLD_SECONDS:
             return None
-        rate = configured if previous is None else previous.rate(configured, now)
+        if previous is None or now - previous.since >= CEILING_MEMORY_SECONDS:
+            rate = configured if previous is None else previous.rate(configured, now)
+            return Pace(max(FLOOR_SHARE * configured, LONE_DECREASE * rate), None, now)
+        rate = previous.rate(configured, now)
         return Pace(max(FLOOR_SHARE * configured, DECREASE * rate), rate, now)
 
 

@@ -28,6 +28,7 @@ from sync_engine.workday.gate import (
     FLOOR_SHARE,
     INCREASE_SHARE,
     JITTER_MARGIN,
+    LONE_DECREASE,
 )
 
 __all__ = ["DEFAULT_HOLD_SECONDS", "DEFAULT_SLOT_TTL_SECONDS", "HOLD_MARGIN_SECONDS", "RedisGate"]
@@ -76,8 +77,8 @@ end
 if redis.call('PTTL', KEYS[1]) < ttl / 1000 then redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000)) end
 return 1
 """
-# The tenant's pace (`Pace.rate`, in Lua): KEYS[2] = hash {after, ceiling, since (µs)} set by the last
-# decrease; ARGV[1] = the configured rate. Shared by the scripts below.
+# The tenant's pace (`Pace.rate`, in Lua): KEYS[2] = hash {after, ceiling (0: none), since (µs)} set by
+# the last decrease; ARGV[1] = the configured rate. Shared by the scripts below.
 _PACE = f"""
 local function paced(key, configured, now)
   local state = redis.call('HMGET', key, 'after', 'ceiling', 'since')
@@ -85,8 +86,10 @@ local function paced(key, configured, now)
   local after, ceiling = tonumber(state[1]), tonumber(state[2])
   local quiet = (now - tonumber(state[3])) / 1000000
   local step = {INCREASE_SHARE} * configured
-  local rate = math.min({CEILING_SHARE} * ceiling, after + math.floor(quiet) * step)
-  if quiet >= {CEILING_MEMORY_SECONDS} then
+  local rate = after + math.floor(quiet) * step
+  if ceiling > 0 and quiet < {CEILING_MEMORY_SECONDS} then
+    rate = math.min({CEILING_SHARE} * ceiling, rate)
+  elseif ceiling > 0 then
     rate = {CEILING_SHARE} * ceiling + math.floor(quiet - {CEILING_MEMORY_SECONDS}) * step
   end
   return math.max(after, math.min(configured, rate))
@@ -104,8 +107,9 @@ local ttl = math.ceil((send + interval - now) / 1000) + 1000
 redis.call('SET', KEYS[1], string.format('%.0f', send + interval), 'PX', ttl)
 return string.format('%.0f', send - now)
 """
-# KEYS[1] = pace; ARGV[1] = configured rate. A throttled answer: the rate now becomes the ceiling and is
-# cut, unless it was cut moments ago. The pace is kept while it matters (memory plus the climb back).
+# KEYS[1] = pace; ARGV[1] = configured rate. A throttled answer (`Pace.cut`): the rate is cut, unless it
+# was cut moments ago; a lone throttle gently and with no ceiling, one that follows another by half, the
+# rate now becoming the ceiling. The pace is kept while it matters (memory plus the climb back).
 _THROTTLED = f"""
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
@@ -114,8 +118,12 @@ local configured = tonumber(ARGV[1])
 local since = tonumber(redis.call('HGET', KEYS[1], 'since') or 0)
 if since > 0 and now - since < {DECREASE_HOLD_SECONDS} * 1000000 then return 0 end
 local rate = paced(KEYS[1], configured, now)
-local after = math.max({FLOOR_SHARE} * configured, {DECREASE} * rate)
-redis.call('HSET', KEYS[1], 'after', after, 'ceiling', rate, 'since', string.format('%.0f', now))
+local after, ceiling = {LONE_DECREASE} * rate, 0
+if since > 0 and now - since < {CEILING_MEMORY_SECONDS} * 1000000 then
+  after, ceiling = {DECREASE} * rate, rate
+end
+after = math.max({FLOOR_SHARE} * configured, after)
+redis.call('HSET', KEYS[1], 'after', after, 'ceiling', ceiling, 'since', string.format('%.0f', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(({CEILING_MEMORY_SECONDS} + 1 / {INCREASE_SHARE}) * 1000) + 60000)
 return 1
 """

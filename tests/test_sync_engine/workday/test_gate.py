@@ -200,25 +200,66 @@ def test_local_gate_caps_in_flight_and_spaces_requests() -> None:
     assert max(admitted) - started >= 29 / 100 * 0.99
 
 
-def test_a_throttle_halves_the_pace_which_climbs_back_additively() -> None:
+def test_a_lone_throttle_costs_a_fifth_of_the_rate_for_a_moment() -> None:
     pace = Pace.cut(None, 5.0, now=100.0)
     assert pace is not None
-    # Halved, then half a request per second more each quiet second, up to just under the throttled 5.
-    assert [pace.rate(5.0, 100.0 + quiet) for quiet in (0, 1, 2, 3, 30)] == pytest.approx(
+    # A fifth off, then half a request per second more each quiet second, straight back to the setting.
+    assert [pace.rate(5.0, 100.0 + quiet) for quiet in (0, 1, 2, 30)] == pytest.approx([4.0, 4.5, 5.0, 5.0])
+    # One long after the last is lone again.
+    later = Pace.cut(pace, 5.0, now=100.0 + CEILING_MEMORY_SECONDS)
+    assert later == Pace(after=4.0, ceiling=None, since=100.0 + CEILING_MEMORY_SECONDS)
+
+
+def test_a_throttle_that_follows_another_halves_the_pace_up_to_a_ceiling() -> None:
+    lone = Pace.cut(None, 5.0, now=100.0)
+    assert lone is not None
+    # Throttles of requests already on their way do not cut it again.
+    assert Pace.cut(lone, 5.0, now=100.5) is None
+    pace = Pace.cut(lone, 5.0, now=102.0)
+    # The rate then (back at 5) is halved and becomes the ceiling.
+    assert pace == Pace(after=2.5, ceiling=5.0, since=102.0)
+    # Half a request per second more each quiet second, up to just under the throttled 5 ...
+    assert [pace.rate(5.0, 102.0 + quiet) for quiet in (0, 1, 2, 3, 30)] == pytest.approx(
         [2.5, 3.0, 3.5, 4.0, 4.75]
     )
-    # Past it only once it has been quiet for a while.
-    assert pace.rate(5.0, 100.0 + CEILING_MEMORY_SECONDS + 1) == 5.0
-    # Throttles of requests already on their way do not cut it again; a later one cuts what it is then.
-    assert Pace.cut(pace, 5.0, now=100.5) is None
-    assert Pace.cut(pace, 5.0, now=103.0) == Pace(after=2.0, ceiling=4.0, since=103.0)
+    # ... and past it only once it has been quiet for a while.
+    assert pace.rate(5.0, 102.0 + CEILING_MEMORY_SECONDS + 1) == 5.0
+    # A later throttle cuts what the rate is then.
+    assert Pace.cut(pace, 5.0, now=105.0) == Pace(after=2.0, ceiling=4.0, since=105.0)
 
 
 def test_a_throttle_slows_every_caller_of_a_redis_gate(make_gate: Callable[..., RedisGate]) -> None:
     first, second = make_gate(2, rate_limit=5.0), make_gate(2, rate_limit=5.0)
     assert second.rate() == 5.0
     first.throttled()
-    assert first.rate() == second.rate() == 2.5
+    assert first.rate() == second.rate() == 4.0
+
+
+@pytest.mark.parametrize(
+    "previous",
+    [
+        Pace(after=4.0, ceiling=None, since=-2.5),  # a lone cut moments ago: halved now, with a ceiling
+        Pace(after=2.0, ceiling=4.0, since=-1.5),
+        Pace(after=2.0, ceiling=4.0, since=-CEILING_MEMORY_SECONDS - 5),  # forgotten: lone again
+    ],
+)
+def test_the_redis_gate_paces_as_pace_does(
+    make_gate: Callable[..., RedisGate], redis_client: redis.Redis, prefix: str, previous: Pace
+) -> None:
+    """`redis_gate`'s Lua is `Pace` rewritten: the same state gives the same rate and the same cut."""
+    gate = make_gate(2, rate_limit=5.0)
+    seconds, micros = redis_client.time()
+    now = seconds + micros / 1_000_000
+    since = f"{(now + previous.since) * 1_000_000:.0f}"
+    state = {"after": previous.after, "ceiling": previous.ceiling or 0, "since": since}
+    redis_client.hset(f"{prefix}:acme:pace", mapping=state)
+    in_redis = Pace(previous.after, previous.ceiling, now + previous.since)
+    assert gate.rate() == pytest.approx(in_redis.rate(5.0, now))
+    gate.throttled()
+    cut = Pace.cut(in_redis, 5.0, now)
+    assert cut is not None
+    # Redis's clock moved on a little since `now`: not a whole second.
+    assert gate.rate() == pytest.approx(cut.rate(5.0, now))
 
 
 def test_local_gate_rejects_nonsense() -> None:
