@@ -2,12 +2,15 @@
 
 `bot` is the product's defaults (SQLite, embedded in-memory broker, in-process status updates);
 `bot_both` runs a test on that stack and on PostgreSQL + Redis (Redis broker, Redis coordination);
-`serial_bot` is `bot` with one listener thread.
+`bot_with(**settings)` is `bot_both` with settings of the test's own; `serial_bot` is `bot` with one
+listener thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
 
 import pytest
 from kits.slack_bot import Bot, running_bot
@@ -33,16 +36,29 @@ def bot(
 
 
 @pytest.fixture
-def bot_both(
+def bot_with(
     database: Database,
     slack: SlackEmulator,
     sandbox_data: SandboxData,
     request: pytest.FixtureRequest,
     fast_job_retries: None,
-) -> Iterator[Bot]:
+) -> Iterator[Callable[..., Bot]]:
+    """`bot_with(data=None, **settings)`: the app on each stack, as `bot_both`, with `settings` changed
+    (`running_bot`'s options) and, given `data`, a sandbox of its own (for a test that changes Workday's
+    data)."""
     redis_url = request.getfixturevalue("redis_url") if database.dialect == "postgresql" else None
-    with running_bot(database, slack, sandbox_data, redis_url) as running:
-        yield running
+    with ExitStack() as stack:
+
+        def make(data: SandboxData | None = None, **settings: Any) -> Bot:
+            running = running_bot(database, slack, data or sandbox_data, redis_url, **settings)
+            return stack.enter_context(running)
+
+        yield make
+
+
+@pytest.fixture
+def bot_both(bot_with: Callable[..., Bot]) -> Bot:
+    return bot_with()
 
 
 @pytest.fixture

@@ -5,19 +5,17 @@ Apply runs at once. Clicks go through the emulator over HTTP; the runs on a real
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from kits.slack_bot import ADMIN, OWNER, Bot, running_bot
+from kits.slack_bot import ADMIN, OWNER, Bot
 from kits.stack import without_fetched_at
 from test_bot.test_bot_approval import approval_actions, asking, told
 from test_bot.test_bot_preview import contents, preview_from_the_form, preview_message, runs_of_kind, text_of
 
 from bot.ids import ActionId
-from devtools.slack_emulator import SlackEmulator
 from sync_engine.domain import RunKind, RunStatus
-from sync_engine.store.database import Database
 from sync_engine.workday.sandbox import SandboxData
 from sync_engine.workday.sandbox.stats import RequestLogEntry
 
@@ -25,16 +23,11 @@ ABOVE = 2
 
 
 @pytest.fixture
-def approving_bot(
-    database: Database, slack: SlackEmulator, request: pytest.FixtureRequest, fast_job_retries: None
-) -> Iterator[Bot]:
+def approving_bot(bot_with: Callable[..., Bot]) -> Bot:
     """The app with RESYNC_APPROVAL_ABOVE=2 and a sandbox of its own (the test changes Workday's data)."""
-    data = SandboxData.generate(customers=8, seed=13)
-    redis_url = request.getfixturevalue("redis_url") if database.dialect == "postgresql" else None
-    with running_bot(
-        database, slack, data, redis_url, admin_cache_seconds=0, resync_approval_above=ABOVE
-    ) as running:
-        yield running
+    return bot_with(
+        SandboxData.generate(customers=8, seed=13), admin_cache_seconds=0, resync_approval_above=ABOVE
+    )
 
 
 def naming(bot: Bot, wids: list[str], *, since: int) -> list[RequestLogEntry]:

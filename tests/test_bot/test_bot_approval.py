@@ -5,42 +5,30 @@ buttons give way to who decided. Clicks go through the emulator over HTTP; the r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from kits.slack_bot import ADMIN, ALLOWED, OWNER, PLAIN, Bot, final_status, request_run, running_bot
+from kits.slack_bot import ADMIN, ALLOWED, OWNER, PLAIN, Bot, final_status, request_run
 from kits.stack import expected_counts
 from sqlalchemy import update
 
 from bot import messages
 from bot.ids import ActionId, BlockId
-from devtools.slack_emulator import SentRequest, SlackEmulator
+from devtools.slack_emulator import SentRequest
 from sync_engine.approval import APPROVAL_TTL
 from sync_engine.clock import utcnow
 from sync_engine.domain import ApprovalDecision, RunStatus
 from sync_engine.identifiers import WARNING
-from sync_engine.store.database import Database
 from sync_engine.store.models import RunApprovalRow
-from sync_engine.workday.sandbox import SandboxData
 
 ABOVE = 2
 
 
 @pytest.fixture
-def approving_bot(
-    database: Database,
-    slack: SlackEmulator,
-    sandbox_data: SandboxData,
-    request: pytest.FixtureRequest,
-    fast_job_retries: None,
-) -> Iterator[Bot]:
-    redis_url = request.getfixturevalue("redis_url") if database.dialect == "postgresql" else None
-    with running_bot(
-        database, slack, sandbox_data, redis_url, admin_cache_seconds=0, resync_approval_above=ABOVE
-    ) as running:
-        yield running
+def approving_bot(bot_with: Callable[..., Bot]) -> Bot:
+    return bot_with(admin_cache_seconds=0, resync_approval_above=ABOVE)
 
 
 def approval_actions(message: dict[str, Any]) -> list[dict[str, Any]]:

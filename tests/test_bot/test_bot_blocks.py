@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from kits.runs import T0, make_run
 from slack_sdk.errors import SlackObjectFormationError
 
 from bot import messages, thread_replies
@@ -29,11 +29,9 @@ from bot.mrkdwn import clip, date_token, duration_text, escape, escaped_chunks, 
 from devtools.slack_emulator.limits import LimitError, check_message, check_view
 from sync_engine.domain import (
     ApprovalDecision,
-    BatchRun,
     IdentifierType,
     RunAnnouncement,
     RunApproval,
-    RunCounts,
     RunStatus,
 )
 from sync_engine.identifiers import TOO_MANY_MESSAGE
@@ -41,32 +39,10 @@ from sync_engine.run_reason import MAX_REASON_LENGTH
 
 SRC = IdentifierType.SOURCE_ID
 REF = IdentifierType.REFERENCE
-T0 = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
 
 def wid(n: int) -> str:
     return f"{n:032x}"
-
-
-def make_run(**changes: object) -> BatchRun:
-    run = BatchRun(
-        id=7,
-        status=RunStatus.IN_PROGRESS,
-        identifier_type=SRC,
-        identifiers=[wid(n) for n in range(10)],
-        requested_by="U_ADMIN",
-        created_at=T0,
-        started_at=T0 + timedelta(seconds=2),
-        finished_at=None,
-        counts=RunCounts(3, 40, 12, 2),
-        resolved=10,
-        unresolved=[],
-        failed=[],
-        error=None,
-        slack_channel="C_FIN",
-        slack_message_ts="1.000001",
-    )
-    return replace(run, **changes)  # type: ignore[arg-type]
 
 
 def state(first: str = "", more: str = "", kind: IdentifierType = SRC) -> dict[str, object]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import socket
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from kits.runs import T0, make_run
 from kits.slack_bot import ADMIN, CHANNEL, PLAIN, Bot, fields
 
 from bot import connection_blocks, messages
@@ -22,7 +22,7 @@ from bot.mrkdwn import date_token
 from devtools.slack_emulator import SlackUser
 from devtools.slack_emulator.limits import check_message, check_view
 from sync_engine.connection_status import ConnectionStatus, Problem
-from sync_engine.domain import BatchRun, IdentifierType, RunCounts, RunStatus
+from sync_engine.domain import IdentifierType, RunCounts, RunStatus
 
 CHECK_REQUESTS = {"token": 1, "Get_Customers": 1, "Get_Customer_Payments": 1, "invoices": 1}
 
@@ -221,25 +221,20 @@ def test_help_mentions_status(bot: Bot) -> None:
 
 # --- the builders, against Slack's limits -------------------------------------------------------------
 
-T0 = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 #: A reason longer than a section holds, with text Slack would read as markup.
 LONG_REASON = "Workday refused Get_Customers: <!channel> & " + "x" * 5000
 
 
 def make_status(problem: Problem | None, reason: str | None = None, **changes: Any) -> ConnectionStatus:
-    run = BatchRun(
+    run = make_run(
         id=3,
         status=RunStatus.ERROR,
         identifier_type=IdentifierType.REFERENCE,
         identifiers=["C-1"],
-        requested_by="U_ADMIN",
-        created_at=T0,
         started_at=T0,
         finished_at=T0,
         counts=RunCounts(0, 0, 0, 0),
         resolved=1,
-        unresolved=[],
-        failed=[],
         error="The integration user is not authorized <for> Get_Customer_Payments\nsecond line",
         slack_channel=None,
         slack_message_ts=None,

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from kits.hostile import post_signed
+from kits.runs import make_run
 from kits.slack_bot import ADMIN, CHANNEL, OWNER, PLAIN, Bot, request_run, running_bot, synchronize
 from kits.stack import stored_customer, without_fetched_at
 
@@ -27,7 +28,7 @@ from bot.ids import COMMAND, ActionId, BlockId
 from devtools.slack_emulator import SlackEmulator
 from devtools.slack_emulator.limits import check_message
 from sync_engine.clock import utcnow
-from sync_engine.domain import BatchRun, IdentifierType, RunCounts, RunKind, RunStatus
+from sync_engine.domain import IdentifierType, RunCounts, RunKind, RunStatus
 from sync_engine.preview_decisions import PreviewView
 from sync_engine.preview_diff import KINDS as DOCUMENT_KINDS
 from sync_engine.preview_diff import CustomerDiff, KindDiff
@@ -318,10 +319,9 @@ def finished_preview(customers: int, label_length: int) -> PreviewView:
         )
         for n in range(customers, 0, -1)
     ]
-    run = BatchRun(
+    run = make_run(
         id=9,
         status=RunStatus.COMPLETED,
-        identifier_type=IdentifierType.SOURCE_ID,
         identifiers=[diff.customer_wid for diff in diffs],
         requested_by=ADMIN,
         created_at=utcnow(),
@@ -329,11 +329,7 @@ def finished_preview(customers: int, label_length: int) -> PreviewView:
         finished_at=utcnow(),
         counts=RunCounts(customers, 0, 0, 0),
         resolved=customers,
-        unresolved=[],
-        failed=[],
-        error=None,
         slack_channel=CHANNEL,
-        slack_message_ts="1.000001",
         kind=RunKind.PREVIEW,
     )
     report = PreviewReport(run, diffs, {name: KindDiff() for name in DOCUMENT_KINDS}, utcnow())

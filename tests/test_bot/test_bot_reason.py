@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from kits.runs import make_run
 from kits.slack_bot import ADMIN, CHANNEL, PLAIN, Bot, final_status, running_bot, synchronize
 from sqlalchemy import func, select
 
@@ -23,7 +24,7 @@ from bot.ids import COMMAND, ActionId, BlockId, CallbackId
 from bot.modal import counter_text, shown_counter
 from devtools.slack_emulator import ClientRejected, SlackEmulator
 from devtools.slack_emulator.limits import check_message, check_view
-from sync_engine.domain import BatchRun, IdentifierType, RunAnnouncement, RunCounts, RunStatus
+from sync_engine.domain import IdentifierType, RunAnnouncement, RunCounts, RunStatus
 from sync_engine.run_reason import MAX_REASON_LENGTH, REASON_REQUIRED
 from sync_engine.store.database import Database
 from sync_engine.store.models import BatchRunRow
@@ -197,22 +198,15 @@ def test_a_slack_search_pages_through_its_matches_only(bot: Bot) -> None:
 def test_the_longest_reason_all_escapes_keeps_every_message_within_slacks_limits() -> None:
     reason = "&" * MAX_REASON_LENGTH  # five characters each once escaped
     error = "; ".join(f"{n:032x}: Workday said <no> & failed " + "x" * 300 for n in range(100))
-    run = BatchRun(
-        id=7,
+    run = make_run(
         status=RunStatus.ERROR,
-        identifier_type=IdentifierType.SOURCE_ID,
         identifiers=[f"{n:032x}" for n in range(100)],
-        requested_by="U_ADMIN",
         created_at=datetime(2026, 12, 7, 9, 0, tzinfo=UTC),
         started_at=None,
-        finished_at=None,
         counts=RunCounts(),
         resolved=0,
         unresolved=[f"{n:032x}" for n in range(100)],
-        failed=[],
         error=error,
-        slack_channel="C_FIN",
-        slack_message_ts="1.1",
         announcement=RunAnnouncement(link="https://x/p1", records_link="https://x/f1"),
         reason=reason,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -116,19 +116,9 @@ def test_stop_on_a_received_run_admins_only_once_however_clicked(idle_bot: Bot) 
 
 
 @pytest.fixture
-def one_by_one_bot(
-    database: Database,
-    slack: SlackEmulator,
-    sandbox_data: SandboxData,
-    request: pytest.FixtureRequest,
-    fast_job_retries: None,
-) -> Iterator[Bot]:
+def one_by_one_bot(bot_with: Callable[..., Bot]) -> Bot:
     """The app on a real worker that syncs one customer at a time (one a request, one thread)."""
-    redis_url = request.getfixturevalue("redis_url") if database.dialect == "postgresql" else None
-    with running_bot(
-        database, slack, sandbox_data, redis_url, workday_customers_per_group=1, worker_threads=1
-    ) as running:
-        yield running
+    return bot_with(workday_customers_per_group=1, worker_threads=1)
 
 
 def test_stop_racing_the_last_customer_never_half_writes_or_hangs(one_by_one_bot: Bot) -> None:

@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+
+from kits.runs import T0, make_run
 
 from bot import messages
 from bot.ids import BlockId
 from bot.stop_blocks import stop_answer, stop_blocks
 from devtools.slack_emulator.limits import check_message
-from sync_engine.domain import BatchRun, IdentifierType, RunCounts, RunStatus
-
-T0 = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-
-
-def make_run(**changes: object) -> BatchRun:
-    run = BatchRun(
-        id=7,
-        status=RunStatus.IN_PROGRESS,
-        identifier_type=IdentifierType.REFERENCE,
-        identifiers=[f"C-{n:06d}" for n in range(10)],
-        requested_by="U_ADMIN",
-        created_at=T0,
-        started_at=T0 + timedelta(seconds=2),
-        finished_at=None,
-        counts=RunCounts(3, 40, 12, 2),
-        resolved=10,
-        unresolved=[],
-        failed=[],
-        error=None,
-        slack_channel="C_FIN",
-        slack_message_ts="1.000001",
-    )
-    return replace(run, **changes)  # type: ignore[arg-type]
+from sync_engine.domain import BatchRun, RunCounts, RunStatus
 
 
 def stopped(**changes: object) -> BatchRun:

@@ -3,6 +3,7 @@ no HTTP, no credentials, no knobs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
@@ -111,18 +112,7 @@ def get_customers(
         )
         for view in on_page
     ]
-    results = responses.PageResults(len(selected), used.count, used.page, len(on_page))
-    body = responses.response(operation, version, echoes, results, fragments)
-    return Reply(
-        200,
-        SOAP_CONTENT_TYPE,
-        body,
-        operation,
-        detail=detail,
-        references=sent,
-        page=used.page,
-        matched=len(selected),
-    )
+    return _page_reply(operation, version, echoes, fragments, used, len(selected), detail, sent)
 
 
 def _customers_by_criteria(
@@ -227,8 +217,22 @@ def get_customer_payments(
     echoes = [responses.container("Request_Criteria", echoed_criteria)]
     if shape.echo_response_filter:
         echoes.append(responses.response_filter_element(used, moment))
-    results = responses.PageResults(len(payments), used.count, used.page, len(on_page))
     fragments = [responses.payment_fragment(payment, customer) for payment, customer in on_page]
+    return _page_reply(operation, version, echoes, fragments, used, len(payments), detail, sent)
+
+
+def _page_reply(
+    operation: str,
+    version: str,
+    echoes: Sequence[etree._Element],
+    fragments: Sequence[bytes],
+    used: parsing.ResponseFilter,
+    matched: int,
+    detail: str,
+    sent: frozenset[tuple[str, str]],
+) -> Reply:
+    """One page of a `Get_` operation's answer: the request echoed, `fragments` of `matched` in all."""
+    results = responses.PageResults(matched, used.count, used.page, len(fragments))
     body = responses.response(operation, version, echoes, results, fragments)
     return Reply(
         200,
@@ -238,7 +242,7 @@ def get_customer_payments(
         detail=detail,
         references=sent,
         page=used.page,
-        matched=len(payments),
+        matched=matched,
     )
 
 

@@ -6,10 +6,11 @@ becomes a `ValidationIssue`, and all issues of a request one `RequestInvalid` (o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from lxml import etree
 
@@ -49,6 +50,7 @@ WD = f"{{{WD_NS}}}"
 
 #: API versions this tenant answers.
 SUPPORTED_VERSIONS = frozenset({"v44.0", "v44.1", "v44.2", "v45.0", "v45.1", "v45.2"})
+_V = TypeVar("_V")
 #: Response_Filter/Count bounds (Workday: "Set a value between 1 and 999. The default value is 100.").
 DEFAULT_COUNT = 100
 MAX_COUNT = 999
@@ -181,24 +183,8 @@ def response_filter(request: etree._Element, operation: str) -> ResponseFilter:
                 f"{base}/bsvc:Count[1]",
             )
         )
-    entry_text = text(element, "As_Of_Entry_DateTime")
-    as_of_entry = None if entry_text is None else _datetime(entry_text)
-    if entry_text is not None and as_of_entry is None:
-        issues.append(
-            ValidationIssue(
-                f"Invalid value for As_Of_Entry_DateTime: '{entry_text}'.",
-                f"{base}/bsvc:As_Of_Entry_DateTime[1]",
-            )
-        )
-    effective_text = text(element, "As_Of_Effective_Date")
-    as_of_effective = None if effective_text is None else xsd_date_value(effective_text)
-    if effective_text is not None and as_of_effective is None:
-        issues.append(
-            ValidationIssue(
-                f"Invalid value for As_Of_Effective_Date: '{effective_text}'.",
-                f"{base}/bsvc:As_Of_Effective_Date[1]",
-            )
-        )
+    as_of_entry = _optional(element, "As_Of_Entry_DateTime", _datetime, base, issues)
+    as_of_effective = _optional(element, "As_Of_Effective_Date", xsd_date_value, base, issues)
     if issues:
         raise RequestInvalid(issues)
     assert page is not None and count is not None
@@ -221,6 +207,21 @@ def response_group(request: etree._Element, operation: str, flags: Sequence[str]
     if issues:
         raise RequestInvalid(issues)
     return values
+
+
+def _optional(
+    element: etree._Element,
+    name: str,
+    parse: Callable[[str], _V | None],
+    base: str,
+    issues: list[ValidationIssue],
+) -> _V | None:
+    """The child `name` parsed, or None when absent; an issue naming it when it does not parse."""
+    raw = text(element, name)
+    value = None if raw is None else parse(raw)
+    if raw is not None and value is None:
+        issues.append(ValidationIssue(f"Invalid value for {name}: '{raw}'.", f"{base}/bsvc:{name}[1]"))
+    return value
 
 
 def xsd_date_value(raw: str) -> date | None:

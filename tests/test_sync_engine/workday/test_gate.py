@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -162,15 +161,6 @@ def admit_in_background(gate: RequestGate) -> threading.Event:
 
 def heartbeats() -> int:
     return sum(thread.name == "workday-gate-heartbeat" for thread in threading.enumerate())
-
-
-@pytest.fixture
-def prefix(redis_client: redis.Redis) -> Iterator[str]:
-    prefix = f"test-workday-gate:{uuid.uuid4().hex}"
-    yield prefix
-    keys = list(redis_client.scan_iter(match=f"{prefix}*"))
-    if keys:
-        redis_client.delete(*keys)
 
 
 @pytest.fixture

@@ -14,61 +14,18 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-import redis
+from kits.gate_children import start_client
 
 from sync_engine.workday.sandbox import Sandbox, SandboxData
 
-ROOT = Path(__file__).resolve().parents[3]
 #: Our rate and the tenant's limit (equal: the gate is all that keeps us under it), requests in flight.
 RATE, IN_FLIGHT = 20, 8
 PROCESSES, THREADS = 3, 4
 #: Each pause of a sender process, and the time between two pauses (of any of them), in seconds.
 PAUSE, BETWEEN_PAUSES = (0.5, 0.7), (0.5, 1.0)
-
-# Runs in a child process: a client with the Redis gate (and token) fetching every customer.
-CLIENT_CHILD = """
-import json, sys
-from concurrent.futures import ThreadPoolExecutor
-import redis
-from pydantic import SecretStr
-from sync_engine.domain import IdentifierType
-from sync_engine.settings import WorkdaySettings
-from sync_engine.workday import RedisGate, RedisTokenStore, RetryPolicy, WorkdayClient
-
-[args] = json.loads(sys.argv[1])
-values = dict(args["settings"])
-for secret in ("client_secret", "refresh_token"):
-    values[secret] = SecretStr(values[secret])
-settings = WorkdaySettings(**values)
-connection = redis.Redis.from_url(args["redis"])
-gate = RedisGate.for_settings(connection, settings, prefix=args["prefix"])
-store = RedisTokenStore(connection, args["prefix"] + ":token")
-retry = RetryPolicy(attempts=12, initial_wait=0.05, max_wait=0.5)
-with WorkdayClient(settings, gate=gate, token_store=store, retry=retry) as client:
-    found = client.resolve_customers(args["identifiers"], IdentifierType.REFERENCE).found
-    with ThreadPoolExecutor(args["threads"]) as threads:
-        snapshots = list(threads.map(client.fetch_customer, found.values()))
-    print(json.dumps({"customers": len(snapshots), "requests": sum(client.request_counts.values())}))
-"""
-
-
-@pytest.fixture
-def prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"test-workday-late-sends:{uuid.uuid4().hex}"
-    yield prefix
-    connection = redis.Redis.from_url(redis_url)
-    keys = list(connection.scan_iter(match=f"{prefix}*"))
-    if keys:
-        connection.delete(*keys)
-    connection.close()
 
 
 def pause_now_and_then(children: list[subprocess.Popen[str]], stop: threading.Event) -> int:
@@ -90,31 +47,10 @@ def test_paused_processes_sharing_a_redis_gate_are_not_throttled(redis_url: str,
     with Sandbox(data) as sandbox:
         sandbox.knobs.strict_rate_limit = RATE
         settings = sandbox.workday_settings(max_in_flight=IN_FLIGHT, rate_limit=float(RATE), timeout=10.0)
-        shared = {
-            name: getattr(settings, name)
-            for name in ("base_url", "tenant", "client_id", "api_version", "reference_id_type", "timeout")
-        }
-        shared |= {
-            "client_secret": settings.client_secret.get_secret_value(),
-            "refresh_token": settings.refresh_token.get_secret_value(),
-            "max_in_flight": IN_FLIGHT,
-            "rate_limit": float(RATE),
-        }
-        identifiers = [customer.customer_id for customer in data.customers]
-        arguments = {
-            "settings": shared,
-            "redis": redis_url,
-            "prefix": prefix,
-            "identifiers": identifiers,
-            "threads": THREADS,
-        }
+        identifiers = [customer.customer_id or "" for customer in data.customers]
         children = [
-            subprocess.Popen(
-                [sys.executable, "-c", CLIENT_CHILD, json.dumps([arguments])],
-                stdout=subprocess.PIPE,
-                text=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-                cwd=ROOT,
+            start_client(
+                settings, redis_url=redis_url, prefix=prefix, identifiers=identifiers, threads=THREADS
             )
             for _ in range(PROCESSES)
         ]

@@ -8,62 +8,19 @@ Figures are printed; asserts are on behaviour (the rate was lowered, throttling 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
 
-import pytest
 import redis
+from kits.gate_children import start_client
 
 from sync_engine.domain import IdentifierType
 from sync_engine.workday import LocalGate, RedisGate, RequestGate, RetryPolicy, WorkdayClient
 from sync_engine.workday.sandbox import Sandbox
 
-ROOT = Path(__file__).resolve().parents[3]
 #: Our setting (WORKDAY_RATE_LIMIT) and the tenant's real, stricter limit.
 OUR_RATE, TENANT_LIMIT = 5.0, 2
 #: Patient enough for the first seconds, when the tenant refuses most of what we send at our setting.
 RETRY = RetryPolicy(attempts=12, initial_wait=0.05, max_wait=0.5)
-
-# Runs in a child process: a client with the Redis gate syncing every customer; prints its throttles.
-CLIENT_CHILD = """
-import json, sys
-from concurrent.futures import ThreadPoolExecutor
-import redis
-from pydantic import SecretStr
-from sync_engine.domain import IdentifierType
-from sync_engine.settings import WorkdaySettings
-from sync_engine.workday import RedisGate, RetryPolicy, WorkdayClient
-
-[args] = json.loads(sys.argv[1])
-values = dict(args["settings"])
-for secret in ("client_secret", "refresh_token"):
-    values[secret] = SecretStr(values[secret])
-settings = WorkdaySettings(**values)
-gate = RedisGate.for_settings(redis.Redis.from_url(args["redis"]), settings, prefix=args["prefix"])
-retry = RetryPolicy(attempts=12, initial_wait=0.05, max_wait=0.5)
-with WorkdayClient(settings, gate=gate, retry=retry) as client:
-    found = client.resolve_customers(args["identifiers"], IdentifierType.REFERENCE).found
-    with ThreadPoolExecutor(4) as threads:
-        list(threads.map(client.fetch_customer, found.values()))
-    print(json.dumps({"customers": len(found), "rate": gate.rate()}))
-"""
-
-
-@pytest.fixture
-def prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"test-workday-polite:{uuid.uuid4().hex}"
-    yield prefix
-    connection = redis.Redis.from_url(redis_url)
-    keys = list(connection.scan_iter(match=f"{prefix}*"))
-    if keys:
-        connection.delete(*keys)
-    connection.close()
 
 
 def sync_all(sandbox: Sandbox, client: WorkdayClient) -> tuple[int, int]:
@@ -116,25 +73,8 @@ def test_a_throttle_in_one_process_lowers_the_rate_of_another(
     # This process's gate for the same tenant: it sends nothing while the other process syncs.
     ours = RedisGate.for_settings(connection, settings, prefix=prefix)
     assert ours.rate() == OUR_RATE
-    shared: dict[str, Any] = {
-        name: getattr(settings, name)
-        for name in ("base_url", "tenant", "client_id", "api_version", "reference_id_type", "max_in_flight")
-    }
-    shared |= {
-        "client_secret": settings.client_secret.get_secret_value(),
-        "refresh_token": settings.refresh_token.get_secret_value(),
-        "rate_limit": OUR_RATE,
-        "timeout": settings.timeout,
-    }
-    identifiers = [customer.customer_id for customer in sandbox.data.customers]
-    arguments = {"settings": shared, "redis": redis_url, "prefix": prefix, "identifiers": identifiers}
-    child = subprocess.Popen(
-        [sys.executable, "-c", CLIENT_CHILD, json.dumps([arguments])],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-    )
+    identifiers = [customer.customer_id or "" for customer in sandbox.data.customers]
+    child = start_client(settings, redis_url=redis_url, prefix=prefix, identifiers=identifiers)
     output = child.communicate(timeout=300)[0]
     assert child.returncode == 0
     theirs = json.loads(output)
