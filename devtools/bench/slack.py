@@ -2,8 +2,10 @@
 updates a run costs.
 
 Everything real but Slack and Workday, which are the emulator and the sandbox over sockets: the Bolt app
-behind its HTTP server, the engine with its embedded worker and the Slack plugin, a scratch SQLite store.
-The emulator's users post signed requests the way Slack does; `elapsed` is what the user waits for.
+behind its HTTP server, the engine with its embedded worker and the Slack plugin, a scratch SQLite store,
+in a process of their own (`app_process`), as `serve` runs. The emulator's users' signed requests go out
+from a process of their own too (`slack_edge`), as Slack's edge is other machines; `elapsed` is what the
+user waits for.
 """
 
 from __future__ import annotations
@@ -14,23 +16,23 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from bot.ids import COMMAND, ActionId
 from bot.messages import HISTORY_PAGE_SIZE
 from devtools.bench import BenchRow
+from devtools.bench.app_process import AppProcess
+from devtools.bench.slack_edge import THINK_SECONDS, send_from_the_edge
 from devtools.slack_admin import (
-    confirm,
+    draft_id,
     fill_request_form,
     open_request_form,
     sandbox_app_settings,
-    serving_app,
     submit_request_form,
 )
-from devtools.slack_emulator import AppResponse, SlackEmulator, SlackUser
-from sync_engine.domain import BatchRun, IdentifierType
-from sync_engine.service import RunService
+from devtools.slack_emulator import SlackEmulator, SlackUser
+from sync_engine.domain import BatchRun
 from sync_engine.workday.sandbox import Sandbox, SandboxData, SandboxKnobs
 
 __all__ = ["ACK_GOAL", "slack_rows"]
@@ -74,59 +76,53 @@ def slack_rows(
             workday_customers_per_group=1,
         )
         rows: list[BenchRow] = []
-        with serving_app(settings) as (service, server):
+        with AppProcess(settings) as app:
             for size in run_sizes:
                 references = [customer.customer_id or "" for customer in data.customers[:size]]
-                admin = slack.user(users[0], server.url)
-                rows.append(
-                    _status_updates(slack, service, admin, references, settings.slack_status_interval)
-                )
+                admin = slack.user(users[0], app.url)
+                rows.append(_status_updates(slack, app, admin, references, settings.slack_status_interval))
             # History needs more than a page of runs for its "more" button.
             for n in range(HISTORY_PAGE_SIZE + 1 - len(run_sizes)):
-                wid = data.customer_wids[n % len(data.customer_wids)]
-                run = service.submit(IdentifierType.SOURCE_ID, [wid], requested_by="bench")
-                _wait_final(service, run.id)
-            clients: list[SlackUser] = [slack.user(user, server.url) for user in users]
-            busy = service.submit(
-                IdentifierType.SOURCE_ID, data.customer_wids[:busy_run], requested_by="bench"
-            )
-            rows[:0] = _acks(slack, clients, requests, busy=lambda: not service.get(busy.id).is_final)
-            _wait_final(service, busy.id)
+                _wait_final(app, app.submit([data.customer_wids[n % len(data.customer_wids)]]))
+            clients: list[SlackUser] = [slack.user(user, app.url) for user in users]
+            busy = app.submit(data.customer_wids[:busy_run])
+            rows[:0] = _acks(slack, app.url, clients, requests, busy=lambda: not app.get(busy).is_final)
+            _wait_final(app, busy)
     return rows
 
 
 def _acks(
-    slack: SlackEmulator, users: list[SlackUser], requests: int, *, busy: Callable[[], bool]
+    slack: SlackEmulator, url: str, users: list[SlackUser], requests: int, *, busy: Callable[[], bool]
 ) -> list[BenchRow]:
-    """Each user in turn: `/workday-resync history`, then a click on its "more" button; `busy`: whether
-    the run meant to work meanwhile still does."""
-    rounds = math.ceil(requests / (2 * len(users)))
-
-    def session(user: SlackUser) -> list[AppResponse]:
-        answers = []
-        for round_ in range(rounds):
-            answers.append(user.slash_command(COMMAND, "history", channel=CHANNEL))
-            if round_ == 0:
-                # The page arrives after the ack, as on Slack; later clicks may hit an older page's button.
-                slack.wait_for(lambda: _shows_more(slack, user), 10)
-            answers.append(user.click(ActionId.HISTORY_MORE))
-        return answers
-
+    """Each user in turn: `/workday-resync history`, then a click on the "more" button of a page it was
+    shown; all users at once, sent from Slack's side (`slack_edge`); `busy`: whether the run meant to
+    work meanwhile still does."""
+    for user in users:  # a page with its "more" button for each user to click
+        assert user.slash_command(COMMAND, "history", channel=CHANNEL).error is None
+        slack.wait_for(partial(_shows_more, slack, user), 10)
+    sequences = [
+        [
+            user.prepared_click(ActionId.HISTORY_MORE)
+            if n % 2
+            else user.prepared_slash_command(COMMAND, "history", channel=CHANNEL)
+            for n in range(requests // len(users))
+        ]
+        for user in users
+    ]
     answered = len(slack.calls_to("response_url"))
     slack.wait_for(busy, 10)  # the run is queued: it works from now on
-    with ThreadPoolExecutor(len(users)) as pool:
-        answers = [answer for answers in pool.map(session, users) for answer in answers][:requests]
+    answers = [answer for answers in send_from_the_edge(url, sequences) for answer in answers]
     worked_throughout = busy()
     # Each request's page follows its ack through its response_url: let them all arrive before stopping.
     slack.wait_for(lambda: len(slack.calls_to("response_url")) - answered >= len(answers), 30)
-    failed = sum(answer.error is not None for answer in answers)
+    failed = sum(answer.status != 200 for answer in answers)
     elapsed = sorted(answer.elapsed for answer in answers)
     p99 = statistics.quantiles(elapsed, n=100, method="inclusive")[98]
     return [
         BenchRow(
             SECTION,
-            f"Ack of a signed command / click ({len(answers)} requests, {len(users)} at once), "
-            "while a run works: p50",
+            f"Ack of a signed command / click ({len(answers)} requests, {len(users)} at once, each user "
+            f"{THINK_SECONDS * 1000:g} ms between an answer and its next request), while a run works: p50",
             f"{statistics.median(elapsed) * 1000:.0f} ms",
         ),
         BenchRow(
@@ -145,7 +141,7 @@ def _shows_more(slack: SlackEmulator, user: SlackUser) -> bool:
 
 
 def _status_updates(
-    slack: SlackEmulator, service: RunService, user: SlackUser, references: list[str], interval: float
+    slack: SlackEmulator, app: AppProcess, user: SlackUser, references: list[str], interval: float
 ) -> BenchRow:
     """Request a run as an admin does (command, modal, submit, Confirm) and count its chat.update calls."""
     before = len(slack.calls_to("chat.update"))
@@ -153,8 +149,10 @@ def _status_updates(
     fill_request_form(user, references)
     submit_request_form(user)
     started = time.monotonic()
-    run = confirm(user, service)
-    final = _wait_final(service, run.id)
+    run_id = draft_id(user.open_view())
+    confirmed = user.submit()  # Confirm
+    assert confirmed.error is None, confirmed
+    final = _wait_final(app, run_id)
     # The final state is never held back: wait until the status message shows it.
     slack.wait_for(
         lambda: any(final.status.label in json.dumps(m["blocks"]) for m in slack.messages(CHANNEL)), 30
@@ -171,9 +169,9 @@ def _status_updates(
     )
 
 
-def _wait_final(service: RunService, run_id: int) -> BatchRun:
+def _wait_final(app: AppProcess, run_id: int) -> BatchRun:
     deadline = time.monotonic() + 600
-    while not (run := service.get(run_id)).is_final:
+    while not (run := app.get(run_id)).is_final:
         if time.monotonic() >= deadline:
             raise TimeoutError(f"run {run_id} still {run.status.label} after 600 s")
         time.sleep(0.05)

@@ -114,6 +114,24 @@ class SlackUser:
     def slash_command(self, command: str, text: str = "", channel: str | None = None) -> AppResponse:
         """Run `command text` in `channel` (default: the user's DM with the app). Slack shows a message in
         the app's answer (ephemeral unless response_type is in_channel)."""
+        fields, target, where = self._slash_command(command, text, channel)
+        response = self._send(urlencode(fields).encode())
+        if response.error is None and response.body.strip():
+            payload = response.json if isinstance(response.json, dict) else {"text": response.body}
+            try:
+                apply_response(self._ws, target, payload)
+            except ApiError as failure:
+                response = replace(response, error=failure.error)
+        return self._record("slash_command", f'{command} "{text}" in {where.id}', response)
+
+    def prepared_slash_command(self, command: str, text: str = "", channel: str | None = None) -> SentRequest:
+        """`slash_command`'s request, signed as Slack sends it but not sent: for a load generator that sends
+        it itself (what the app answers in it is then not shown; what it sends to the response_url is)."""
+        return self._signed(urlencode(self._slash_command(command, text, channel)[0]).encode())
+
+    def _slash_command(
+        self, command: str, text: str, channel: str | None
+    ) -> tuple[dict[str, str], ResponseTarget, Channel]:
         ws = self._ws
         with ws.lock:
             user = ws.users[self.user_id]
@@ -136,14 +154,7 @@ class SlackUser:
                 "response_url": ws.issue_response_url(target),
                 "trigger_id": ws.issue_trigger(self.user_id),
             }
-        response = self._send(urlencode(fields).encode())
-        if response.error is None and response.body.strip():
-            payload = response.json if isinstance(response.json, dict) else {"text": response.body}
-            try:
-                apply_response(ws, target, payload)
-            except ApiError as failure:
-                response = replace(response, error=failure.error)
-        return self._record("slash_command", f'{command} "{text}" in {where.id}', response)
+        return fields, target, where
 
     def open_view(self, timeout: float = 2.0) -> dict[str, Any]:
         """The modal on top of this user's stack, with its current state, as Slack would send it to the app.
@@ -239,6 +250,15 @@ class SlackUser:
     ) -> AppResponse:
         """Click a button: in `message` (a dict from `messages()` or `ephemeral()`), else in the open modal,
         else in the newest message this user sees that has one with this action_id."""
+        return self._deliver_payload("block_actions", *self._click(action_id, message, block_id))
+
+    def prepared_click(self, action_id: str, message: dict[str, Any] | None = None) -> SentRequest:
+        """`click`'s request, signed as Slack sends it but not sent (see `prepared_slash_command`)."""
+        return self._signed(payload_body(self._click(action_id, message, None)[1]))
+
+    def _click(
+        self, action_id: str, message: dict[str, Any] | None, block_id: str | None
+    ) -> tuple[str, dict[str, Any]]:
         ws = self._ws
         with ws.lock:
             opened = self._top_view_or_none()
@@ -255,7 +275,7 @@ class SlackUser:
                 channel, source, (block, button) = self._message_with_button(action_id, block_id, message)
                 payload = self._message_actions(channel, source, _button_action(block, button, ws.new_ts()))
                 summary = f"{block['block_id']}/{action_id} clicked on {channel.id} {source.ts}"
-        return self._deliver_payload("block_actions", summary, payload)
+        return summary, payload
 
     def resend(self, sent: SentRequest) -> AppResponse:
         """Send a captured request again, unchanged (its signature included), as a replay attack would;
@@ -405,14 +425,17 @@ class SlackUser:
         return self._record(kind, summary, self._send(payload_body(payload)))
 
     def _send(self, body: bytes) -> AppResponse:
+        self.last_sent = self._signed(body)
+        return self._post(self.last_sent)
+
+    def _signed(self, body: bytes) -> SentRequest:
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "User-Agent": _USER_AGENT,
             "Accept": "application/json,*/*",
             **self.sign(body),
         }
-        self.last_sent = SentRequest(body, headers)
-        return self._post(self.last_sent)
+        return SentRequest(body, headers)
 
     def _post(self, sent: SentRequest) -> AppResponse:
         request = urllib.request.Request(self.app_url, data=sent.body, headers=sent.headers, method="POST")
