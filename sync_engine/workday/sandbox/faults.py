@@ -7,10 +7,10 @@ run (concurrent requests draw in whatever order the threads arrive).
 
 from __future__ import annotations
 
+import bisect
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
@@ -193,20 +193,27 @@ class RateLimiter:
 
 
 class SlidingWindowLimiter:
-    """At most `limit` admitted arrivals in any sliding second: a log of the last second's admissions."""
+    """At most `limit` admitted arrivals in any sliding second: the last seconds' admissions, in order.
+
+    An arrival is judged at the time it reached the host (`allow(limit, at)`), which may be a moment before
+    one already judged (threads get to requests late): it is then counted where it belongs."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._admitted: deque[float] = deque()
+        self._admitted: list[float] = []
 
-    def allow(self, limit: int | None) -> bool:
+    def allow(self, limit: int | None, at: float | None = None) -> bool:
         if limit is None:
             return True
         with self._lock:
-            now = time.monotonic()
-            while self._admitted and self._admitted[0] <= now - 1.0:
-                self._admitted.popleft()
-            if len(self._admitted) >= limit:
-                return False
-            self._admitted.append(now)
+            now = time.monotonic() if at is None else at
+            # Admissions two seconds old can no longer share a second with one that arrives now.
+            del self._admitted[: bisect.bisect_right(self._admitted, now - 2.0)]
+            at_ = bisect.bisect_right(self._admitted, now)
+            trial = [*self._admitted[:at_], now, *self._admitted[at_:]]
+            # Refused when it would make `limit + 1` admissions within one second, whichever they are.
+            for first in range(max(0, at_ - limit), min(at_, len(trial) - limit - 1) + 1):
+                if trial[first + limit] - trial[first] < 1.0:
+                    return False
+            self._admitted = trial
             return True

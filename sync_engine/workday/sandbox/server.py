@@ -7,6 +7,7 @@ connection. Whatever a client sends, it gets an HTTP answer, never a traceback, 
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import signal
@@ -25,6 +26,7 @@ from pydantic import SecretStr
 
 from sync_engine.server_thread import ServerThread
 from sync_engine.settings import WorkdaySettings
+from sync_engine.workday.sandbox.arrivals import TimestampedReader
 from sync_engine.workday.sandbox.auth import TokenStore, sandbox_credentials
 from sync_engine.workday.sandbox.data import SandboxData
 from sync_engine.workday.sandbox.faults import SandboxKnobs
@@ -104,6 +106,15 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.server.track(self.connection)
+        # Read through the kernel's receive timestamps: a request counts from when it arrived (`arrivals`).
+        self._arrivals = TimestampedReader(self.connection)
+        self.rfile = io.BufferedReader(self._arrivals)
+        self.arrived = time.monotonic()
+
+    def parse_request(self) -> bool:
+        # The request line and headers are in: when their last bytes reached the host.
+        self.arrived = self._arrivals.last_received
+        return super().parse_request()
 
     def finish(self) -> None:
         try:
@@ -148,12 +159,12 @@ class _Handler(BaseHTTPRequestHandler):
             if method != "POST":
                 return _html(405, "405 Method Not Allowed", headers=(("Allow", "POST"),))
             with self._in_flight():
-                return service.soap(match["service"], match["version"], authorization, body)
+                return service.soap(match["service"], match["version"], authorization, body, self.arrived)
         if (match := _INVOICES_PATH.fullmatch(path)) and match["tenant"] == service.tenant:
             if method != "GET":
                 return _html(405, "405 Method Not Allowed", headers=(("Allow", "GET"),))
             with self._in_flight():
-                return service.invoices(query, authorization)
+                return service.invoices(query, authorization, self.arrived)
         # A tenant this host does not serve. Workday's token endpoint answers 503 Service Unavailable
         # (Salesforce's RaaS-for-Workday guide: "503: Service Unavailable Invalid Tenant Name") and its
         # SOAP services HTTP 500 without a SOAP fault ("a host/tenant mismatch gives HTTP 500, not an auth

@@ -112,8 +112,11 @@ class SandboxService:
             payload["refresh_token"] = grant.refresh_token
         return _token_reply(200, payload, "ok", (("Cache-Control", "no-store"), ("Pragma", "no-cache")))
 
-    def soap(self, service: str, version: str, authorization: str | None, body: bytes) -> Reply:
-        """`POST /ccx/service/{tenant}/{service}/{version}`: dispatch on the Body's first element."""
+    def soap(
+        self, service: str, version: str, authorization: str | None, body: bytes, arrived: float | None = None
+    ) -> Reply:
+        """`POST /ccx/service/{tenant}/{service}/{version}`: dispatch on the Body's first element; `arrived`:
+        when the request reached the host (monotonic clock; default now)."""
         knobs = self._knobs
         try:
             request = parsing.parse_request(body)
@@ -122,7 +125,7 @@ class SandboxService:
             return soap_reply("unknown", responses.malformed_fault(str(error)))
         operation = parsing.operation_name(request) or "unknown"
         # The limiters count a request when it arrives; answering it, refused or not, takes the latency.
-        refused = self._gate(operation, rest_api=False)
+        refused = self._gate(operation, rest_api=False, arrived=arrived)
         self._pause(knobs.latency)
         if refused is not None:
             return refused
@@ -163,10 +166,10 @@ class SandboxService:
             self._pause(knobs.slow_page_seconds)
         return self._size_limited(self._priced(reply))
 
-    def invoices(self, query: str, authorization: str | None) -> Reply:
-        """`GET /ccx/api/customerAccounts/v1/{tenant}/invoices`."""
+    def invoices(self, query: str, authorization: str | None, arrived: float | None = None) -> Reply:
+        """`GET /ccx/api/customerAccounts/v1/{tenant}/invoices` (`arrived`: as for `soap`)."""
         operation = "invoices"
-        refused = self._gate(operation, rest_api=True)  # on arrival, as for SOAP
+        refused = self._gate(operation, rest_api=True, arrived=arrived)  # on arrival, as for SOAP
         self._pause(self._knobs.latency)
         if refused is not None:
             return refused
@@ -218,13 +221,13 @@ class SandboxService:
         detail = f"{reply.detail} broken off at {limit} of {len(reply.body)} bytes".strip()
         return replace(reply, outcome="too_large", detail=detail, cut_at=limit)
 
-    def _gate(self, operation: str, *, rest_api: bool) -> Reply | None:
+    def _gate(self, operation: str, *, rest_api: bool, arrived: float | None) -> Reply | None:
         """Throttling and simulated timeouts, which come before anything is checked (a gateway's work)."""
         knobs = self._knobs
         injected = knobs.rest_429_rate if rest_api else knobs.soap_500_rate
         throttled = not self._limiter.allow(knobs.rate_limit)
         # Both limiters see every arrival: a request one refuses is not counted by the other.
-        throttled = throttled or not self._strict_limiter.allow(knobs.strict_rate_limit)
+        throttled = throttled or not self._strict_limiter.allow(knobs.strict_rate_limit, arrived)
         if throttled or self._dice.roll(injected):
             if rest_api:
                 # Workday sends no Retry-After.
