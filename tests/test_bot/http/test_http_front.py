@@ -217,7 +217,7 @@ def test_a_signed_payload_of_the_wrong_shape_gets_400_and_one_warning_line(
     status, _ = post_signed(hostile_bot.user(ADMIN), payload)
 
     assert status == 400
-    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name != "waitress.queue"]
     # Malformed (our check), or unreadable (Bolt failed on it before any middleware of ours).
     assert warning.levelname == "WARNING" and warning.getMessage().endswith("Slack request refused")
     assert not any(r.exc_info for r in caplog.records)
@@ -234,7 +234,9 @@ def test_an_unsigned_request_with_a_timestamp_that_is_not_a_number_gets_401_nami
     status = _post(server, body, {"X-Slack-Request-Timestamp": "abc"})
 
     assert status == 401
-    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING] == [
+    # waitress's own "Task queue depth" warning on a loaded machine is not the app's.
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name != "waitress.queue"]
+    assert [(r.levelname, r.getMessage()) for r in warnings] == [
         ("WARNING", "Slack request refused: bad signature")
     ]
     assert not any("U_SOMEONE" in _logged(r) for r in caplog.records)
