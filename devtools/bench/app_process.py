@@ -1,7 +1,8 @@
 """The Slack app under measurement in a process of its own, as `serve --http` runs it without Redis (the
-engine with its embedded worker): the benchmark's users, the Slack emulator and the Workday sandbox stay
-in the benchmark's process, as Slack, its users and Workday are other machines. In one process their
-threads took turns on the app's GIL, and the acks measured the harness as much as the app.
+engine with its embedded worker): the Slack emulator and the Workday sandbox stay in the benchmark's
+process and the users' requests leave from another (`slack_edge`), as Slack, its users and Workday are
+other machines. In one process their threads took turns on the app's GIL, and the acks measured the
+harness as much as the app.
 
 The benchmark drives the engine through a pipe: submit a run, read a run.
 """
