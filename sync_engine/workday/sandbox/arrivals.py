@@ -5,6 +5,11 @@ threads building pages, and measured 2026-12-08 a request could wait 56-74 ms be
 client's socket and a thread getting to it: judged then, it was bunched with the requests sent after
 it, and the strict limiter refused one that Workday's edge would have let through. So each connection
 reads through `TimestampedReader`, and the limiters judge a request at its `arrived` time.
+
+Linux stamps received packets only while some socket asks for stamps, and it turns stamping on a moment
+after the first one asks (a deferred static key): measured 2026-12-08, 192 of 200 fresh connections that
+asked just before their first byte got no stamp. So the server asks on its listening socket, which holds
+stamping on for its whole life and passes the option to every connection it accepts.
 """
 
 from __future__ import annotations
@@ -15,11 +20,23 @@ import struct
 import sys
 import time
 
-__all__ = ["TimestampedReader"]
+__all__ = ["TimestampedReader", "stamp_arrivals"]
 
 # Linux's SO_TIMESTAMPNS (asm-generic/socket.h); Python's socket module does not name it.
 _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith("linux") else None)
 _TIMESPEC = struct.Struct("@qq")
+
+
+def stamp_arrivals(connection: socket.socket) -> bool:
+    """Ask the kernel to stamp what this socket receives (and, on a listener, what its connections
+    receive); False where it cannot."""
+    if _SO_TIMESTAMPNS is None:
+        return False
+    try:
+        connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
 
 
 class TimestampedReader(io.RawIOBase):
@@ -30,13 +47,7 @@ class TimestampedReader(io.RawIOBase):
     def __init__(self, connection: socket.socket) -> None:
         super().__init__()
         self._connection = connection
-        self._stamped = False
-        if _SO_TIMESTAMPNS is not None:
-            try:
-                connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
-                self._stamped = True
-            except OSError:
-                pass
+        self._stamped = stamp_arrivals(connection)
         self.last_received = time.monotonic()
 
     def readable(self) -> bool:

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from sync_engine.server_thread import ServerThread
 from sync_engine.settings import WorkdaySettings
-from sync_engine.workday.sandbox.arrivals import TimestampedReader
+from sync_engine.workday.sandbox.arrivals import TimestampedReader, stamp_arrivals
 from sync_engine.workday.sandbox.auth import TokenStore, sandbox_credentials
 from sync_engine.workday.sandbox.data import SandboxData
 from sync_engine.workday.sandbox.faults import SandboxKnobs
@@ -76,6 +76,11 @@ class _Server(ThreadingHTTPServer):
         self.stats = stats
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+
+    def server_bind(self) -> None:
+        super().server_bind()
+        # Holds the kernel's receive stamps on from before the first request (`arrivals`).
+        stamp_arrivals(self.socket)
 
     def track(self, connection: socket.socket) -> None:
         with self._connections_lock:

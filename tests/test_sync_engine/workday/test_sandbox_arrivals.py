@@ -11,13 +11,31 @@ import time
 
 import pytest
 
-from sync_engine.workday.sandbox.arrivals import TimestampedReader
+from sync_engine.workday.sandbox.arrivals import TimestampedReader, stamp_arrivals
 from sync_engine.workday.sandbox.faults import SlidingWindowLimiter
+
+
+def _wait_for_kernel_stamps(listener: socket.socket) -> None:
+    """Until a connection the listener accepts is stamped: Linux turns stamping on a moment after a socket
+    asks (`arrivals`), and a connection inherits the listener's option."""
+    deadline = time.monotonic() + 30
+    while True:
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+        with server, client:
+            client.sendall(b".")
+            _, ancillary, _, _ = server.recvmsg(1, socket.CMSG_SPACE(16))
+        if ancillary:
+            return
+        assert time.monotonic() < deadline, "no connection the listener accepted was stamped by the kernel"
+        time.sleep(0.01)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernel receive timestamps: Linux")
 def test_a_request_read_late_is_stamped_when_it_arrived() -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
+        assert stamp_arrivals(listener)  # as the sandbox's server does
+        _wait_for_kernel_stamps(listener)
         client = socket.create_connection(listener.getsockname())
         server, _ = listener.accept()
     with server, client:
